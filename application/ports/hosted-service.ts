@@ -18,3 +18,32 @@ export interface ListenInfo {
   /** The configuration key that changes this port, for errors and logs. */
   setting: string;
 }
+
+/**
+ * A listener could not bind. Carries what was attempted and why, so the lifecycle can tell the
+ * user which setting changes the port.
+ */
+export class ListenError extends Error {
+  readonly code = 'EDGEPORT_LISTEN_FAILED';
+  constructor(
+    readonly listen: ListenInfo,
+    /** The system error code, e.g. EADDRINUSE or EACCES. */
+    readonly reason: string,
+  ) {
+    super(`cannot listen on ${listen.host}:${listen.port} (${listen.protocol}): ${describeListenReason(reason)}`);
+    this.name = 'ListenError';
+  }
+}
+
+function describeListenReason(reason: string): string {
+  switch (reason) {
+    case 'EADDRINUSE':
+      return 'the port is already in use by another process';
+    case 'EACCES':
+      return 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)';
+    case 'EADDRNOTAVAIL':
+      return 'the address is not available on this machine';
+    default:
+      return reason;
+  }
+}

@@ -1,0 +1,138 @@
+import { z } from 'zod';
+
+/*
+ * The configuration schema. Every leaf has a default, so no file is needed at all; every object is
+ * strict, so a misspelt key is an error rather than a silently ignored setting. Error messages are
+ * phrased as "expected ..." because the loader appends ", got <value>" and prefixes the key path.
+ */
+
+function integer(min: number, max: number, what = `an integer ${min}-${max}`) {
+  const error = `expected ${what}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: `expected one of ${values.map((v) => `"${v}"`).join(', ')}` });
+}
+
+const text = (what = 'a string') => z.string({ error: `expected ${what}` });
+const flag = () => z.boolean({ error: 'expected true or false' });
+const port = () => integer(1, 65535);
+/** 0 means "off" for optional listeners. */
+const optionalPort = () => integer(0, 65535, 'an integer 0-65535 (0 = off)');
+
+const listener = (defaultPort: number, enabled: boolean) =>
+  z
+    .object({
+      enabled: flag().default(enabled),
+      host: text('a host name or IP address').default('0.0.0.0'),
+      port: port().default(defaultPort),
+    })
+    .strict()
+    .prefault({});
+
+export const configSchema = z
+  .object({
+    /** Name clients use to reach this device: server certificate SAN and `GatewayHostName`. */
+    hostname: text('a host name').min(1, { error: 'expected a non-empty host name' }).default('localhost'),
+    /** The edge device's identity in IoT Hub. */
+    deviceId: text('a device id').min(1, { error: 'expected a non-empty device id' }).default('edgeport-device'),
+    /** The IoT hub host name that SAS tokens name in `sr`. */
+    iotHubHostname: text('a host name').default('edgeport.local'),
+    /** Persistent state (database, certificates, module logs). Relative paths resolve against the working directory. */
+    dataDir: text('a directory path').default('./data'),
+    log: z
+      .object({
+        level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        format: oneOf(['auto', 'json', 'pretty']).default('auto'),
+      })
+      .strict()
+      .prefault({}),
+    hub: z
+      .object({
+        enabled: flag().default(true),
+        mqtt: z
+          .object({
+            enabled: flag().default(true),
+            host: text('a host name or IP address').default('0.0.0.0'),
+            port: port().default(8883),
+            /** Plain-TCP MQTT for development only; 0 keeps it off. */
+            plainPort: optionalPort().default(0),
+          })
+          .strict()
+          .prefault({}),
+        amqp: listener(5671, true),
+        storeAndForward: z
+          .object({
+            /** Default message TTL when a route sets none; < 0 keeps messages forever (Azure semantics). */
+            timeToLiveSecs: integer(-1, 2147483647, 'an integer number of seconds (-1 = forever)').default(7200),
+            /** Store limit: over it, new messages are refused and nothing stored is dropped. 0 = no limit. */
+            maxBytes: integer(0, Number.MAX_SAFE_INTEGER, 'a size in bytes (0 = no limit)').default(1024 * 1024 * 1024),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    storage: z
+      .object({
+        kind: oneOf(['sqlite', 'postgres']).default('sqlite'),
+        /** SQLite file; empty means `<dataDir>/edgeport.db`. */
+        path: text('a file path').default(''),
+        /** PostgreSQL connection URL, required when kind = "postgres". */
+        url: text('a postgres:// URL').default(''),
+        /** SQLite durability: "normal" survives process crashes and kills, "full" also power loss. */
+        sync: oneOf(['normal', 'full']).default('normal'),
+      })
+      .strict()
+      .prefault({}),
+    agent: z
+      .object({
+        enabled: flag().default(true),
+        /** "auto" uses Docker when its socket answers, else plain processes. */
+        runtime: oneOf(['auto', 'docker', 'process']).default('auto'),
+        dockerSocket: text('a unix socket path').default('/var/run/docker.sock'),
+        /** Local deployment manifest (standalone mode); empty = none yet. */
+        manifest: text('a file path').default(''),
+      })
+      .strict()
+      .prefault({}),
+    upstream: z
+      .object({
+        kind: oneOf(['none', 'iothub', 'amqp091']).default('none'),
+        /** IoT Hub device connection string (kind = "iothub") or AMQP URL (kind = "amqp091"). */
+        connectionString: text('a connection string').default(''),
+      })
+      .strict()
+      .prefault({}),
+    metrics: z
+      .object({
+        enabled: flag().default(true),
+        host: text('a host name or IP address').default('0.0.0.0'),
+        /** Prometheus `/metrics` and `/health`, on Azure IoT Edge's metrics port. */
+        port: port().default(9600),
+      })
+      .strict()
+      .prefault({}),
+    certs: z
+      .object({
+        /** Edge CA and server certificate; empty means `<dataDir>/certs`. */
+        dir: text('a directory path').default(''),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    if (config.storage.kind === 'postgres' && config.storage.url === '') {
+      ctx.addIssue({ code: 'custom', path: ['storage', 'url'], message: 'expected a postgres:// URL when storage.kind is "postgres"', input: '' });
+    }
+    if (config.storage.url !== '' && !/^postgres(ql)?:\/\//.test(config.storage.url)) {
+      ctx.addIssue({ code: 'custom', path: ['storage', 'url'], message: 'expected a postgres:// URL', input: '(hidden)' });
+    }
+    if (config.hub.mqtt.plainPort !== 0 && config.hub.mqtt.plainPort === config.hub.mqtt.port) {
+      ctx.addIssue({ code: 'custom', path: ['hub', 'mqtt', 'plainPort'], message: 'expected a port different from hub.mqtt.port', input: config.hub.mqtt.plainPort });
+    }
+  });
+
+export type RawConfig = z.infer<typeof configSchema>;

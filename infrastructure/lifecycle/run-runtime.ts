@@ -1,0 +1,72 @@
+import { ListenError } from '../../application/ports/hosted-service.js';
+import { ensureEdgeCertificates } from '../certs/edge-certificates.js';
+import { buildContainer, hostedServices } from '../composition/container.js';
+import { selectModuleRuntime } from '../composition/module-runtime-selection.js';
+import type { EdgeportConfig } from '../config/load-config.js';
+import { createLogger } from '../logging/pino-logger.js';
+import { RuntimeHost, SHUTDOWN_DEADLINE_MS } from './runtime-host.js';
+
+export interface RunOptions {
+  only?: 'hub' | 'agent' | undefined;
+  /** Resolves when the runtime should stop; default: the first SIGINT or SIGTERM. */
+  stopSignal?: Promise<string>;
+}
+
+function firstSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: string): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+/**
+ * `edgeport run`: starts the parts that exist, logs what listens where, and on SIGINT/SIGTERM
+ * stops accepting work, flushes storage and returns 0 — or 1 after a failed start or a stop that
+ * overran the 10 s deadline.
+ */
+export async function runRuntime(config: EdgeportConfig, options: RunOptions = {}): Promise<number> {
+  const stopSignal = options.stopSignal ?? firstSignal();
+  const logger = createLogger({ level: config.log.level, format: config.log.format, name: 'edgeport' });
+  logger.info('edgeport starting', { configFile: config.source.file, envOverrides: config.source.env, dataDir: config.dataDir, only: options.only ?? 'all' });
+
+  const certificates = await ensureEdgeCertificates({ dir: config.certs.dir, hostname: config.hostname, logger });
+  logger.info(certificates.created ? 'edge CA and server certificate created' : 'edge CA and server certificate loaded', { caCertPath: certificates.caCertPath, serverCertPath: certificates.serverCertPath });
+
+  if (config.agent.enabled && options.only !== 'hub') {
+    const runtime = await selectModuleRuntime(config.agent);
+    logger.info(`module runtime: ${runtime.kind} (${runtime.reason})`, { moduleRuntime: runtime.kind });
+  }
+
+  const container = buildContainer(config, logger);
+  const host = new RuntimeHost(hostedServices(container), logger);
+  try {
+    await host.start();
+  } catch (error) {
+    if (!(error instanceof ListenError)) logger.error('start failed', { error });
+    return 1;
+  }
+  logger.info('edgeport running; stop with SIGINT or SIGTERM');
+
+  const signal = await stopSignal;
+  logger.info(`${signal} received: stopping`, { signal });
+  let overran = false;
+  const deadline = new Promise<void>((resolve) => {
+    setTimeout(() => {
+      overran = true;
+      resolve();
+    }, SHUTDOWN_DEADLINE_MS).unref();
+  });
+  await Promise.race([host.stop(), deadline]);
+  if (overran) {
+    logger.error(`shutdown did not finish within ${SHUTDOWN_DEADLINE_MS / 1000} s; exiting anyway`);
+    return 1;
+  }
+  await container.unbindAllAsync();
+  logger.info('edgeport stopped');
+  return 0;
+}
