@@ -48,7 +48,8 @@ export function isSecretFieldName(name: string): boolean {
 
 // Characters that end a secret value in text: whitespace, quotes, separators of query strings and
 // connection strings, and brackets. Excluding `"` and `\` keeps JSON text intact when scrubbed.
-const VALUE = String.raw`[^\s"'\\;&,<>()\[\]{}]+`;
+// An already-redacted part counts as part of the value, so a value is replaced once, as a whole.
+const VALUE = String.raw`(?:[^\s"'\\;&,<>()\[\]{}]|\[REDACTED\])+`;
 
 // Names whose value is secret in `name=value` and `name: value` forms.
 const STRONG_NAMES = String.raw`password|passwd|pwd|secret|client_?secret|shared_?access_?key|account_?key|primary_?key|secondary_?key|sas_?token|api_?key|access_?token|refresh_?token`;
