@@ -3,6 +3,15 @@ import { prettyFactory } from 'pino-pretty';
 import { Logger, type LogFields } from '../../application/ports/logger.js';
 import { REDACTED, SECRET_FIELD_NAMES, redactSecrets, scrubFields, scrubValue } from './redact-secrets.js';
 
+/**
+ * Depth of the pino `redact` paths the logger uses: top-level names only. Wildcard paths are costly
+ * in pino's redaction (measured per JSON line with 19 names: 4.6 µs without redact, 34 µs with
+ * `*.name` paths, 214 µs down to depth 4), while the scrubbing step in `formatters.log` already
+ * replaces secret names at ANY depth for about 2.5 µs. So nested names are covered by the scrubber,
+ * and pino's `redact` is the independent second net for the top level. See docs/logging.md.
+ */
+export const REDACT_PATH_DEPTH = 0;
+
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 export type LogFormat = 'json' | 'pretty' | 'auto';
 
@@ -17,11 +26,10 @@ export interface CreateLoggerOptions {
 }
 
 /**
- * pino `redact` paths: every secret field name at the top level and up to four levels down
- * (`password`, `*.password`, `*.*.password`, ...). The scrubbing step in `formatters` covers any depth
- * and free text; these paths are a second, independent net inside pino itself.
+ * pino `redact` paths: every secret field name at the top level and, with `maxDepth` > 0, that many
+ * levels down (`password`, `*.password`, `*.*.password`, ...).
  */
-export function redactPaths(maxDepth = 4): string[] {
+export function redactPaths(maxDepth = REDACT_PATH_DEPTH): string[] {
   const paths: string[] = [];
   for (const name of SECRET_FIELD_NAMES) {
     for (let depth = 0; depth <= maxDepth; depth++) paths.push([...Array<string>(depth).fill('*'), name].join('.'));

@@ -129,10 +129,23 @@ describe('PinoLogger', () => {
     assert.equal(all.out.records[0]?.['level'], 'trace');
   });
 
-  test('redact paths cover the known field names at several depths', () => {
-    const paths = redactPaths();
-    for (const path of ['password', '*.password', '*.*.primaryKey', '*.*.*.sasToken', 'connectionString', '*.authorization']) {
-      assert.ok(paths.includes(path), path);
+  test('redact paths cover the known field names (top level by default, deeper on request)', () => {
+    const top = redactPaths();
+    for (const path of ['password', 'primaryKey', 'secondaryKey', 'sharedAccessKey', 'sasToken', 'token', 'key', 'connectionString', 'authorization']) {
+      assert.ok(top.includes(path), path);
     }
+    const deep = redactPaths(3);
+    for (const path of ['*.password', '*.*.primaryKey', '*.*.*.sasToken', '*.authorization']) {
+      assert.ok(deep.includes(path), path);
+    }
+  });
+
+  test('secret field names are redacted far below the pino redact paths (scrubbing step)', () => {
+    const { logger, out } = jsonLogger();
+    let nested: Record<string, unknown> = { password: SECRETS.password, sharedAccessKey: SECRETS.deviceKey };
+    for (let i = 0; i < 8; i++) nested = { level: nested };
+    logger.info('deep', { nested });
+    assertNoSecrets(out.text);
+    assert.equal((out.text.match(/\[REDACTED\]/g) ?? []).length, 2);
   });
 });
