@@ -113,7 +113,7 @@ export async function ensureEdgeCertificates(options: EnsureEdgeCertificatesOpti
   if (server.usable) {
     await chmod(paths.serverKey, 0o600);
   } else {
-    log?.info('issuing edge server certificate', { hostname, reason: server.reason });
+    log?.info('issuing edge server certificate', { serverHostname: hostname, reason: server.reason });
     const generated = await createServerCertificate(hostname, sans, ca, now);
     // Key first: a crash between the two renames leaves a cert/key mismatch, which the next start
     // detects and repairs; the opposite order could pair a new key with an old certificate silently.

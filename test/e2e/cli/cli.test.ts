@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,8 +39,15 @@ interface Running {
   stderr(): string;
 }
 
+const children = new Set<import('node:child_process').ChildProcess>();
+after(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 function start(args: string[], cwd: string, env: NodeJS.ProcessEnv): Running {
   const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
   const lines: Array<Record<string, unknown>> = [];
   const waiters: Array<() => void> = [];
   let buffer = '';
@@ -129,7 +136,7 @@ test('run on the embedded defaults: listens, creates certificates, exits 0 on SI
       EDGEPORT_UPSTREAM_CONNECTION_STRING: `HostName=hub.example;DeviceId=gw;SharedAccessKey=${secretKey}`,
     });
     const first = start(['run'], dir, env);
-    await first.waitFor((l) => l['msg'] === 'edgeport running');
+    await first.waitFor((l) => String(l['msg']).startsWith('edgeport running'));
     const listening = first.lines.find((l) => l['msg'] === `metrics listening on http://127.0.0.1:${metricsPort}`);
     assert.ok(listening, 'logs what listens where');
     assert.equal(listening['setting'], 'metrics.port');
@@ -147,7 +154,7 @@ test('run on the embedded defaults: listens, creates certificates, exits 0 on SI
 
     // Second start reuses the certificates; SIGTERM works too.
     const second = start(['run'], dir, env);
-    await second.waitFor((l) => l['msg'] === 'edgeport running');
+    await second.waitFor((l) => String(l['msg']).startsWith('edgeport running'));
     assert.ok(second.lines.some((l) => l['msg'] === 'edge CA and server certificate loaded'));
     second.kill('SIGTERM');
     assert.equal((await second.exit).code, 0, second.stderr());
