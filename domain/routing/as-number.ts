@@ -5,19 +5,13 @@
  * `Infinity`/`∞`/`NaN`. Returns NaN (the language's undefined number) when parsing fails.
  */
 export function parseDotNetNumber(text: string): number {
-  // Fast path: plain decimal text (the usual case) is what JavaScript's Number() reads the same way.
-  let plain = text.length > 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    // 0-9 . + - e E
-    if (!((c >= 48 && c <= 57) || c === 46 || c === 43 || c === 45 || c === 101 || c === 69)) {
-      plain = false;
-      break;
-    }
-  }
-  if (plain) {
-    const value = Number(text);
-    if (value === value) return value;
+  // Fast path: JavaScript's Number() agrees with .NET on plain decimal text. It differs on empty or
+  // blank text (0 in JS), 0x/0b/0o prefixes and non-ASCII white space, which take the slow path.
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  if (first > 32 && first < 127 && last > 32 && last < 127) {
+    const value = +text;
+    if (value === value && value !== 0 && !(first === 48 && text.length > 2 && (text.charCodeAt(1) | 32) > 96)) return value;
   }
   return slowParse(text);
 }

@@ -46,11 +46,10 @@ class Condition implements CompiledCondition {
     const context = this.context.busy ? new EvalContext() : this.context;
     context.busy = true;
     context.reset(message);
-    try {
-      return this.evaluator(context);
-    } finally {
-      context.clear();
-      context.busy = false;
-    }
+    // Compiled closures do not throw (if one ever did, `busy` stays set and later calls use fresh contexts).
+    const result = this.evaluator(context);
+    context.clear();
+    context.busy = false;
+    return result;
   }
 }
