@@ -68,50 +68,66 @@ const ID_CHARS = String.raw`[^()<>@,;:\\"/\[\]?={} \t\n\r]`;
 const QUERY_PATH_CHARS = String.raw`[^()<>@,;:\\"/?={} \t\n\r]`;
 const ESC = String.raw`\\(?:["'\\]|u[0-9a-fA-F]{4})`;
 
-/** [kind, sticky regex] in rule order. Hidden tokens (white space, comments) use kind null. */
-const RULES: ReadonlyArray<readonly [TokenKind | null, RegExp]> = [
-  [TokenKind.OpenBrace, /\{/y],
-  [TokenKind.CloseBrace, /\}/y],
-  [TokenKind.Select, /select/iy],
-  [TokenKind.From, /from/iy],
-  [TokenKind.Where, /where/iy],
-  [TokenKind.Into, /into/iy],
-  [TokenKind.String, new RegExp(`"(?:${ESC}|[^"\\\\])*"|'(?:${ESC}|[^'\\\\])*'`, 'y')],
-  [TokenKind.UnterminatedString, new RegExp(`"(?:${ESC}|[^"\\\\])*|'(?:${ESC}|[^'\\\\])*`, 'y')],
-  [TokenKind.Integer, /-?[0-9]+/y],
-  [TokenKind.Hex, /0[xX][0-9a-fA-F]+/y],
-  [TokenKind.Real, /-?[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?|-?[0-9]*[eE][+-]?[0-9]+/y],
-  [TokenKind.True, /true/y],
-  [TokenKind.False, /false/y],
-  [TokenKind.Null, /null/y],
-  [TokenKind.Undefined, /undefined/y],
-  [TokenKind.OpenParen, /\(/y],
-  [TokenKind.CloseParen, /\)/y],
-  [TokenKind.Comma, /,/y],
-  [TokenKind.Plus, /\+/y],
-  [TokenKind.Minus, /-/y],
-  [TokenKind.Mul, /\*/y],
-  [TokenKind.Div, /\//y],
-  [TokenKind.Mod, /%/y],
-  [TokenKind.And, /and/iy],
-  [TokenKind.Or, /or/iy],
-  [TokenKind.Not, /not/iy],
-  [TokenKind.DoubleEq, /==/y],
-  [TokenKind.Eq, /=/y],
-  [TokenKind.Ne, /!=/y],
-  [TokenKind.Ne2, /<>/y],
-  [TokenKind.Le, /<=/y],
-  [TokenKind.Ge, />=/y],
-  [TokenKind.Gt, />/y],
-  [TokenKind.Lt, /</y],
-  [TokenKind.Concat, /\|\|/y],
-  [TokenKind.Coalesce, /\?\?/y],
-  [TokenKind.SysProp, new RegExp(`\\$${QUERY_PATH_CHARS}+`, 'uy')],
-  [TokenKind.Id, new RegExp(`${ID_CHARS}+`, 'uy')],
-  [TokenKind.QueryPath, new RegExp(`${QUERY_PATH_CHARS}+`, 'uy')],
-  [null, /[ \t\r\n]+/y],
-  [null, /\/\*[\s\S]*?\*\//y],
+/**
+ * [kind, sticky regex, first characters] in rule order. Hidden tokens (white space, comments)
+ * use kind null. The first-character class only serves to skip rules that cannot match here.
+ */
+const RULES: ReadonlyArray<readonly [TokenKind | null, RegExp, RegExp]> = [
+  [TokenKind.OpenBrace, /\{/y, /\{/],
+  [TokenKind.CloseBrace, /\}/y, /\}/],
+  [TokenKind.Select, /select/iy, /[sS]/],
+  [TokenKind.From, /from/iy, /[fF]/],
+  [TokenKind.Where, /where/iy, /[wW]/],
+  [TokenKind.Into, /into/iy, /[iI]/],
+  [TokenKind.String, new RegExp(`"(?:${ESC}|[^"\\\\])*"|'(?:${ESC}|[^'\\\\])*'`, 'y'), /["']/],
+  [TokenKind.UnterminatedString, new RegExp(`"(?:${ESC}|[^"\\\\])*|'(?:${ESC}|[^'\\\\])*`, 'y'), /["']/],
+  [TokenKind.Integer, /-?[0-9]+/y, /[-0-9]/],
+  [TokenKind.Hex, /0[xX][0-9a-fA-F]+/y, /0/],
+  [TokenKind.Real, /-?[0-9]*\.[0-9]+(?:[eE][+-]?[0-9]+)?|-?[0-9]*[eE][+-]?[0-9]+/y, /[-.0-9eE]/],
+  [TokenKind.True, /true/y, /t/],
+  [TokenKind.False, /false/y, /f/],
+  [TokenKind.Null, /null/y, /n/],
+  [TokenKind.Undefined, /undefined/y, /u/],
+  [TokenKind.OpenParen, /\(/y, /\(/],
+  [TokenKind.CloseParen, /\)/y, /\)/],
+  [TokenKind.Comma, /,/y, /,/],
+  [TokenKind.Plus, /\+/y, /\+/],
+  [TokenKind.Minus, /-/y, /-/],
+  [TokenKind.Mul, /\*/y, /\*/],
+  [TokenKind.Div, /\//y, /\//],
+  [TokenKind.Mod, /%/y, /%/],
+  [TokenKind.And, /and/iy, /[aA]/],
+  [TokenKind.Or, /or/iy, /[oO]/],
+  [TokenKind.Not, /not/iy, /[nN]/],
+  [TokenKind.DoubleEq, /==/y, /=/],
+  [TokenKind.Eq, /=/y, /=/],
+  [TokenKind.Ne, /!=/y, /!/],
+  [TokenKind.Ne2, /<>/y, /</],
+  [TokenKind.Le, /<=/y, /</],
+  [TokenKind.Ge, />=/y, />/],
+  [TokenKind.Gt, />/y, />/],
+  [TokenKind.Lt, /</y, /</],
+  [TokenKind.Concat, /\|\|/y, /\|/],
+  [TokenKind.Coalesce, /\?\?/y, /\?/],
+  [TokenKind.SysProp, new RegExp(`\\$${QUERY_PATH_CHARS}+`, 'uy'), /\$/],
+  [TokenKind.Id, new RegExp(`${ID_CHARS}+`, 'uy'), new RegExp(ID_CHARS, 'u')],
+  [TokenKind.QueryPath, new RegExp(`${QUERY_PATH_CHARS}+`, 'uy'), new RegExp(QUERY_PATH_CHARS, 'u')],
+  [null, /[ \t\r\n]+/y, /[ \t\r\n]/],
+  [null, /\/\*[\s\S]*?\*\//y, /\//],
 ];
+
+type Rule = (typeof RULES)[number];
+const rulesByFirstChar = new Map<string, readonly Rule[]>();
+
+/** The rules that can start with this character (cached per character). */
+function rulesFor(ch: string): readonly Rule[] {
+  let rules = rulesByFirstChar.get(ch);
+  if (rules === undefined) {
+    rules = RULES.filter((rule) => rule[2].test(ch));
+    if (rulesByFirstChar.size < 4096) rulesByFirstChar.set(ch, rules);
+  }
+  return rules;
+}
 
 /**
  * Splits route or condition text into tokens (white space and comments dropped), ending with an
@@ -127,7 +143,9 @@ export function tokenize(text: string): Token[] {
   while (pos < length) {
     let bestKind: TokenKind | null | undefined = undefined;
     let bestLength = 0;
-    for (const [kind, regex] of RULES) {
+    const code = text.codePointAt(pos) ?? 0;
+    const ch = String.fromCodePoint(code);
+    for (const [kind, regex] of rulesFor(ch)) {
       regex.lastIndex = pos;
       const match = regex.exec(text);
       if (match !== null && match[0].length > bestLength) {
@@ -137,8 +155,7 @@ export function tokenize(text: string): Token[] {
     }
     if (bestKind === undefined) {
       // ANTLR's `.` matches one code point.
-      const code = text.codePointAt(pos) ?? 0;
-      bestLength = code > 0xffff ? 2 : 1;
+      bestLength = ch.length;
       bestKind = TokenKind.Unknown;
     }
     const end = pos + bestLength;
