@@ -229,3 +229,14 @@ test('unknown functions', () => {
   assert.equal(e.code, 'ROUTE_UNKNOWN_BUILTIN');
   expectError('sum(1, 2) = 3', RouteBuiltinError, /Invalid built-in function 'sum'/);
 });
+
+test('as_number: the short-decimal fast path is exactly what a full parse gives', async () => {
+  const fc = (await import('fast-check')).default;
+  fc.assert(
+    fc.property(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }), fc.integer({ min: 0, max: 15 }), (x, digits) => {
+      const text = x.toFixed(digits);
+      assert.ok(Object.is(parseDotNetNumber(text), Number(text)), text);
+    }),
+    { numRuns: 5000 },
+  );
+});
