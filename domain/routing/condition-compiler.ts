@@ -2,7 +2,7 @@ import { NO_JSON, parseJsonPath, selectPath, toQueryValue, type JsonPathStep } f
 import { BUILTINS, TWIN_CHANGE_INCLUDES, definedTest, describeSignatures, type BuiltinArgument, type ParamType } from './builtins.js';
 import type { BinaryOperator, ConditionNode } from './condition-ast.js';
 import { RouteBuiltinError, RouteTypeError, describePosition } from './errors.js';
-import { getProperty } from './eval-context.js';
+import { getProperty, type EvalContext } from './eval-context.js';
 import type { Token } from './lexer.js';
 import { typeName, valueToBool, valueToNumber, valueToString, type Compiled, type Evaluator, type StaticType, type Value } from './static-types.js';
 
@@ -12,7 +12,7 @@ export interface CompileOptions {
 }
 
 /** A compiled condition: returns true, false or undefined (Undefined) for a message context. */
-export type ConditionEvaluator = (context: import('./eval-context.js').EvalContext) => boolean | undefined;
+export type ConditionEvaluator = (context: EvalContext) => boolean | undefined;
 
 /**
  * Type-checks a condition tree and turns it into closures. Runs once per condition; evaluation

@@ -65,6 +65,9 @@ export class RouteTable {
 
   /** Compiles every route; throws a RouteError "Error parsing route {name} - {problem}" for the first bad one. */
   static compile(routes: Record<string, RouteSpec>): RouteTable {
+    if (routes === null || typeof routes !== 'object') {
+      throw new RouteSpecError('ROUTE_INVALID_SPEC', 'Routes must be an object of route name to route specification');
+    }
     const compiled: CompiledRoute[] = [];
     const endpoints = new Map<string, { index: number; endpoint: Endpoint }>();
     for (const [name, spec] of Object.entries(routes)) {

@@ -1,3 +1,5 @@
+import type { EvalContext } from './eval-context.js';
+
 /**
  * Static types of the condition language (edgeHub's `ConditionVisitor` expression types).
  * `value` is edgeHub's QueryValue: the dynamically typed result of a `$body` query.
@@ -11,9 +13,6 @@
  * Every representation is already a valid `value`, so widening to `value` is free.
  */
 export type StaticType = 'number' | 'string' | 'bool' | 'null' | 'undefined' | 'value';
-
-/** The per-message context the compiled closures read; see EvalContext. */
-import type { EvalContext } from './eval-context.js';
 
 // Values are typed by StaticType, which TypeScript cannot track through closures.
 export type Value = any;
