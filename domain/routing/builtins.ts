@@ -127,7 +127,20 @@ export const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
   ['is_defined', typeCheck(definedTest)],
   [
     'is_null',
-    typeCheck((type, fn) => (type === 'null' ? TRUE : type === 'string' || type === 'value' ? (c) => fn(c) === null : FALSE)),
+    typeCheck((type, fn) => {
+      if (type === 'null') return TRUE;
+      if (type === 'string') return (c) => fn(c) === null;
+      if (type === 'value') {
+        // edgeHub's IsNull.RuntimeQueryValue returns `input != QueryValue.Null` for defined body
+        // values: is_null($body.x) is False for a missing/null path and True for a present value.
+        // Reproduced on purpose so routes behave as on Azure IoT Edge.
+        return (c) => {
+          const v = fn(c);
+          return v === undefined ? undefined : v !== null;
+        };
+      }
+      return FALSE;
+    }),
   ],
   [
     'is_number',
