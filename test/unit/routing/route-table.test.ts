@@ -183,3 +183,19 @@ test('route table: many sources and routes, cached candidates stay correct', () 
     }
   }
 });
+
+test('routes as written in Azure IoT Edge documentation and deployments', () => {
+  const table = RouteTable.compile({
+    sensorToAIInsightsInput1: 'FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO BrokeredEndpoint("/modules/ai_insights/inputs/input1")',
+    AIInsightsToIoTHub: 'FROM /messages/modules/ai_insights/outputs/output1 INTO $upstream',
+    opcPublisherToProcessingModule: 'FROM /messages/modules/publisher INTO BrokeredEndpoint("/modules/processingModule/inputs/input1")',
+    sensorToFilter: 'FROM /messages/modules/SimulatedTemperatureSensor/outputs/temperatureOutput INTO BrokeredEndpoint("/modules/filtermodule/inputs/input1")',
+  });
+  const route = (sys: Record<string, string | null>): string[] => names(table.match({ source: messageSource(sys), properties: {}, systemProperties: sys }));
+  assert.deepEqual(route({ connectionDeviceId: 'sensor' }), ['sensorToAIInsightsInput1']);
+  assert.deepEqual(route({ connectionDeviceId: 'edge', connectionModuleId: 'ai_insights', outputName: 'output1' }), ['AIInsightsToIoTHub']);
+  assert.deepEqual(route({ connectionDeviceId: 'edge', connectionModuleId: 'publisher' }), ['opcPublisherToProcessingModule']);
+  assert.deepEqual(route({ connectionDeviceId: 'edge', connectionModuleId: 'publisher', outputName: 'o' }), ['opcPublisherToProcessingModule']);
+  assert.deepEqual(route({ connectionDeviceId: 'edge', connectionModuleId: 'SimulatedTemperatureSensor', outputName: 'temperatureOutput' }), ['sensorToFilter']);
+  assert.deepEqual(route({ connectionDeviceId: 'edge', connectionModuleId: 'simulatedtemperaturesensor', outputName: 'TEMPERATUREOUTPUT' }), ['sensorToFilter']);
+});
