@@ -41,7 +41,8 @@ class Condition implements CompiledCondition {
 
   constructor(private readonly evaluator: ConditionEvaluator) {}
 
-  evaluate(message: ConditionMessage): boolean | undefined {
+  /** An arrow property, so `const { evaluate } = compileCondition(...)` works too. */
+  readonly evaluate = (message: ConditionMessage): boolean | undefined => {
     // One reusable context; a fresh one only if evaluate is re-entered.
     const context = this.context.busy ? new EvalContext() : this.context;
     context.busy = true;
@@ -51,5 +52,5 @@ class Condition implements CompiledCondition {
     context.clear();
     context.busy = false;
     return result;
-  }
+  };
 }
