@@ -177,7 +177,7 @@ export function tokenize(text: string): Token[] {
 
 /** Builds the syntax error users see: "Syntax error at column 23 near '==': <detail>". */
 export function syntaxError(token: Token, detail?: string): RouteSyntaxError {
-  const near = token.kind === TokenKind.Eof ? 'at end of input' : `near '${token.text}'`;
+  const near = token.kind === TokenKind.Eof ? '(end of input)' : `near '${token.text}'`;
   const message = `Syntax error ${describePosition(token)} ${near}${detail === undefined ? '' : `: ${detail}`}`;
   return new RouteSyntaxError('ROUTE_SYNTAX', message, { line: token.line, column: token.column });
 }
