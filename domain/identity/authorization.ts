@@ -48,12 +48,12 @@ export function authorize(client: Identity, operation: ClientOperation): Authori
       }
       return ALLOW;
     case 'receive-inputs':
-      if (operation.target.kind !== 'module') {
+      if (client.kind !== 'module' || operation.target.kind !== 'module') {
         return deny('modules-only');
       }
       return sameIdentity(client, operation.target) ? ALLOW : deny('other-identity');
     case 'receive-c2d':
-      if (operation.target.kind !== 'device') {
+      if (client.kind !== 'device' || operation.target.kind !== 'device') {
         return deny('devices-only');
       }
       return sameIdentity(client, operation.target) ? ALLOW : deny('other-identity');
