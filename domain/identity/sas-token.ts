@@ -202,55 +202,51 @@ export function parseSasResource(resource: string): SasResource | undefined {
 
 export interface SasResourcePolicy {
   /**
-   * Host names a token's `sr` may name, compared case-insensitively: the IoT hub host name (what
-   * the SDKs always use, even through a gateway) and, as edgeHub allows, the edge device host name.
+   * Host names a token's `sr` may name: the IoT hub host name (what the SDKs always use, even
+   * through a gateway) and, as edgeHub allows, the edge device host name. Compared
+   * case-insensitively, as DNS names are (edgeHub compares ordinally; being lenient here is safe
+   * because the signature covers `sr` as the client wrote it).
    */
   readonly acceptedHostNames: readonly string[];
-  /**
-   * edgeHub's `allowDeviceAuthForModule`: a module may present a token scoped to its device,
-   * signed with the device's key (iotedge-semantics.md §8). Default true in edgeHub.
-   */
-  readonly allowDeviceTokenForModule: boolean;
 }
 
-export type SasResourceCheck =
-  | { readonly ok: true; readonly signer: Identity }
-  | { readonly ok: false; readonly reason: 'not-an-identity-resource' | 'wrong-host' | 'wrong-identity' };
-
-function equalsIgnoreCase(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
-}
+export type SasResourceCheck = { readonly ok: true } | { readonly ok: false; readonly reason: 'not-an-identity-resource' | 'wrong-host' | 'wrong-identity' };
 
 /**
- * Checks that the token's `sr` names an accepted host and the identity the client claims. Device
- * and module ids compare case-insensitively, as edgeHub does ("module tokens must match
- * device+module (case-insensitive)", iotedge-semantics.md §8); that is safe because the signature
- * is then checked with the claimed identity's own keys. Returns the identity whose keys must have
- * signed the token: the claim itself, or its device for a device-scoped token used by a module.
+ * Checks the token's `sr` against the identity the client claims, as edgeHub's
+ * `DeviceScopeTokenAuthenticator.ValidateAudience` does:
+ * - `<host>/devices/<d>`: `d` must be the claim's device id (a device, or a module of `d`);
+ * - `<host>/devices/<d>/modules/<m>`: the claim must be exactly module `d/m`;
+ * ids compare exactly (IoT Hub ids are case-sensitive, and edgeHub compares ordinally). Which keys
+ * may have signed the token is decided separately (`signingCandidates`).
  */
 export function checkSasResource(token: SasToken, claim: Identity, policy: SasResourcePolicy): SasResourceCheck {
   const parsed = parseSasResource(token.resource);
   if (parsed === undefined) {
     return { ok: false, reason: 'not-an-identity-resource' };
   }
-  if (!policy.acceptedHostNames.some((host) => equalsIgnoreCase(host, parsed.hostName))) {
+  const host = parsed.hostName.toLowerCase();
+  if (!policy.acceptedHostNames.some((accepted) => accepted.toLowerCase() === host)) {
     return { ok: false, reason: 'wrong-host' };
   }
   const named = parsed.identity;
-  if (!equalsIgnoreCase(named.deviceId, claim.deviceId)) {
+  if (named.deviceId !== claim.deviceId) {
     return { ok: false, reason: 'wrong-identity' };
   }
-  if (named.kind === 'module') {
-    if (claim.kind === 'module' && equalsIgnoreCase(named.moduleId, claim.moduleId)) {
-      return { ok: true, signer: claim };
-    }
+  if (named.kind === 'module' && (claim.kind !== 'module' || named.moduleId !== claim.moduleId)) {
     // A module token never authenticates its device, nor a sibling module.
     return { ok: false, reason: 'wrong-identity' };
   }
-  if (claim.kind === 'device') {
-    return { ok: true, signer: claim };
-  }
-  return policy.allowDeviceTokenForModule ? { ok: true, signer: { kind: 'device', deviceId: claim.deviceId } } : { ok: false, reason: 'wrong-identity' };
+  return { ok: true };
+}
+
+/**
+ * Whose keys may have signed a token for `claim`, in the order edgeHub tries them
+ * (`DeviceScopeAuthenticator.AuthenticateInternalAsync`): the claimed identity, then, for a module
+ * and when `allowDeviceKeyForModule` (edgeHub `allowDeviceAuthForModule`, default true), its device.
+ */
+export function signingCandidates(claim: Identity, allowDeviceKeyForModule: boolean): Identity[] {
+  return claim.kind === 'module' && allowDeviceKeyForModule ? [claim, { kind: 'device', deviceId: claim.deviceId }] : [claim];
 }
 
 /** For messages: which identity a token names, without any secret part. */

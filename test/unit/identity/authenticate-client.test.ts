@@ -44,7 +44,7 @@ function request(identity: string, token: string, extra: Partial<AuthenticateCli
 test('device token generated as the SDK does is accepted with the primary key', async () => {
   const { auth } = await setup();
   const result = await auth.execute(request('dev1', sdkToken('dev1', PRIMARY)));
-  assert.deepEqual(result, { ok: true, identity: parseIdentity('dev1'), expiresAtMs: (Math.floor(NOW_MS / 1000) + 3600) * 1000, keyUsed: 'primary' });
+  assert.deepEqual(result, { ok: true, identity: parseIdentity('dev1'), expiresAtMs: (Math.floor(NOW_MS / 1000) + 3600) * 1000, signedBy: parseIdentity('dev1'), keyUsed: 'primary' });
 });
 
 test('secondary key is accepted', async () => {
@@ -111,21 +111,29 @@ test('module token used for the device is rejected', async () => {
   assert.equal(!result.ok && result.reason, 'wrong-resource');
 });
 
-test('device token used by a module is verified with the device key (edgeHub allowDeviceAuthForModule), unless disabled', async () => {
+test('a module may authenticate with its device key, device- or module-scoped (edgeHub allowDeviceAuthForModule), unless disabled', async () => {
   const { auth } = await setup();
-  assert.equal((await auth.execute(request('dev1/mod1', sdkToken('dev1', PRIMARY)))).ok, true);
-  const forged = await auth.execute(request('dev1/mod1', sdkToken('dev1', MODULE_PRIMARY)));
-  assert.equal(!forged.ok && forged.reason, 'bad-signature');
-  const off = await auth.execute(request('dev1/mod1', sdkToken('dev1', PRIMARY), { allowDeviceTokenForModule: false }));
-  assert.equal(!off.ok && off.reason, 'wrong-resource');
+  const deviceScoped = await auth.execute(request('dev1/mod1', sdkToken('dev1', PRIMARY)));
+  assert.deepEqual(deviceScoped.ok && deviceScoped.signedBy, parseIdentity('dev1'));
+  const moduleScopedDeviceKey = await auth.execute(request('dev1/mod1', sdkToken('dev1/mod1', SECONDARY)));
+  assert.deepEqual(moduleScopedDeviceKey.ok && [moduleScopedDeviceKey.signedBy, moduleScopedDeviceKey.keyUsed], [parseIdentity('dev1'), 'secondary']);
+  const ownKey = await auth.execute(request('dev1/mod1', sdkToken('dev1', MODULE_PRIMARY)));
+  assert.deepEqual(ownKey.ok && ownKey.signedBy, parseIdentity('dev1/mod1'));
+  const off = await auth.execute(request('dev1/mod1', sdkToken('dev1', PRIMARY), { allowDeviceKeyForModule: false }));
+  assert.equal(!off.ok && off.reason, 'bad-signature');
+  // An unregistered module of a registered device authenticates with the device key, as in edgeHub.
+  const unregistered = await auth.execute(request('dev1/other', sdkToken('dev1/other', PRIMARY)));
+  assert.equal(unregistered.ok, true);
 });
 
 test('unknown and disabled identities', async () => {
   const { auth } = await setup();
   const unknown = await auth.execute(request('ghost', sdkToken('ghost', PRIMARY)));
   assert.equal(!unknown.ok && unknown.reason, 'unknown-identity');
-  const unknownModule = await auth.execute(request('dev1/ghost', sdkToken('dev1', PRIMARY)));
+  const unknownModule = await auth.execute(request('ghost/m', sdkToken('ghost/m', PRIMARY)));
   assert.equal(!unknownModule.ok && unknownModule.reason, 'unknown-identity');
+  const unknownWithDeviceKeyOff = await auth.execute(request('dev1/ghost', sdkToken('dev1', PRIMARY), { allowDeviceKeyForModule: false }));
+  assert.equal(!unknownWithDeviceKeyOff.ok && unknownWithDeviceKeyOff.reason, 'unknown-identity');
   const disabled = await auth.execute(request('off', sdkToken('off', PRIMARY)));
   assert.equal(!disabled.ok && disabled.reason, 'disabled');
 });

@@ -10,6 +10,7 @@ import {
   isSasTokenExpired,
   parseSasResource,
   parseSasToken,
+  signingCandidates,
   stringToSign,
   stringToSignFor,
 } from '../../../domain/identity/sas-token.js';
@@ -110,25 +111,32 @@ test('property: random strings and mutated tokens only ever throw SasTokenError'
   );
 });
 
-test('sr must name an accepted host (case-insensitive) and the claimed identity', () => {
-  const policy = { acceptedHostNames: [HUB, 'edge.local'], allowDeviceTokenForModule: true };
+test('sr must name an accepted host (case-insensitive) and the claimed identity (exact ids, edgeHub ValidateAudience)', () => {
+  const policy = { acceptedHostNames: [HUB, 'edge.local'] };
   const tok = (sr: string) => parseSasToken(`SharedAccessSignature sr=${encodeUriComponentStrict(sr)}&sig=AAAA&se=1`);
-  assert.deepEqual(checkSasResource(tok(`${HUB}/devices/dev1`), parseIdentity('dev1'), policy), { ok: true, signer: parseIdentity('dev1') });
-  assert.deepEqual(checkSasResource(tok('MYHUB.azure-devices.net/devices/dev1'), parseIdentity('dev1'), policy).ok, true);
-  assert.deepEqual(checkSasResource(tok('edge.local/devices/dev1'), parseIdentity('dev1'), policy).ok, true);
+  assert.deepEqual(checkSasResource(tok(`${HUB}/devices/dev1`), parseIdentity('dev1'), policy), { ok: true });
+  assert.deepEqual(checkSasResource(tok('MYHUB.azure-devices.net/devices/dev1'), parseIdentity('dev1'), policy), { ok: true });
+  assert.deepEqual(checkSasResource(tok('edge.local/devices/dev1'), parseIdentity('dev1'), policy), { ok: true });
   assert.deepEqual(checkSasResource(tok('otherhub.azure-devices.net/devices/dev1'), parseIdentity('dev1'), policy), { ok: false, reason: 'wrong-host' });
   assert.deepEqual(checkSasResource(tok(`${HUB}/devices/dev2`), parseIdentity('dev1'), policy), { ok: false, reason: 'wrong-identity' });
-  // edgeHub compares ids case-insensitively (iotedge-semantics §8); the key check still uses the claimed identity's keys.
-  assert.deepEqual(checkSasResource(tok(`${HUB}/devices/DEV1/modules/MOD1`), parseIdentity('dev1/mod1'), policy), { ok: true, signer: parseIdentity('dev1/mod1') });
+  assert.deepEqual(checkSasResource(tok(`${HUB}/devices/DEV1`), parseIdentity('dev1'), policy), { ok: false, reason: 'wrong-identity' });
+  assert.deepEqual(checkSasResource(tok(`${HUB}/devices/dev1/modules/mod1`), parseIdentity('dev1/mod1'), policy), { ok: true });
+  assert.deepEqual(checkSasResource(tok(`${HUB}/devices/dev1/modules/MOD1`), parseIdentity('dev1/mod1'), policy), { ok: false, reason: 'wrong-identity' });
   // A module token never authenticates the device or a sibling.
   assert.deepEqual(checkSasResource(tok(`${HUB}/devices/dev1/modules/mod1`), parseIdentity('dev1'), policy), { ok: false, reason: 'wrong-identity' });
   assert.deepEqual(checkSasResource(tok(`${HUB}/devices/dev1/modules/mod1`), parseIdentity('dev1/mod2'), policy), { ok: false, reason: 'wrong-identity' });
-  // A device token for a module is signed by the device (edgeHub allowDeviceAuthForModule).
-  assert.deepEqual(checkSasResource(tok(`${HUB}/devices/dev1`), parseIdentity('dev1/mod1'), policy), { ok: true, signer: parseIdentity('dev1') });
-  assert.deepEqual(checkSasResource(tok(`${HUB}/devices/dev1`), parseIdentity('dev1/mod1'), { ...policy, allowDeviceTokenForModule: false }), { ok: false, reason: 'wrong-identity' });
+  // A device-scoped sr is acceptable for a module of that device (which keys signed it is checked later).
+  assert.deepEqual(checkSasResource(tok(`${HUB}/devices/dev1`), parseIdentity('dev1/mod1'), policy), { ok: true });
+  assert.deepEqual(checkSasResource(tok(`${HUB}/devices/dev2`), parseIdentity('dev1/mod1'), policy), { ok: false, reason: 'wrong-identity' });
   for (const sr of [`${HUB}`, `${HUB}/devices`, `${HUB}/devices/`, `${HUB}/modules/dev1`, `${HUB}/devices/dev1/x/y`, `${HUB}/devices/dev1/modules/`]) {
     assert.deepEqual(checkSasResource(tok(sr), parseIdentity('dev1'), policy), { ok: false, reason: 'not-an-identity-resource' }, sr);
   }
+});
+
+test('signing candidates: the identity, then for modules its device (edgeHub allowDeviceAuthForModule)', () => {
+  assert.deepEqual(signingCandidates(parseIdentity('d'), true), [parseIdentity('d')]);
+  assert.deepEqual(signingCandidates(parseIdentity('d/m'), true), [parseIdentity('d/m'), parseIdentity('d')]);
+  assert.deepEqual(signingCandidates(parseIdentity('d/m'), false), [parseIdentity('d/m')]);
 });
 
 test('parseSasResource', () => {
