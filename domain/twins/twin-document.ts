@@ -84,7 +84,14 @@ export function applyReportedPatch(twin: TwinDocument, patch: unknown): Reported
 }
 
 export type DesiredUpdate =
-  | { readonly applied: true; readonly twin: TwinDocument; readonly patch: JsonObject; readonly version: number }
+  | {
+      readonly applied: true;
+      readonly twin: TwinDocument;
+      readonly patch: JsonObject;
+      readonly version: number;
+      /** The patch's `$version` skips versions: a patch was missed, fetch the full twin to resync. */
+      readonly gap: boolean;
+    }
   | { readonly applied: false; readonly reason: 'stale-version'; readonly twin: TwinDocument };
 
 /**
@@ -110,7 +117,8 @@ export function applyDesiredPatch(twin: TwinDocument, patch: unknown): DesiredUp
   const properties = applyTwinPatch(twin.desired.properties, valid);
   const outgoing = cloneJson(valid);
   setOwn(outgoing, '$version', version);
-  return { applied: true, twin: { ...twin, desired: { $version: version, properties } }, patch: outgoing, version };
+  const gap = given !== undefined && given > twin.desired.$version + 1;
+  return { applied: true, twin: { ...twin, desired: { $version: version, properties } }, patch: outgoing, version, gap };
 }
 
 /**

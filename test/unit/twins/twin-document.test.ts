@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { parseIdentity } from '../../../domain/identity/identity.js';
 import type { JsonObject } from '../../../domain/twins/json.js';
 import {
@@ -39,12 +40,14 @@ test('desired patch from IoT Hub takes its $version; stale versions are ignored;
   const cloud = applyDesiredPatch(twin, { a: 1, $version: 7 });
   assert.ok(cloud.applied);
   assert.equal(cloud.version, 7);
+  assert.equal(cloud.gap, true, 'versions 2..6 were never seen');
   assert.deepEqual(cloud.patch, { a: 1, $version: 7 });
   const stale = applyDesiredPatch(cloud.twin, { a: 2, $version: 7 });
   assert.deepEqual(stale, { applied: false, reason: 'stale-version', twin: cloud.twin });
   const local = applyDesiredPatch(cloud.twin, { b: { c: true } });
   assert.ok(local.applied);
   assert.equal(local.version, 8);
+  assert.equal(local.gap, false);
   assert.deepEqual(local.twin.desired.properties, { a: 1, b: { c: true } });
   assert.throws(() => applyDesiredPatch(twin, { $version: 'x' }), TwinValidationError);
 });
@@ -122,4 +125,17 @@ test('twin-change notification for routing (iotedge-semantics §5.2; edgeHub Dev
   });
   const fromDevice = buildTwinChangeNotification({ edgeDeviceId: 'e', sender: parseIdentity('leaf'), reportedPatch: {}, reportedVersion: 2, now: 0 });
   assert.equal(fromDevice.systemProperties['rpSenderModuleId'], undefined);
+});
+
+test('property: validating and applying arbitrary JSON throws only TwinValidationError', () => {
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 14 }), (value) => {
+      try {
+        applyReportedPatch(emptyTwin(), value);
+      } catch (error) {
+        assert.ok(error instanceof TwinValidationError, String(error));
+      }
+    }),
+    { numRuns: 1000 },
+  );
 });
