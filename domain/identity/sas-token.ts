@@ -180,13 +180,12 @@ export interface SasResource {
   readonly identity: Identity;
 }
 
-/** Splits a decoded `sr` into host and identity; `undefined` when it names no device or module. */
+/**
+ * Splits a decoded `sr` into host and identity; `undefined` when it names no device or module.
+ * Exactly 3 or 5 segments, as edgeHub's `ValidateAudience` requires (so no trailing `/`).
+ */
 export function parseSasResource(resource: string): SasResource | undefined {
   const parts = resource.split('/');
-  // Tolerate one trailing slash, as edgeHub's audience parser does *(inferred)*.
-  if (parts.length > 3 && parts[parts.length - 1] === '') {
-    parts.pop();
-  }
   const [hostName, devices, deviceId, modules, moduleId] = parts;
   if (hostName === undefined || hostName === '' || devices !== 'devices' || deviceId === undefined || deviceId === '') {
     return undefined;

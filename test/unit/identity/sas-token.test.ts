@@ -128,7 +128,7 @@ test('sr must name an accepted host (case-insensitive) and the claimed identity 
   // A device-scoped sr is acceptable for a module of that device (which keys signed it is checked later).
   assert.deepEqual(checkSasResource(tok(`${HUB}/devices/dev1`), parseIdentity('dev1/mod1'), policy), { ok: true });
   assert.deepEqual(checkSasResource(tok(`${HUB}/devices/dev2`), parseIdentity('dev1/mod1'), policy), { ok: false, reason: 'wrong-identity' });
-  for (const sr of [`${HUB}`, `${HUB}/devices`, `${HUB}/devices/`, `${HUB}/modules/dev1`, `${HUB}/devices/dev1/x/y`, `${HUB}/devices/dev1/modules/`]) {
+  for (const sr of [`${HUB}`, `${HUB}/devices`, `${HUB}/devices/`, `${HUB}/modules/dev1`, `${HUB}/devices/dev1/x/y`, `${HUB}/devices/dev1/modules/`, `${HUB}/devices/dev1/`]) {
     assert.deepEqual(checkSasResource(tok(sr), parseIdentity('dev1'), policy), { ok: false, reason: 'not-an-identity-resource' }, sr);
   }
 });
