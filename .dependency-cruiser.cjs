@@ -22,20 +22,10 @@ module.exports = {
       name: 'domain-is-pure',
       comment:
         'domain/ is pure logic: it may import only domain/. No node: core modules (no I/O), no npm ' +
-        'packages, no application/adapters/infrastructure. (domain/routing has one exception, ' +
-        'see domain-is-pure-routing-uses-chevrotain.)',
+        'packages, no application/adapters/infrastructure.',
       severity: 'error',
-      from: { path: DOMAIN, pathNot: '^dist/domain/routing/' },
+      from: { path: DOMAIN },
       to: { pathNot: DOMAIN },
-    },
-    {
-      name: 'domain-is-pure-routing-uses-chevrotain',
-      comment:
-        'domain-is-pure for domain/routing, with its one narrow exception: the route parser is ' +
-        'built on the chevrotain parser library (pure, no I/O). Nothing else outside domain/.',
-      severity: 'error',
-      from: { path: '^dist/domain/routing/' },
-      to: { pathNot: [DOMAIN, pkg('chevrotain')] },
     },
     {
       name: 'application-imports-domain-only',
