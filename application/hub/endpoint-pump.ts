@@ -8,6 +8,8 @@ import type { RandomSource } from '../ports/random-source.js';
 import type { PipelineMetrics } from './pipeline-metrics.js';
 import type { PipelineOptions } from './pipeline-options.js';
 
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export interface PumpDependencies {
   store: MessageStore;
   delivery: EndpointDelivery;
@@ -135,6 +137,9 @@ export class EndpointPump {
           continue;
         }
         await this.processBatch(q);
+        // Synchronous stores (SQLite) resolve in microtasks only: yield so protocol I/O and ingest
+        // commits run between batches, and a new higher-priority message can overtake the backlog.
+        await yieldToEventLoop();
       } catch (error) {
         // A storage error (disk full, database restarting): nothing is lost, so wait and try again.
         // What is in memory is re-read from the last checkpoint.
