@@ -148,10 +148,23 @@ export class TypeormMessageStore extends MessageStore {
 
   private async appendNow(items: readonly AppendItem[]): Promise<number[]> {
     const tables = this.ready();
+    // Queue ids by entry object; batches usually share a few entry shapes, so cache by key.
+    const ids = new Map<string, number>();
+    const queueIds: number[] = [];
     for (const item of items) {
       for (const e of item.entries) {
         const k = keyOf(e.endpointId, e.priority);
-        if (!this.byKey.has(k)) this.track({ ...(await tables.ensureQueue(e.endpointId, e.priority)), length: 0 });
+        let id = ids.get(k);
+        if (id === undefined) {
+          let q = this.byKey.get(k);
+          if (q === undefined) {
+            q = { ...(await tables.ensureQueue(e.endpointId, e.priority)), length: 0 };
+            this.track(q);
+          }
+          id = q.id;
+          ids.set(k, id);
+        }
+        queueIds.push(id);
       }
     }
     const messages: EncodedMessage[] = [];
@@ -167,7 +180,7 @@ export class TypeormMessageStore extends MessageStore {
         seq++;
         continue;
       }
-      const size = messageSize(item.message);
+      const size = item.size ?? messageSize(item.message);
       bytes += size;
       messages.push({
         seq,
@@ -178,7 +191,7 @@ export class TypeormMessageStore extends MessageStore {
         systemProperties: JSON.stringify(item.message.systemProperties),
         body: toBuffer(item.message.body),
       });
-      for (const e of item.entries) entries.push({ queueId: this.byKey.get(keyOf(e.endpointId, e.priority))!.id, seq, expiresAt: e.expiresAt });
+      for (const e of item.entries) entries.push({ queueId: queueIds[entries.length]!, seq, expiresAt: e.expiresAt });
       seq++;
     }
     this.nextSeq = seq;

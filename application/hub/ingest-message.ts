@@ -83,15 +83,14 @@ export class IngestMessage {
 
     const now = this.clock.now();
     // One entry per (endpoint, priority); two routes into the same queue keep the longer TTL.
-    const byQueue = new Map<string, NewQueueEntry>();
+    // Matches are few, so a linear scan beats a keyed map here (this runs for every message).
+    const entries: NewQueueEntry[] = [];
     for (const match of matches) {
-      const key = `${match.priority}\u0000${match.endpoint.id}`;
       const expiry = expiresAt(now, match.timeToLiveSecs, this.options.timeToLiveSecs);
-      const existing = byQueue.get(key);
-      if (existing === undefined) byQueue.set(key, { endpointId: match.endpoint.id, priority: match.priority, expiresAt: expiry });
+      const existing = entries.find((e) => e.endpointId === match.endpoint.id && e.priority === match.priority);
+      if (existing === undefined) entries.push({ endpointId: match.endpoint.id, priority: match.priority, expiresAt: expiry });
       else if (expiry > existing.expiresAt) existing.expiresAt = expiry;
     }
-    const entries = [...byQueue.values()];
 
     const used = this.store.usedBytes() + this.pendingBytes + this.inFlightBytes;
     if (used + size > this.options.maxStoreBytes) {
@@ -100,7 +99,7 @@ export class IngestMessage {
     }
 
     await new Promise<void>((resolve, reject) => {
-      this.pending.push({ item: { message: stored, enqueuedAt: now, entries }, size, keys: entries, resolve, reject });
+      this.pending.push({ item: { message: stored, enqueuedAt: now, entries, size }, size, keys: entries, resolve, reject });
       this.pendingBytes += size;
       if (this.pending.length >= this.options.maxWriteBatch) void this.flush();
       else if (!this.flushScheduled) {

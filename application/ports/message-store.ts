@@ -12,6 +12,8 @@ export interface AppendItem {
   message: Message;
   enqueuedAt: number;
   entries: readonly NewQueueEntry[];
+  /** `messageSize(message)` if the caller already computed it. */
+  size?: number;
 }
 
 /** A queue entry read back with its message. `offset` grows with commit order, across all queues. */
