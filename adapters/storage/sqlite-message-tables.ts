@@ -3,6 +3,8 @@ import type { EncodedEntry, EncodedMessage, EntryRow, LoadedState, MessageTables
 
 /** Rows per multi-row INSERT statement (7 parameters per message row, far below SQLite's limit). */
 const CHUNK = 64;
+/** Pages freed per incremental-vacuum step (16 MB with 4 KB pages). */
+const VACUUM_STEP_PAGES = 4096;
 
 /**
  * SQLite through better-sqlite3's synchronous API with cached prepared statements: a group commit is
@@ -96,10 +98,15 @@ export class SqliteMessageTables implements MessageTables {
   }
 
   async compact(): Promise<void> {
-    const free = this.db.pragma('freelist_count', { simple: true }) as number;
     // Gives free pages back to the file system (the file was created with auto_vacuum=INCREMENTAL),
-    // then truncates the WAL, so the files track the backlog rather than history.
-    if (free > 0) this.db.pragma('incremental_vacuum');
+    // then truncates the WAL, so the files track the backlog rather than history. Bounded steps with
+    // event-loop turns in between: after a long outage gigabytes may be free.
+    for (let step = 0; step < 10_000; step++) {
+      const free = this.db.pragma('freelist_count', { simple: true }) as number;
+      if (free === 0) break;
+      this.db.pragma(`incremental_vacuum(${VACUUM_STEP_PAGES})`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 

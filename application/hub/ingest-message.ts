@@ -92,10 +92,13 @@ export class IngestMessage {
       else if (expiry > existing.expiresAt) existing.expiresAt = expiry;
     }
 
-    const used = this.store.usedBytes() + this.pendingBytes + this.inFlightBytes;
-    if (used + size > this.options.maxStoreBytes) {
-      this.metrics.refused.inc({ reason: 'store_full' });
-      throw new StoreFullError(used, this.options.maxStoreBytes);
+    const limit = this.options.maxStoreBytes;
+    if (limit > 0) {
+      const used = this.store.usedBytes() + this.pendingBytes + this.inFlightBytes;
+      if (used + size > limit) {
+        this.metrics.refused.inc({ reason: 'store_full' });
+        throw new StoreFullError(used, limit);
+      }
     }
 
     await new Promise<void>((resolve, reject) => {

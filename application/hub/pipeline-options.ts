@@ -4,7 +4,7 @@ import { DEFAULT_TIME_TO_LIVE_SECS } from '../../domain/messages/store-and-forwa
 export class PipelineOptions {
   /** `storeAndForwardConfiguration.timeToLiveSecs`; <= 0 means messages never expire. */
   timeToLiveSecs = DEFAULT_TIME_TO_LIVE_SECS;
-  /** Refuse new messages once stored messages would exceed this many bytes (Infinity: no limit). */
+  /** Refuse new messages once stored messages would exceed this many bytes (0 or Infinity: no limit). */
   maxStoreBytes = Number.POSITIVE_INFINITY;
   /** Most messages committed in one group-commit transaction. */
   maxWriteBatch = 1000;

@@ -37,7 +37,7 @@ export class StoreFullError extends Error {
   constructor(readonly usedBytes: number, readonly limitBytes: number) {
     super(
       `message store is full (${usedBytes} of ${limitBytes} bytes used): the message was refused and nothing stored was dropped; ` +
-        'wait for the backlog to drain or raise storeAndForwardConfiguration.maxStoreBytes',
+        'wait for the backlog to drain (is the upstream or a module offline?) or raise hub.storeAndForward.maxBytes',
     );
     this.name = 'StoreFullError';
   }

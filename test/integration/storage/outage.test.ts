@@ -75,7 +75,7 @@ async function outage(fixture: StoreFixture, count: number, body: number, sqlite
   gc();
   const base = process.memoryUsage();
   let peakRss = base.rss;
-  let peakHeap = base.heapUsed;
+  let peakHeap = 0;
   let samples = 0;
   const sampler = setInterval(() => {
     gc();
@@ -115,7 +115,7 @@ async function outage(fixture: StoreFixture, count: number, body: number, sqlite
   }
   process.stdout.write(
     `# outage(${fixture.kind}): ${count} msgs x ${body} B (${backlogMb.toFixed(0)} MB of bodies): ingest ${ingestMs} ms, ` +
-      `drain ${drainMs} ms (${Math.round(count / (drainMs / 1000))} msg/s), live heap growth ${heapGrowthMb.toFixed(1)} MB (${samples} samples), ` +
+      `drain ${drainMs} ms (${Math.round(count / (drainMs / 1000))} msg/s), live heap ${(base.heapUsed / 2 ** 20).toFixed(1)} MB before, max ${(peakHeap / 2 ** 20).toFixed(1)} MB during (${samples} samples, growth ${heapGrowthMb.toFixed(1)} MB), ` +
       `RSS growth ${rssGrowthMb.toFixed(1)} MB${shrink}\n`,
   );
   // Flat memory: the backlog is paged from disk, so growth stays far below the backlog's size.
