@@ -236,7 +236,9 @@ export class EndpointPump {
     });
     try {
       return await Promise.race([
-        this.deps.delivery.deliver(this.endpoint, batch.map((e) => e.message)).catch((error: unknown) => ({ delivered: 0, error })),
+        Promise.resolve()
+          .then(() => this.deps.delivery.deliver(this.endpoint, batch.map((e) => e.message)))
+          .catch((error: unknown) => ({ delivered: 0, error })),
         timeout,
       ]);
     } finally {

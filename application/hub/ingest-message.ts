@@ -154,6 +154,11 @@ export class IngestMessage {
         for (const k of w.keys) touched.set(`${k.priority}\u0000${k.endpointId}`, k);
         w.resolve();
       }
+      for (const q of this.store.queues()) {
+        if (touched.has(`${q.priority}\u0000${q.endpointId}`)) {
+          this.metrics.queueLength.set({ endpoint: q.endpointId, priority: String(q.priority) }, q.length);
+        }
+      }
       this.signal.notify([...touched.values()]);
     }
   }

@@ -233,3 +233,40 @@ test('TTL (fake clock): expired messages are removed and counted, on disk and in
   assert.equal(p.metrics.value('edgeport_messages_dropped_total', { reason: 'ttl_expiry' }), 20);
   await p.pumps.stop();
 });
+
+test('gauges follow the backlog: queue length per endpoint and priority, store bytes', async () => {
+  const store = new InMemoryMessageStore();
+  const p = buildPipeline({ store, clock: new FakeClock(), routes: ROUTES });
+  p.delivery.setAvailable('$upstream', false);
+  await p.pumps.start();
+  await Promise.all(Array.from({ length: 25 }, (_, i) => p.ingest.ingest(telemetry(i), SENSOR)));
+  assert.equal(p.metrics.value('edgeport_queue_length', { endpoint: '$upstream', priority: '2000000000' }), 25);
+  await eventually(() => p.metrics.value('edgeport_queue_length', { endpoint: 'filter/input1' }) === 0);
+  assert.equal(p.metrics.value('edgeport_store_bytes'), store.usedBytes());
+  assert.ok(store.usedBytes() > 0);
+  p.delivery.setAvailable('$upstream', true);
+  await eventually(() => p.metrics.value('edgeport_queue_length', { endpoint: '$upstream' }) === 0);
+  await p.pumps.sweepNow();
+  assert.equal(p.metrics.value('edgeport_store_bytes'), 0);
+  const names = new Set(p.metrics.snapshot().map((s) => s.name));
+  for (const n of ['edgeport_messages_received_total', 'edgeport_messages_sent_total', 'edgeport_queue_length', 'edgeport_store_bytes']) assert.ok(names.has(n), n);
+  await p.pumps.stop();
+});
+
+test('a delivery adapter that throws synchronously is treated like a failed delivery, not a crash', async () => {
+  const store = new InMemoryMessageStore();
+  const clock = new FakeClock();
+  const p = buildPipeline({ store, clock, routes: { up: 'FROM /messages/* INTO $upstream' } });
+  let calls = 0;
+  const original = p.delivery.deliver.bind(p.delivery);
+  p.delivery.deliver = ((endpoint, messages) => {
+    if (calls++ === 0) throw new DeliveryError('socket closed', true);
+    return original(endpoint, messages);
+  }) as typeof p.delivery.deliver;
+  await p.pumps.start();
+  await p.ingest.ingest(telemetry(1), SENSOR);
+  await eventually(() => calls === 1);
+  clock.advance(1000);
+  await eventually(() => p.delivery.ids('$upstream').length === 1);
+  await p.pumps.stop();
+});
