@@ -150,8 +150,8 @@ function rawInsert(db: SqliteDatabase, firstSeq: number, count: number): number 
     batches.push({ m, e });
   }
   const tx = db.transaction((b: { m: unknown[][]; e: unknown[][] }) => {
-    for (const p of b.m) insM.run(...p);
-    for (const p of b.e) insE.run(...p);
+    for (const p of b.m) insM.run(p);
+    for (const p of b.e) insE.run(p);
   });
   const t0 = process.hrtime.bigint();
   for (const b of batches) tx(b);

@@ -131,14 +131,14 @@ export class SqliteMessageTables implements MessageTables {
     const params: unknown[] = new Array(7 * CHUNK);
     for (; i + CHUNK <= messages.length; i += CHUNK) {
       for (let j = 0; j < CHUNK; j++) this.putMessage(params, j * 7, messages[i + j]!);
-      full.run(...params);
+      full.run(params);
     }
     const rest = messages.length - i;
     if (rest > 0) {
       const stmt = this.stmt(this.insertSql('messages', '(seq, enqueued_at, size, ref_count, properties, system_properties, body)', 7, rest));
       const p: unknown[] = new Array(7 * rest);
       for (let j = 0; j < rest; j++) this.putMessage(p, j * 7, messages[i + j]!);
-      stmt.run(...p);
+      stmt.run(p);
     }
   }
 
@@ -164,7 +164,7 @@ export class SqliteMessageTables implements MessageTables {
         params[j * 3 + 1] = e.seq;
         params[j * 3 + 2] = e.expiresAt;
       }
-      full.run(...params);
+      full.run(params);
     }
     const rest = entries.length - i;
     if (rest > 0) {
@@ -175,7 +175,7 @@ export class SqliteMessageTables implements MessageTables {
         p[j * 3 + 1] = e.seq;
         p[j * 3 + 2] = e.expiresAt;
       }
-      this.stmt(this.insertSql('queue_entries', '(queue_id, msg_seq, expires_at)', 3, rest)).run(...p);
+      this.stmt(this.insertSql('queue_entries', '(queue_id, msg_seq, expires_at)', 3, rest)).run(p);
     }
   }
 

@@ -10,6 +10,14 @@ import { PipelineOptions } from './pipeline-options.js';
 import { QueueSignal } from './queue-signal.js';
 import { RouteConfig } from './route-config.js';
 
+function sameQueues(a: readonly QueueKey[], b: readonly QueueKey[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]!.endpointId !== b[i]!.endpointId || a[i]!.priority !== b[i]!.priority) return false;
+  }
+  return true;
+}
+
 /** The authenticated identity that sent a message. */
 export interface Sender {
   deviceId: string;
@@ -149,17 +157,24 @@ export class IngestMessage {
       this.inFlightBytes -= bytes;
       this.metrics.received.inc(undefined, batch.length);
       this.metrics.storeBytes.set({}, this.store.usedBytes());
-      const touched = new Map<string, QueueKey>();
+      // Distinct queues of the batch; consecutive messages usually match the same routes.
+      const touched: QueueKey[] = [];
+      let previous: readonly QueueKey[] | undefined;
       for (const w of batch) {
-        for (const k of w.keys) touched.set(`${k.priority}\u0000${k.endpointId}`, k);
+        if (previous === undefined || !sameQueues(previous, w.keys)) {
+          for (const k of w.keys) {
+            if (!touched.some((t) => t.endpointId === k.endpointId && t.priority === k.priority)) touched.push(k);
+          }
+          previous = w.keys;
+        }
         w.resolve();
       }
       for (const q of this.store.queues()) {
-        if (touched.has(`${q.priority}\u0000${q.endpointId}`)) {
+        if (touched.some((t) => t.endpointId === q.endpointId && t.priority === q.priority)) {
           this.metrics.queueLength.set({ endpoint: q.endpointId, priority: String(q.priority) }, q.length);
         }
       }
-      this.signal.notify([...touched.values()]);
+      this.signal.notify(touched);
     }
   }
 }
