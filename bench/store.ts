@@ -94,7 +94,8 @@ async function openPipeline(path: string, routes: Record<string, string>) {
 
 const SENDER = { deviceId: 'edge1', moduleId: 'sensor' };
 function message(i: number): Message {
-  return { body: new Uint8Array(BODY).fill(i % 251), properties: { id: String(i), kind: 'bench' }, systemProperties: { outputName: 'out', contentType: 'application/json' } };
+  // A Buffer from Node's pool, like an MQTT payload sliced from a socket read (not a fresh ArrayBuffer).
+  return { body: Buffer.allocUnsafe(BODY).fill(i % 251), properties: { id: String(i), kind: 'bench' }, systemProperties: { outputName: 'out', contentType: 'application/json' } };
 }
 
 /** Ingests `count` messages with up to WINDOW unacknowledged at once; resolves with msg/s. */
