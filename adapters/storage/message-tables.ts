@@ -56,4 +56,6 @@ export interface MessageTables {
   /** One transaction: removes entries in (`afterSeq`, `uptoSeq`] and releases their messages. */
   removeRange(queueId: number, afterSeq: number, uptoSeq: number): Promise<RemovalResult>;
   compact(): Promise<void>;
+  /** Releases resources of its own (a writer thread); the DataSource is closed by its owner. */
+  close?(): Promise<void>;
 }

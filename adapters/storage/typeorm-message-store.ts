@@ -8,6 +8,7 @@ import type { EncodedEntry, EncodedMessage, MessageTables, QueueRow } from './me
 import { PostgresMessageTables } from './postgres-message-tables.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { SqliteMessageTables } from './sqlite-message-tables.js';
+import { SqliteWorkerMessageTables } from './sqlite-worker-message-tables.js';
 
 interface QueueState extends QueueRow {
   length: number;
@@ -50,6 +51,10 @@ export class TypeormMessageStore extends MessageStore {
 
   async close(): Promise<void> {
     await this.appends;
+    const tables = this.tables;
+    this.tables = null;
+    this.opening = null;
+    await tables?.close?.();
   }
 
   append(items: readonly AppendItem[]): Promise<number[]> {
@@ -123,10 +128,7 @@ export class TypeormMessageStore extends MessageStore {
 
   private async load(): Promise<void> {
     if (!this.dataSource.isInitialized) await this.dataSource.initialize();
-    const tables =
-      this.dataSource.options.type === 'postgres'
-        ? new PostgresMessageTables(this.dataSource)
-        : new SqliteMessageTables((this.dataSource.driver as unknown as { databaseConnection: SqliteDatabase }).databaseConnection);
+    const tables = this.dataSource.options.type === 'postgres' ? new PostgresMessageTables(this.dataSource) : this.sqliteTables();
     const state = await tables.load();
     this.byKey.clear();
     this.byId.clear();
@@ -139,6 +141,18 @@ export class TypeormMessageStore extends MessageStore {
     // New offsets must sort after everything stored and everything ever checkpointed.
     this.nextSeq = Math.max(state.maxSeq, maxCheckpoint) + 1;
     this.tables = tables;
+  }
+
+  /**
+   * A file database writes on a writer thread (reads stay here); `:memory:` databases, and
+   * `EDGEPORT_SQLITE_WRITER=inline`, write on the main thread.
+   */
+  private sqliteTables(): MessageTables {
+    const db = (this.dataSource.driver as unknown as { databaseConnection: SqliteDatabase }).databaseConnection;
+    const path = String(this.dataSource.options.database ?? ':memory:');
+    if (path === ':memory:' || process.env['EDGEPORT_SQLITE_WRITER'] === 'inline') return new SqliteMessageTables(db);
+    const synchronous = db.pragma('synchronous', { simple: true }) === 2 ? 'FULL' : 'NORMAL';
+    return new SqliteWorkerMessageTables(db, path, synchronous);
   }
 
   private ready(): MessageTables {
