@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     await ingestAll(d.ingest, 0, Math.min(20_000, MESSAGES)); // warm-up
     const db = (d.dataSource.driver as unknown as { databaseConnection: SqliteDatabase }).databaseConnection;
     // Alternate durable and raw rounds on the same file so machine noise hits both alike; report medians.
-    const ROUNDS = 3;
+    const ROUNDS = 5;
     const perRound = Math.ceil(MESSAGES / ROUNDS / 1024) * 1024;
     const durables: number[] = [];
     const raws: number[] = [];
