@@ -44,6 +44,10 @@ export async function runRuntime(config: EdgeportConfig, options: RunOptions = {
     logger.info(`module runtime: ${runtime.kind} (${runtime.reason})`, { moduleRuntime: runtime.kind });
   }
 
+  logger.info(
+    config.storage.kind === 'sqlite' ? `storage: SQLite at ${config.storage.path} (sync ${config.storage.sync})` : 'storage: PostgreSQL (storage.url)',
+    { storage: config.storage.kind },
+  );
   const container = buildContainer(config, logger);
   const host = new RuntimeHost(hostedServices(container), logger);
   try {
