@@ -156,6 +156,12 @@ function planModule(
     if (isActive(state)) buckets.stateChanged.push({ kind: 'stop', module: name, reason: 'desired-status' });
     return;
   }
+  if (state.startedAt === undefined && (state.status === 'stopped' || state.status === 'failed')) {
+    // Created but never started (a fresh create whose start failed, or a module stopped before
+    // its first start): a plain start, not a counted restart.
+    buckets.stateChanged.push({ kind: 'start', module: name, reason: 'not-started' });
+    return;
+  }
   const history = stored ?? EMPTY_MODULE_STATE;
   const status = effectiveStatus(spec.status, state.status, spec.restartPolicy, history.restartCount, settings);
   switch (status) {
@@ -164,8 +170,8 @@ function planModule(
       return;
     case 'stopped':
       // A clean exit the policy does not cover: plain start (no cool-off, no count), as Azure does
-      // for on-failure/on-unhealthy; `never` only starts a module that was never started.
-      if (restartPolicyRank(spec.restartPolicy) > 0 || state.startedAt === undefined) {
+      // for on-failure/on-unhealthy; `never` leaves it stopped.
+      if (restartPolicyRank(spec.restartPolicy) > 0) {
         buckets.stateChanged.push({ kind: 'start', module: name, reason: 'not-started' });
       }
       return;
