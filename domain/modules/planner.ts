@@ -142,8 +142,9 @@ function planModule(
       buckets.clearState.push({ kind: 'clear-state', module: name, reason: onlyStatusChanged(spec, existing.spec) ? 'desired-status' : 'updated' });
     }
     if (onlyStatusChanged(spec, existing.spec)) {
-      if (spec.status === 'running' && !isActive(existing.state)) buckets.desiredStatusChanged.push({ kind: 'start', module: name, reason: 'desired-status' });
-      if (spec.status === 'stopped' && isActive(existing.state)) buckets.desiredStatusChanged.push({ kind: 'stop', module: name, reason: 'desired-status' });
+      // Issued even when the module is already in that state: runtimes record the last start/stop
+      // as the module's status, so current and desired converge.
+      buckets.desiredStatusChanged.push({ kind: spec.status === 'running' ? 'start' : 'stop', module: name, reason: 'desired-status' });
       return;
     }
     buckets.updated.push({ kind: 'stop', module: name, reason: 'updated' }, { kind: 'remove', module: name, reason: 'updated' });

@@ -58,9 +58,9 @@ test('only the desired status changed: start or stop, no re-creation', () => {
   const stoppedSpec = processSpec('a', { status: 'stopped' });
   assert.deepEqual(brief(plan([stoppedSpec], [current(runningSpec, running(T0))], NO_STATES, T0)), ['stop a']);
   assert.deepEqual(brief(plan([runningSpec], [current(stoppedSpec, exited(143, T0, T0))], NO_STATES, T0)), ['start a']);
-  // Already in the wanted state: nothing but the state reset.
+  // Already in the wanted state: the stop is still issued so the runtime records the status.
   const states = new Map([['a', { restartCount: 1 }]]);
-  assert.deepEqual(brief(plan([stoppedSpec], [current(runningSpec, exited(0, T0, T0))], states, T0)), ['clear-state a']);
+  assert.deepEqual(brief(plan([stoppedSpec], [current(runningSpec, exited(0, T0, T0))], states, T0)), ['clear-state a', 'stop a']);
 });
 
 test('unchanged and running: nothing to do; restart stats reset after 10 minutes running', () => {
