@@ -51,6 +51,8 @@ interface ProcessModule {
   /** Resolves when the current child has exited. */
   exited?: Promise<void>;
   followers: Set<Follower>;
+  /** Writing the log failed once already (reported once, not per line). */
+  logFailed?: boolean;
 }
 
 /** Exit code as Docker reports it: the code, or 128 + signal number for a killed process. */
@@ -153,6 +155,8 @@ export class ProcessModuleRuntime extends ModuleRuntime {
       module.state = { ...module.state, statusDescription: `cannot start: ${message}` };
       throw new Error(`cannot start module "${name}": ${message}`);
     }
+    // Later errors (a failed kill) must not become uncaught exceptions.
+    child.on('error', (error) => this.logger.warn(`module ${name}: ${error.message}`, { module: name }));
     module.child = child;
     module.stopRequested = false;
     const startedAt = this.clock.now();
@@ -284,10 +288,17 @@ export class ProcessModuleRuntime extends ModuleRuntime {
       source.setEncoding('utf8');
       const splitter = new LineSplitter((text) => {
         const line: LogLine = { time: this.clock.now(), stream, text };
-        module.log.append(line);
+        try {
+          module.log.append(line);
+        } catch (error) {
+          // A full disk or a deleted logs directory must not take the agent down; say it once.
+          if (!module.logFailed) this.logger.warn(`cannot write the log of module ${module.spec.name}: ${(error as Error).message}`, { module: module.spec.name });
+          module.logFailed = true;
+        }
         for (const follower of module.followers) follower.line(line);
       });
       source.on('data', (chunk: string) => splitter.push(chunk));
+      source.on('error', (error) => this.logger.warn(`reading ${stream} of module ${module.spec.name} failed: ${error.message}`, { module: module.spec.name }));
       source.once('close', () => {
         splitter.flush();
         open -= 1;
