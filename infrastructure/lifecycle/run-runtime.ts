@@ -33,6 +33,8 @@ export async function runRuntime(config: EdgeportConfig, options: RunOptions = {
   const stopSignal = options.stopSignal ?? firstSignal();
   const logger = createLogger({ level: config.log.level, format: config.log.format, name: 'edgeport' });
   logger.info('edgeport starting', { configFile: config.source.file, envOverrides: config.source.env, dataDir: config.dataDir, only: options.only ?? 'all' });
+  // The logger redacts keys, tokens, passwords and connection-string secrets from this dump.
+  logger.debug('effective configuration', { config });
 
   const certificates = await ensureEdgeCertificates({ dir: config.certs.dir, hostname: config.hostname, logger });
   logger.info(certificates.created ? 'edge CA and server certificate created' : 'edge CA and server certificate loaded', { caCertPath: certificates.caCertPath, serverCertPath: certificates.serverCertPath });

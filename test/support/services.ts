@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { connect } from 'node:net';
 
 /** Services on this machine that integration tests may need. */
@@ -5,6 +6,8 @@ export const SERVICES = {
   postgres: { host: '127.0.0.1', port: 5432 },
   rabbitmq: { host: '127.0.0.1', port: 5672 },
   mosquitto: { host: '127.0.0.1', port: 1883 },
+  /** The Docker Engine API on its unix socket; probed with `GET /_ping`, which answers `OK`. */
+  docker: { socketPath: process.env['DOCKER_SOCKET'] ?? '/var/run/docker.sock' },
 } as const;
 
 export type ServiceName = keyof typeof SERVICES;
@@ -22,6 +25,39 @@ async function reachable(host: string, port: number, timeoutMs = 1000): Promise<
   });
 }
 
+/** True when the Docker daemon answers `GET /_ping` with `OK` on its unix socket. */
+export async function dockerPing(socketPath: string, timeoutMs = 2000): Promise<boolean> {
+  return await new Promise((resolve) => {
+    let settled = false;
+    const done = (ok: boolean): void => {
+      if (settled) return;
+      settled = true;
+      resolve(ok);
+    };
+    const req = request({ socketPath, path: '/_ping', method: 'GET', timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => { body += chunk; });
+      res.on('end', () => done(res.statusCode === 200 && body.trim() === 'OK'));
+      res.on('error', () => done(false));
+    });
+    req.on('timeout', () => { req.destroy(); done(false); });
+    req.on('error', () => done(false));
+    req.end();
+  });
+}
+
+function describe(name: ServiceName): string {
+  const service = SERVICES[name];
+  return 'socketPath' in service ? `${service.socketPath} (GET /_ping)` : `${service.host}:${service.port}`;
+}
+
+async function answers(name: ServiceName): Promise<boolean> {
+  const service = SERVICES[name];
+  if ('socketPath' in service) return await dockerPing(service.socketPath);
+  return await reachable(service.host, service.port);
+}
+
 /**
  * Decides whether a service-backed test runs. Returns `false` (the caller skips) only when the
  * service is absent AND `EDGEPORT_REQUIRE_SERVICES` is unset; with it set (as `.ci/run` does), an
@@ -30,10 +66,9 @@ async function reachable(host: string, port: number, timeoutMs = 1000): Promise<
  * Use: `test('...', { skip: !(await serviceAvailable('postgres')) && 'postgres absent' }, ...)`.
  */
 export async function serviceAvailable(name: ServiceName): Promise<boolean> {
-  const { host, port } = SERVICES[name];
-  if (await reachable(host, port)) return true;
+  if (await answers(name)) return true;
   if (process.env['EDGEPORT_REQUIRE_SERVICES']) {
-    throw new Error(`${name} is required (EDGEPORT_REQUIRE_SERVICES is set) but nothing answers on ${host}:${port}`);
+    throw new Error(`${name} is required (EDGEPORT_REQUIRE_SERVICES is set) but nothing answers on ${describe(name)}`);
   }
   return false;
 }
