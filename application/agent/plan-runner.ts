@@ -4,6 +4,7 @@ import { moduleEnvironment } from '../../domain/modules/module-environment.js';
 import type { Logger } from '../ports/logger.js';
 import type { ModuleRuntime } from '../ports/module-runtime.js';
 import type { ModuleStateStore } from '../ports/module-state-store.js';
+import type { AgentMetrics } from './agent-metrics.js';
 import type { AgentSettings } from './agent-settings.js';
 
 export interface CommandFailure {
@@ -48,6 +49,7 @@ export class PlanRunner {
     private readonly stateStore: ModuleStateStore,
     private readonly settings: AgentSettings,
     private readonly logger: Logger,
+    private readonly metrics?: AgentMetrics,
   ) {}
 
   async run(commands: readonly Command[], deploymentId: number, now: () => number): Promise<PlanRunResult> {
@@ -77,12 +79,14 @@ export class PlanRunner {
         await this.execute(command, now);
         this.stats.delete(key);
         result.executed.push(command);
+        this.metrics?.executed(command);
         this.logger.info(`executed ${describeCommand(command)}`, { module: command.module, command: command.kind, reason: command.reason });
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));
         const runs = (stats?.runs ?? 0) + 1;
         this.stats.set(key, { runs, lastRun: now() });
         result.failures.push({ command, error: err });
+        this.metrics?.failed(command);
         blocked.add(command.module);
         this.logger.warn(`${describeCommand(command)} failed (attempt ${runs}): ${err.message}`, { module: command.module, command: command.kind });
       }

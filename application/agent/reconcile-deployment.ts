@@ -7,8 +7,10 @@ import { Clock, type TimerHandle } from '../ports/clock.js';
 import { DeploymentSource, type DeploymentSnapshot } from '../ports/deployment-source.js';
 import { HostedService, type ListenInfo } from '../ports/hosted-service.js';
 import { Logger } from '../ports/logger.js';
+import { Metrics } from '../ports/metrics.js';
 import { ModuleRuntime, type CurrentModule } from '../ports/module-runtime.js';
 import { ModuleStateStore, type ModuleState } from '../ports/module-state-store.js';
+import { AgentMetrics } from './agent-metrics.js';
 import { AgentSettings } from './agent-settings.js';
 import { describeCommand, PlanRunner, type PlanRunResult } from './plan-runner.js';
 import { ReportedStateBuilder, type ReportedDocument } from './reported-state-builder.js';
@@ -43,6 +45,7 @@ export class ReconcileDeployment extends HostedService {
   private readonly runner: PlanRunner;
   private readonly reporter: ReportedStateBuilder;
   private readonly logger: Logger;
+  private readonly metrics: AgentMetrics;
   private good: GoodDeployment | undefined;
   private seenVersion: number | undefined;
   private manifestStatus: DeploymentStatus | undefined;
@@ -63,10 +66,12 @@ export class ReconcileDeployment extends HostedService {
     @inject(Logger) logger: Logger,
     @inject(AgentSettings) private readonly settings: AgentSettings,
     @inject(AgentReporter) @optional() private readonly sink?: AgentReporter,
+    @inject(Metrics) @optional() metrics?: Metrics,
   ) {
     super();
     this.logger = logger.child({ component: 'agent' });
-    this.runner = new PlanRunner(runtime, stateStore, settings, this.logger);
+    this.metrics = new AgentMetrics(metrics);
+    this.runner = new PlanRunner(runtime, stateStore, settings, this.logger, this.metrics);
     this.reporter = new ReportedStateBuilder(settings);
   }
 
@@ -224,6 +229,8 @@ export class ReconcileDeployment extends HostedService {
       runtimeKind: this.runtime.kind,
     });
     const patch = this.reporter.patch(document);
+    const modules = (document['modules'] ?? {}) as Record<string, { runtimeStatus: string }>;
+    this.metrics.reconciled(status.code, Object.values(modules).map((m) => m.runtimeStatus));
     this.lastStatus = status;
     this.lastOutcome = { status, patch };
     if (run !== undefined) this.lastOutcome.run = run;

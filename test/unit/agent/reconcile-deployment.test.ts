@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { AgentSettings } from '../../../application/agent/agent-settings.js';
 import { ReconcileDeployment } from '../../../application/agent/reconcile-deployment.js';
 import { InMemoryModuleStateStore } from '../../../adapters/state/in-memory-module-state-store.js';
+import { PrometheusMetrics } from '../../../adapters/metrics/prometheus-metrics.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FakeModuleRuntime } from '../../support/agent/fake-module-runtime.js';
 import { MemoryDeploymentSource, manifestWith, processModule } from '../../support/agent/memory-deployment-source.js';
@@ -13,12 +14,13 @@ const T0 = Date.UTC(2026, 0, 1);
 
 function setup(settings: Partial<AgentSettings> = {}) {
   const clock = new FakeClock(T0);
+  const metrics = new PrometheusMetrics();
   const runtime = new FakeModuleRuntime(clock);
   const store = new InMemoryModuleStateStore();
   const source = new MemoryDeploymentSource();
   const logger = new MemoryLogger();
   const reporter = new RecordingReporter();
-  const loop = new ReconcileDeployment(source, runtime, store, clock, logger, new AgentSettings(settings), reporter);
+  const loop = new ReconcileDeployment(source, runtime, store, clock, logger, new AgentSettings(settings), reporter, metrics);
   /** Moves the fake clock in 1 s steps, letting every pass that fires finish. */
   const advance = async (ms: number): Promise<void> => {
     for (let left = ms; left > 0; left -= 1000) {
@@ -26,7 +28,7 @@ function setup(settings: Partial<AgentSettings> = {}) {
       await loop.whenIdle();
     }
   };
-  return { clock, runtime, store, source, logger, reporter, loop, advance };
+  return { clock, runtime, store, source, logger, reporter, loop, advance, metrics };
 }
 
 test('a deployment creates and starts its modules, with IOTEDGE_* env, and reports 200', async () => {
@@ -241,4 +243,24 @@ test('the loop wakes every reconcile interval and stops scheduling after stop', 
   assert.equal(clock.pendingCount, 1);
   await loop.stop();
   assert.equal(clock.pendingCount, 0);
+});
+
+test('metrics: starts, stops, policy restarts, failures, status code and modules by status', async () => {
+  const { runtime, source, loop, advance, metrics } = setup();
+  source.set(manifestWith({ a: processModule(), b: processModule() }));
+  runtime.fail('start b');
+  await loop.start();
+  runtime.crash('a', 1);
+  await loop.whenIdle();
+  await advance(10_000);
+  const value = (name: string, labels: Record<string, string> = {}): number | undefined =>
+    metrics.snapshot().find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+  assert.equal(value('edgeport_agent_module_start_total', { module_name: 'a' }), 2);
+  assert.equal(value('edgeport_agent_module_restart_total', { module_name: 'a' }), 1);
+  assert.equal(value('edgeport_agent_module_stop_total', { module_name: 'a' }), 1);
+  assert.equal(value('edgeport_agent_command_failures_total', { command: 'start' }), 2);
+  assert.equal(value('edgeport_agent_deployment_status_code'), 500);
+  assert.equal(value('edgeport_agent_modules', { runtime_status: 'running' }), 1);
+  assert.equal(value('edgeport_agent_modules', { runtime_status: 'backoff' }), 1, 'b: never started, waiting for its start to be retried');
+  await loop.stop();
 });
