@@ -36,12 +36,15 @@ export class FileDeploymentSource extends DeploymentSource {
   private rereadRequested = false;
   private running = false;
 
+  private readonly configured: boolean;
+
   constructor(
     private readonly clock: Clock,
     private readonly logger: Logger,
     options: FileDeploymentSourceOptions,
   ) {
     super();
+    this.configured = options.path.trim() !== '';
     this.path = resolve(options.path);
     this.pollIntervalMs = options.pollIntervalMs ?? 2000;
     this.debounceMs = options.debounceMs ?? 50;
@@ -49,6 +52,16 @@ export class FileDeploymentSource extends DeploymentSource {
 
   async start(): Promise<void> {
     this.running = true;
+    if (!this.configured) {
+      // No manifest configured yet: report 417 and wait for a restart with one.
+      this.version = 1;
+      this.snapshot = {
+        version: 1,
+        deployment: { agent: { ok: false, status: { code: DeploymentStatusCode.ConfigEmptyError, description: `${EMPTY_CONFIGURATION_DESCRIPTION} (no manifest file configured: set agent.manifest)` } }, moduleTwins: {}, moduleTwinProblems: [] },
+      };
+      this.logger.warn('no deployment manifest configured (agent.manifest); the agent runs no modules');
+      return;
+    }
     await this.read();
     try {
       const name = basename(this.path);

@@ -79,7 +79,8 @@ export class ReconcileDeployment extends HostedService {
     this.running = true;
     this.startedAt = this.clock.now();
     this.unsubscribe.push(this.source.onChange(() => void this.reconcile()));
-    this.unsubscribe.push(this.runtime.onEvent(() => void this.reconcile()));
+    // Starts are the agent's own doing; exits and health changes need a look.
+    this.unsubscribe.push(this.runtime.onEvent((event) => event.kind !== 'started' && void this.reconcile()));
     await this.source.start();
     await this.reconcile();
     return [];

@@ -74,3 +74,11 @@ test('file source polls when no watch event arrives', { timeout: 10_000 }, async
     await source.stop();
   }
 });
+
+test('file source without a configured path reports 417 and watches nothing', async () => {
+  const source = new FileDeploymentSource(new SystemClock(), new MemoryLogger(), { path: '' });
+  await source.start();
+  assert.equal(codeOf(source), 417);
+  assert.match(descriptionOf(source), /no manifest file configured: set agent\.manifest/);
+  await source.stop();
+});
