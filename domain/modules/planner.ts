@@ -143,7 +143,16 @@ function planModule(
     }
     if (onlyStatusChanged(spec, existing.spec)) {
       // Issued even when the module is already in that state: runtimes record the last start/stop
-      // as the module's status, so current and desired converge.
+      // as the module's status, so current and desired converge. An unhealthy module that is due
+      // for a policy restart gets the restart instead (which records `running` as well).
+      const state = existing.state;
+      if (spec.status === 'running' && state.status === 'unhealthy') {
+        const status = effectiveStatus('running', state.status, spec.restartPolicy, 0, settings);
+        if (status === 'backoff' && shouldRestart(state, 0, now, settings)) {
+          buckets.stateChanged.push({ kind: 'restart', module: name, restartCount: 1, reason: 'restart-policy' });
+          return;
+        }
+      }
       buckets.desiredStatusChanged.push({ kind: spec.status === 'running' ? 'start' : 'stop', module: name, reason: 'desired-status' });
       return;
     }

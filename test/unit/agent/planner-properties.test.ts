@@ -82,7 +82,7 @@ test('property: one plan converges; planning again finds nothing to do', () => {
       }
       assert.deepEqual(plan(desired, [...currentMap.values()], stateMap, NOW), [], 'second plan is empty');
     }),
-    { numRuns: 500 },
+    { numRuns: 3000 },
   );
 });
 
