@@ -103,3 +103,12 @@ test('bad manifests yield 400, 412 and 417 while the previous process modules ke
   assert.deepEqual((await runtime.list()).map((m) => m.name), ['web']);
   assert.equal(reporter.module('worker'), undefined);
 });
+
+test('docker modules on the process runtime: 500 naming the module and the fix; process modules still run', { timeout: 15_000 }, async () => {
+  const { source, reporter, loop, stateOf } = setup('docker-on-process');
+  source.set(manifestWith({ app: nodeProcess(SCRIPTS.idle), sensor: { type: 'docker', status: 'running', settings: { image: 'mcr.microsoft.com/azureiotedge-simulated-temperature-sensor:1.5' } } }));
+  await loop.start();
+  assert.equal(reporter.status().code, 500);
+  assert.match(reporter.status().description, /^create sensor: module "sensor" has type "docker"; the process runtime runs only type "process" modules/);
+  assert.equal((await stateOf('app'))?.status, 'running');
+});

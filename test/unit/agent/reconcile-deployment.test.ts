@@ -264,3 +264,68 @@ test('metrics: starts, stops, policy restarts, failures, status code and modules
   assert.equal(value('edgeport_agent_modules', { runtime_status: 'backoff' }), 1, 'b: never started, waiting for its start to be retried');
   await loop.stop();
 });
+
+test('a runtime that cannot list gives 500 for that pass; the next pass recovers', async () => {
+  const { runtime, source, reporter, loop, advance } = setup();
+  source.set(manifestWith({ a: processModule() }));
+  await loop.start();
+  const list = runtime.list.bind(runtime);
+  runtime.list = async () => {
+    throw new Error('runtime unavailable');
+  };
+  await advance(5000);
+  assert.deepEqual(reporter.status(), { code: 500, description: 'runtime unavailable' });
+  runtime.list = list;
+  await advance(5000);
+  assert.deepEqual(reporter.status(), { code: 200, description: '' });
+  await loop.stop();
+});
+
+test('a module deployed stopped and later set running still gets back-off when it crashes', async () => {
+  const { runtime, source, loop, advance } = setup();
+  source.set(manifestWith({ a: processModule({ status: 'stopped' }) }));
+  await loop.start();
+  source.set(manifestWith({ a: processModule({ status: 'running' }) }));
+  await loop.whenIdle();
+  assert.equal(runtime.statusOf('a'), 'running');
+  const starts = (): number => runtime.calls.filter((c) => c === 'start a').length;
+  const before = starts();
+  runtime.crash('a', 1);
+  await loop.whenIdle();
+  await advance(5000);
+  assert.equal(starts(), before, 'not restarted before the 10 s cool-off');
+  await advance(5000);
+  assert.equal(starts(), before + 1);
+  await loop.stop();
+});
+
+test('reported document: docker settings with chunked createOptions, no registry passwords, edgeHub embedded', async () => {
+  const { source, loop } = setup();
+  const createOptions = JSON.stringify({ Env: Array.from({ length: 60 }, (_, i) => `VARIABLE_${i}=some-value-${i}`) });
+  source.set(
+    manifestWith(
+      { p: processModule() },
+      {
+        runtime: { type: 'docker', settings: { minDockerVersion: 'v1.25', loggingOptions: '', registryCredentials: { acr: { address: 'acr.azurecr.io', username: 'u', password: 'secret' } } } },
+        systemModules: {
+          edgeAgent: { type: 'docker', settings: { image: 'mcr.microsoft.com/azureiotedge-agent:1.5', createOptions } },
+          edgeHub: { type: 'docker', status: 'running', restartPolicy: 'always', settings: { image: 'mcr.microsoft.com/azureiotedge-hub:1.5' } },
+        },
+      },
+    ),
+  );
+  await loop.start();
+  const reported = loop.reported as Record<string, any>; // any: reported JSON
+  assert.equal(JSON.stringify(reported).includes('secret'), false, 'no password reported');
+  assert.deepEqual(reported['runtime'].settings.registryCredentials, { acr: { address: 'acr.azurecr.io', username: 'u' } });
+  const agentSettings = reported['systemModules'].edgeAgent.settings;
+  assert.ok(agentSettings.createOptions01 !== undefined, 'long createOptions chunked');
+  assert.equal(agentSettings.createOptions.length, 512);
+  assert.equal(Object.keys(agentSettings).filter((k) => k.startsWith('createOptions')).map((k) => agentSettings[k]).join(''), createOptions);
+  const hub = reported['systemModules'].edgeHub;
+  assert.equal(hub.runtimeStatus, 'running');
+  assert.equal(hub.version, undefined, 'edgeHub entry omits version (Azure)');
+  assert.equal(hub.restartPolicy, 'always');
+  assert.equal(reported['systemModules'].edgeAgent.startupOrder, 0);
+  await loop.stop();
+});
