@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../application/ports/clock.js';
@@ -60,6 +60,41 @@ function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number 
   if (code !== null) return code;
   if (signal !== null) return 128 + (osConstants.signals[signal] ?? 0);
   return 0;
+}
+
+/** What `<logsDir>/<module>.pid` records about a running module process. */
+interface PidRecord {
+  module: string;
+  pid: number;
+  command: string;
+  args: string[];
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** argv of a process from `/proc` (Linux); `undefined` where that is not available. */
+function readCommandLine(pid: number): string[] | undefined {
+  try {
+    const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return raw.split('\u0000').filter((part, i, all) => !(part === '' && i === all.length - 1));
+  } catch {
+    return undefined;
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(process.platform === 'win32' ? pid : -pid, signal);
+  } catch {
+    // gone already
+  }
 }
 
 /** Module names may hold characters that are awkward in file names; escape all but a safe set. */
@@ -160,6 +195,7 @@ export class ProcessModuleRuntime extends ModuleRuntime {
     module.child = child;
     module.stopRequested = false;
     const startedAt = this.clock.now();
+    this.writePidFile(name, child.pid, command, args);
     module.state = { status: 'running', exitCode: module.state.exitCode, statusDescription: 'running', startedAt, id: String(child.pid) };
     const onExit = this.capture(module, child);
     module.exited = new Promise<void>((resolve) => {
@@ -167,6 +203,7 @@ export class ProcessModuleRuntime extends ModuleRuntime {
         const exitCode = exitCodeOf(code, signal);
         const requested = module.stopRequested;
         module.child = undefined;
+        rmSync(this.pidFile(name), { force: true });
         module.state = {
           status: requested || exitCode === 0 ? 'stopped' : 'failed',
           exitCode,
@@ -232,13 +269,16 @@ export class ProcessModuleRuntime extends ModuleRuntime {
     }
     try {
       let existing = module.log.readAll();
-      if (options.since !== undefined) existing = existing.filter((l) => l.time >= (options.since as number));
+      const { since, until } = options;
+      if (since !== undefined) existing = existing.filter((l) => l.time >= since);
+      if (until !== undefined) existing = existing.filter((l) => l.time < until);
       if (options.tail !== undefined) existing = options.tail <= 0 ? [] : existing.slice(-options.tail);
       for (const line of existing) yield line;
       if (options.follow !== true || options.signal?.aborted === true) return;
       for (;;) {
         const next = queue.shift();
         if (next !== undefined) {
+          if (until !== undefined && next.time >= until) return;
           yield next;
           continue;
         }
@@ -259,10 +299,70 @@ export class ProcessModuleRuntime extends ModuleRuntime {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Stops module processes left by an earlier agent that died without stopping them (their
+   * process groups outlive it), so they do not run twice. A process is only touched when its pid
+   * file names it and, where `/proc` exists, its command line is exactly the module's; PIDs reused
+   * by unrelated processes are left alone. Returns the modules whose processes were stopped.
+   */
+  async reapOrphans(timeoutMs = this.stopTimeoutMs): Promise<string[]> {
+    let files: string[];
+    try {
+      files = readdirSync(this.options.logsDir).filter((f) => f.endsWith('.pid'));
+    } catch {
+      return [];
+    }
+    const reaped: string[] = [];
+    for (const file of files) {
+      const path = join(this.options.logsDir, file);
+      let record: PidRecord | undefined;
+      try {
+        record = JSON.parse(readFileSync(path, 'utf8')) as PidRecord;
+      } catch {
+        record = undefined;
+      }
+      rmSync(path, { force: true });
+      if (record === undefined || !Number.isInteger(record.pid) || record.pid <= 0 || this.ownsPid(record.pid)) continue;
+      if (!processAlive(record.pid)) continue;
+      const commandLine = readCommandLine(record.pid);
+      if (commandLine === undefined) {
+        this.logger.warn(`a process ${record.pid} from an earlier run of module ${record.module} may still run; cannot verify it here, leaving it alone`, { module: record.module });
+        continue;
+      }
+      if (commandLine.join('\u0000') !== [record.command, ...record.args].join('\u0000')) continue;
+      this.logger.warn(`stopping process ${record.pid} left by an earlier run of module ${record.module}`, { module: record.module, pid: record.pid });
+      signalGroup(record.pid, 'SIGTERM');
+      const deadline = Date.now() + timeoutMs;
+      while (processAlive(record.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      if (processAlive(record.pid)) signalGroup(record.pid, 'SIGKILL');
+      reaped.push(record.module);
+    }
+    return reaped;
+  }
+
   /** Stops every module (agent shutdown) and closes the log files. */
   async shutdown(timeoutMs = this.stopTimeoutMs): Promise<void> {
     await Promise.all([...this.modules.keys()].map((name) => this.stop(name, timeoutMs)));
     for (const module of this.modules.values()) module.log.close();
+  }
+
+  private pidFile(name: string): string {
+    return join(this.options.logsDir, logFileName(name).replace(/\.log$/, '.pid'));
+  }
+
+  private writePidFile(name: string, pid: number | undefined, command: string, args: readonly string[]): void {
+    if (pid === undefined) return;
+    const record: PidRecord = { module: name, pid, command, args: [...args] };
+    try {
+      mkdirSync(this.options.logsDir, { recursive: true });
+      writeFileSync(this.pidFile(name), JSON.stringify(record));
+    } catch (error) {
+      this.logger.warn(`cannot write the pid file of module ${name}: ${(error as Error).message}`, { module: name });
+    }
+  }
+
+  private ownsPid(pid: number): boolean {
+    return [...this.modules.values()].some((m) => m.child?.pid === pid);
   }
 
   private get(name: string): ProcessModule {

@@ -3,8 +3,8 @@ import { HostedService, type ListenInfo } from '../../application/ports/hosted-s
 import type { ProcessModuleRuntime } from './process-module-runtime.js';
 
 /**
- * Start/stop hooks of the process runtime: creates the logs directory, and on shutdown stops every
- * module so no child process outlives the agent. Bound before the reconcile loop, so it stops after it.
+ * Start/stop hooks of the process runtime: creates the logs directory and stops module processes
+ * an earlier agent left running; on shutdown stops every module so no child outlives the agent. Bound before the reconcile loop, so it stops after it.
  */
 export class ProcessRuntimeLifecycle extends HostedService {
   readonly name = 'process-runtime';
@@ -18,6 +18,7 @@ export class ProcessRuntimeLifecycle extends HostedService {
 
   async start(): Promise<ListenInfo[]> {
     await mkdir(this.logsDir, { recursive: true });
+    await this.runtime.reapOrphans();
     return [];
   }
 

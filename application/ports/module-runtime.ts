@@ -17,6 +17,8 @@ export interface LogOptions {
   tail?: number;
   /** Only lines captured at or after this epoch ms. */
   since?: number;
+  /** Only lines captured before this epoch ms (`iotedge logs --until`); ends a follow there too. */
+  until?: number;
   /** Keep yielding new lines until the module stops or `signal` aborts. */
   follow?: boolean;
   signal?: AbortSignal;

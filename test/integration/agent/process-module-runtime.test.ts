@@ -132,7 +132,7 @@ test('log files rotate by size, keeping at most maxLogFiles files', { timeout: 1
   await r.start('chatty');
   await until(async () => (await collect(r.logs('chatty', { tail: 1 })))[0]?.text === 'message number 499', 5000, 'last line');
   const dir = join(temp.dir, `logs-${runtimes.length - 1}`);
-  const files = readdirSync(dir).filter((f) => f.startsWith('chatty'));
+  const files = readdirSync(dir).filter((f) => f.startsWith('chatty.log'));
   assert.deepEqual(files.sort(), ['chatty.log', 'chatty.log.1', 'chatty.log.2']);
   for (const f of files) assert.ok(statSync(join(dir, f)).size <= 4096, `${f} within the size limit`);
   const kept = await collect(r.logs('chatty'));
@@ -141,7 +141,7 @@ test('log files rotate by size, keeping at most maxLogFiles files', { timeout: 1
   const numbers = kept.map((l) => Number(l.text.split(' ').at(-1)));
   assert.deepEqual(numbers, [...numbers].sort((a, b) => a - b), 'oldest first, in order');
   await r.remove('chatty');
-  assert.equal(readdirSync(dir).filter((f) => f.startsWith('chatty')).length, 0, 'remove deletes the logs');
+  assert.equal(readdirSync(dir).filter((f) => f.startsWith('chatty.log')).length, 0, 'remove deletes the logs');
 });
 
 test('errors: docker modules, unknown modules, missing commands and directories', { timeout: 10_000 }, async () => {
@@ -167,4 +167,34 @@ test('errors: docker modules, unknown modules, missing commands and directories'
 test('log file names escape unusual module names', () => {
   assert.equal(logFileName('sensor-1.a_b'), 'sensor-1.a_b.log');
   assert.equal(logFileName('a*b?c'), 'a%2Ab%3Fc.log');
+});
+
+test('logs until: only lines before the given time', { timeout: 10_000 }, async () => {
+  const r = runtime();
+  await r.create(nodeModule('u', "console.log('one'); setTimeout(() => console.log('two'), 150)"), {});
+  await r.start('u');
+  await until(async () => (await collect(r.logs('u'))).length === 2, 5000, 'two lines');
+  const [first, second] = await collect(r.logs('u'));
+  assert.ok(first !== undefined && second !== undefined && second.time > first.time);
+  assert.deepEqual((await collect(r.logs('u', { until: second.time }))).map((l) => l.text), ['one']);
+});
+
+test('processes left by a dead agent are stopped by the next one; unrelated PIDs are left alone', { timeout: 15_000, skip: process.platform !== 'linux' && 'needs /proc to verify command lines' }, async () => {
+  const logsDir = join(temp.dir, 'orphans');
+  const first = runtime({ logsDir });
+  await first.create(nodeModule('orphan', SCRIPTS.idle), {});
+  await first.start('orphan');
+  const pid = Number((await stateOf(first, 'orphan'))?.id);
+  assert.ok(existsSync(join(logsDir, 'orphan.pid')));
+  // A pid file naming this test process with another command line must not kill it.
+  writeFileSync(join(logsDir, 'impostor.pid'), JSON.stringify({ module: 'impostor', pid: process.pid, command: '/bin/sleep', args: ['100'] }));
+  writeFileSync(join(logsDir, 'garbage.pid'), 'not json');
+
+  // The first agent "dies" without stopping its modules; a second one starts on the same directory.
+  const second = runtime({ logsDir });
+  assert.deepEqual(await second.reapOrphans(2000), ['orphan']);
+  assert.equal(isAlive(pid), false);
+  assert.equal(isAlive(process.pid), true);
+  assert.deepEqual(readdirSync(logsDir).filter((f) => f.endsWith('.pid')), []);
+  assert.deepEqual(await second.reapOrphans(2000), [], 'nothing left');
 });
