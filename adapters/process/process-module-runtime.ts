@@ -53,6 +53,8 @@ interface ProcessModule {
   followers: Set<Follower>;
   /** Writing the log failed once already (reported once, not per line). */
   logFailed?: boolean;
+  /** A start in progress (between spawn and the `spawn` event). */
+  starting?: Promise<void>;
 }
 
 /** Exit code as Docker reports it: the code, or 128 + signal number for a killed process. */
@@ -86,6 +88,14 @@ function readCommandLine(pid: number): string[] | undefined {
     return raw.split('\u0000').filter((part, i, all) => !(part === '' && i === all.length - 1));
   } catch {
     return undefined;
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // best effort: a stale pid file is verified before it is acted on
   }
 }
 
@@ -159,6 +169,15 @@ export class ProcessModuleRuntime extends ModuleRuntime {
     const module = this.get(name);
     module.spec = { ...module.spec, status: 'running' };
     if (module.child !== undefined) return;
+    // Two starts at once (plan runner and an operator's restart) must not spawn two processes.
+    if (module.starting !== undefined) return await module.starting;
+    module.starting = this.spawnModule(name, module).finally(() => {
+      module.starting = undefined;
+    });
+    await module.starting;
+  }
+
+  private async spawnModule(name: string, module: ProcessModule): Promise<void> {
     const { command, args, cwd } = module.settings;
     if (cwd !== undefined) {
       let isDir = false;
@@ -203,7 +222,7 @@ export class ProcessModuleRuntime extends ModuleRuntime {
         const exitCode = exitCodeOf(code, signal);
         const requested = module.stopRequested;
         module.child = undefined;
-        rmSync(this.pidFile(name), { force: true });
+        removeQuietly(this.pidFile(name));
         module.state = {
           status: requested || exitCode === 0 ? 'stopped' : 'failed',
           exitCode,
@@ -321,7 +340,7 @@ export class ProcessModuleRuntime extends ModuleRuntime {
       } catch {
         record = undefined;
       }
-      rmSync(path, { force: true });
+      removeQuietly(path);
       if (record === undefined || !Number.isInteger(record.pid) || record.pid <= 0 || this.ownsPid(record.pid)) continue;
       if (!processAlive(record.pid)) continue;
       const commandLine = readCommandLine(record.pid);

@@ -185,7 +185,9 @@ export class ReconcileDeployment extends HostedService {
           this.logger.debug(`plan: ${commands.map(describeCommand).join(', ')}`, { version: good.version });
           run = await this.runner.run(commands, good.version, () => this.clock.now());
         }
-        if (run !== undefined && run.failures.length > 0) {
+        // A rejected newer manifest keeps its code (the user must fix it) even if the kept
+        // deployment has failing commands; those are logged and counted in metrics.
+        if (run !== undefined && run.failures.length > 0 && this.manifestStatus === undefined) {
           status = {
             code: DeploymentStatusCode.Failed,
             description: run.failures.map((f) => `${describeCommand(f.command)}: ${f.error.message}`).join('; '),

@@ -198,3 +198,13 @@ test('processes left by a dead agent are stopped by the next one; unrelated PIDs
   assert.deepEqual(readdirSync(logsDir).filter((f) => f.endsWith('.pid')), []);
   assert.deepEqual(await second.reapOrphans(2000), [], 'nothing left');
 });
+
+test('concurrent starts spawn one process', { timeout: 10_000 }, async () => {
+  const r = runtime();
+  const events: ModuleRuntimeEvent[] = [];
+  r.onEvent((e) => events.push(e));
+  await r.create(nodeModule('once', SCRIPTS.idle), {});
+  await Promise.all([r.start('once'), r.start('once'), r.start('once')]);
+  assert.equal(events.filter((e) => e.kind === 'started').length, 1);
+  await r.stop('once', 2000);
+});
