@@ -68,3 +68,13 @@ export function parseDeploymentManifestText(text: string): ParsedDeployment {
   }
   return parseDeploymentManifest(document);
 }
+
+/**
+ * The agent's view when the deployment arrives as the `$edgeAgent` twin (desired properties only,
+ * no envelope): the shape a twin-backed `DeploymentSource` produces.
+ */
+export function parseAgentTwinDesired(desired: unknown): ParsedDeployment {
+  const result: ParsedDeployment = { agent: parseAgentDesired(desired), moduleTwins: {}, moduleTwinProblems: [] };
+  if (isObject(desired) && typeof desired['$version'] === 'number') result.agentDesiredVersion = desired['$version'];
+  return result;
+}

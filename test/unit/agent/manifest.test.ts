@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseAgentDesired, checkAgentSchemaVersion } from '../../../domain/deployment/agent-desired.js';
-import { parseDeploymentManifest, parseDeploymentManifestText } from '../../../domain/deployment/deployment-manifest.js';
+import { parseAgentTwinDesired, parseDeploymentManifest, parseDeploymentManifestText } from '../../../domain/deployment/deployment-manifest.js';
 import { parseHubDesired, DEFAULT_ROUTE_PRIORITY } from '../../../domain/deployment/hub-desired.js';
 import { readCreateOptions, writeCreateOptions } from '../../../domain/deployment/create-options.js';
 import { credentialFor, normalizeImageName } from '../../../domain/deployment/image-name.js';
@@ -236,4 +236,13 @@ test('reported diff: changed keys, nested objects, deletions as null; patch appl
   assert.deepEqual(patch, { b: { d: 4, x: { y: 1 } }, e: [1, 2], gone: null });
   assert.deepEqual(applyReportedPatch(before, patch), after);
   assert.deepEqual(reportedDiff(after, after), {});
+});
+
+test('the $edgeAgent twin (desired properties only) parses to the same shape', () => {
+  const desired = { ...example()['modulesContent']['$edgeAgent']['properties.desired'], $version: 12 };
+  const parsed = parseAgentTwinDesired(desired);
+  assert.equal(parsed.agent.ok, true);
+  assert.equal(parsed.agentDesiredVersion, 12);
+  assert.deepEqual(parsed.moduleTwins, {});
+  assert.equal(parseAgentTwinDesired({ $version: 3 }).agent.ok, false);
 });
