@@ -3,3 +3,4 @@ export * from './module-status.js';
 export * from './restart-policy.js';
 export * from './planner.js';
 export * from './module-environment.js';
+export * from './log-time.js';

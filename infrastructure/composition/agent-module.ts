@@ -1,5 +1,6 @@
 import { arch, release } from 'node:os';
 import { ContainerModule } from 'inversify';
+import { AgentMethods } from '../../application/agent/agent-methods.js';
 import { AgentSettings } from '../../application/agent/agent-settings.js';
 import { ReconcileDeployment } from '../../application/agent/reconcile-deployment.js';
 import { Clock } from '../../application/ports/clock.js';
@@ -33,7 +34,8 @@ function reportedArchitecture(): string {
 
 /**
  * The edge agent: module runtime, restart-state store, deployment source and the reconcile loop
- * as hosted services. Needs `Clock` and `Logger` bound (core module). The process runtime's
+ * as hosted services, plus `AgentMethods` (ping, RestartModule, GetModuleLogs) for whoever
+ * receives direct methods. Needs `Clock` and `Logger` bound (core module). The process runtime's
  * lifecycle is bound before the loop, so on shutdown the loop stops first and then every module.
  */
 export function agentModule(options: AgentModuleOptions): ContainerModule {
@@ -62,6 +64,7 @@ export function agentModule(options: AgentModuleOptions): ContainerModule {
       })
       .inSingletonScope();
     bind(ReconcileDeployment).toSelf().inSingletonScope();
+    bind(AgentMethods).toSelf().inSingletonScope();
     bind(HostedService)
       .toDynamicValue((context) => new ProcessRuntimeLifecycle(context.get(ProcessModuleRuntime), options.logsDir))
       .inSingletonScope();

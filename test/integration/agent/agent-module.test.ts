@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Container } from 'inversify';
 import { ReconcileDeployment } from '../../../application/agent/reconcile-deployment.js';
+import { AgentMethods } from '../../../application/agent/agent-methods.js';
 import { Clock } from '../../../application/ports/clock.js';
 import { HostedService } from '../../../application/ports/hosted-service.js';
 import { Logger } from '../../../application/ports/logger.js';
@@ -40,10 +41,17 @@ test('agentModule wires the process runtime, file source and reconcile loop as h
     assert.equal(reported.modules['app']?.runtimeStatus, 'running');
     assert.ok(reported.runtime.platform.architecture.length > 0);
 
+    // Direct methods reach the same runtime.
+    const methods = container.get(AgentMethods);
+    assert.deepEqual(await methods.invoke('RestartModule', { schemaVersion: '1.0', id: 'app' }), { status: 200, payload: null });
+    const restartedPid = Number((await runtime.list())[0]?.state.id);
+    assert.notEqual(restartedPid, pid);
+    assert.equal(isAlive(pid), false);
+
     // Changing the file redeploys.
     writeFileSync(manifestPath, JSON.stringify(manifestWith({ app: processModule({ status: 'stopped' }, { command: process.execPath, args: ['-e', SCRIPTS.idle] }) })));
     await until(async () => (await runtime.list())[0]?.state.status === 'stopped', 5000, 'module stopped by the new manifest');
-    assert.equal(isAlive(pid), false);
+    assert.equal(isAlive(restartedPid), false);
     writeFileSync(manifestPath, JSON.stringify(manifestWith({ app: processModule({}, { command: process.execPath, args: ['-e', SCRIPTS.idle] }) })));
     await until(async () => (await runtime.list())[0]?.state.status === 'running', 5000, 'module started again');
   } finally {

@@ -102,8 +102,17 @@ export class FakeModuleRuntime extends ModuleRuntime {
     this.modules.delete(name);
   }
 
-  async *logs(_name: string, _options?: LogOptions): AsyncIterable<LogLine> {
-    // No output in the fake.
+  /** Output per module, for `logs`; tests push lines here. */
+  readonly output = new Map<string, LogLine[]>();
+
+  async *logs(name: string, options: LogOptions = {}): AsyncIterable<LogLine> {
+    this.get(name);
+    let lines = this.output.get(name) ?? [];
+    const { since, until, tail } = options;
+    if (since !== undefined) lines = lines.filter((l) => l.time >= since);
+    if (until !== undefined) lines = lines.filter((l) => l.time < until);
+    if (tail !== undefined) lines = tail <= 0 ? [] : lines.slice(-tail);
+    yield* lines;
   }
 
   onEvent(listener: (event: ModuleRuntimeEvent) => void): () => void {
