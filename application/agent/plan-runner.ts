@@ -1,0 +1,125 @@
+import { canonicalJson } from '../../domain/modules/module-spec.js';
+import type { Command } from '../../domain/modules/planner.js';
+import { moduleEnvironment } from '../../domain/modules/module-environment.js';
+import type { Logger } from '../ports/logger.js';
+import type { ModuleRuntime } from '../ports/module-runtime.js';
+import type { ModuleStateStore } from '../ports/module-state-store.js';
+import type { AgentMetrics } from './agent-metrics.js';
+import type { AgentSettings } from './agent-settings.js';
+
+export interface CommandFailure {
+  command: Command;
+  error: Error;
+}
+
+export interface PlanRunResult {
+  executed: Command[];
+  failures: CommandFailure[];
+  /** Commands not run: in back-off after earlier failures, or after a failure of the same module. */
+  skipped: Command[];
+}
+
+interface CommandStats {
+  runs: number;
+  lastRun: number;
+}
+
+/** One line per command for logs and errors, e.g. `restart sensor (#3)`. */
+export function describeCommand(command: Command): string {
+  return command.kind === 'restart' ? `restart ${command.module} (#${command.restartCount})` : `${command.kind} ${command.module}`;
+}
+
+/** A failed command is identified by what it does; a changed spec is a new command. */
+function commandKey(command: Command): string {
+  return command.kind === 'create' ? `create:${command.module}:${canonicalJson(command.spec)}` : `${command.kind}:${command.module}`;
+}
+
+/**
+ * Executes plans (Azure `OrderedRetryPlanRunner`): commands run in plan order; a failing command
+ * is retried on later runs after `unit * 2^(failures-1)` and given up after `maxRuns` failures,
+ * until the deployment changes. Once a command of a module fails or waits, the module's later
+ * commands in the same plan are skipped (a `start` after a failed `create` cannot work).
+ */
+export class PlanRunner {
+  private stats = new Map<string, CommandStats>();
+  private deploymentId: number | undefined;
+
+  constructor(
+    private readonly runtime: ModuleRuntime,
+    private readonly stateStore: ModuleStateStore,
+    private readonly settings: AgentSettings,
+    private readonly logger: Logger,
+    private readonly metrics?: AgentMetrics,
+  ) {}
+
+  async run(commands: readonly Command[], deploymentId: number, now: () => number): Promise<PlanRunResult> {
+    if (deploymentId !== this.deploymentId) {
+      this.stats.clear();
+      this.deploymentId = deploymentId;
+    }
+    const result: PlanRunResult = { executed: [], failures: [], skipped: [] };
+    const blocked = new Set<string>();
+    const retry = this.settings.commandRetry;
+    for (const command of commands) {
+      if (blocked.has(command.module)) {
+        result.skipped.push(command);
+        continue;
+      }
+      const key = commandKey(command);
+      const stats = this.stats.get(key);
+      if (stats !== undefined) {
+        const wait = Math.min(retry.coolOffUnitMs * 2 ** (stats.runs - 1), retry.maxCoolOffMs);
+        if (stats.runs >= retry.maxRuns || now() - stats.lastRun < wait) {
+          result.skipped.push(command);
+          blocked.add(command.module);
+          continue;
+        }
+      }
+      try {
+        await this.execute(command, now);
+        this.stats.delete(key);
+        result.executed.push(command);
+        this.metrics?.executed(command);
+        this.logger.info(`executed ${describeCommand(command)}`, { module: command.module, command: command.kind, reason: command.reason });
+      } catch (error) {
+        const err = error instanceof Error ? error : new Error(String(error));
+        const runs = (stats?.runs ?? 0) + 1;
+        this.stats.set(key, { runs, lastRun: now() });
+        result.failures.push({ command, error: err });
+        this.metrics?.failed(command);
+        blocked.add(command.module);
+        this.logger.warn(`${describeCommand(command)} failed (attempt ${runs}): ${err.message}`, { module: command.module, command: command.kind });
+      }
+    }
+    return result;
+  }
+
+  private async execute(command: Command, now: () => number): Promise<void> {
+    switch (command.kind) {
+      case 'create':
+        await this.runtime.create(command.spec, moduleEnvironment(command.spec, this.settings.environment));
+        return;
+      case 'start':
+        await this.runtime.start(command.module);
+        return;
+      case 'stop':
+        await this.runtime.stop(command.module, this.settings.stopTimeoutMs);
+        return;
+      case 'remove':
+        await this.runtime.remove(command.module);
+        return;
+      case 'restart': {
+        // Stop then start rather than a runtime restart (Azure does the same); the count is
+        // recorded only once the module is started again.
+        await this.runtime.stop(command.module, this.settings.stopTimeoutMs);
+        await this.runtime.start(command.module);
+        const time = now();
+        await this.stateStore.put(command.module, { restartCount: command.restartCount, lastRestartTime: time, lastStartTime: time });
+        return;
+      }
+      case 'clear-state':
+        await this.stateStore.delete(command.module);
+        return;
+    }
+  }
+}

@@ -1,0 +1,252 @@
+import { inject, injectable, optional } from 'inversify';
+import type { DeploymentConfig } from '../../domain/deployment/agent-desired.js';
+import { DeploymentStatusCode, SUCCESSFUL, UNKNOWN_STATUS, type DeploymentStatus } from '../../domain/deployment/deployment-status.js';
+import { nextRestartDue, plan } from '../../domain/modules/planner.js';
+import { AgentReporter } from '../ports/agent-reporter.js';
+import { Clock, type TimerHandle } from '../ports/clock.js';
+import { DeploymentSource, type DeploymentSnapshot } from '../ports/deployment-source.js';
+import { HostedService, type ListenInfo } from '../ports/hosted-service.js';
+import { Logger } from '../ports/logger.js';
+import { Metrics } from '../ports/metrics.js';
+import { ModuleRuntime, type CurrentModule } from '../ports/module-runtime.js';
+import { ModuleStateStore, type ModuleState } from '../ports/module-state-store.js';
+import { AgentMetrics } from './agent-metrics.js';
+import { AgentSettings } from './agent-settings.js';
+import { describeCommand, PlanRunner, type PlanRunResult } from './plan-runner.js';
+import { ReportedStateBuilder, type ReportedDocument } from './reported-state-builder.js';
+
+/** The deployment the agent enforces: the last one that validated. */
+interface GoodDeployment {
+  version: number;
+  config: DeploymentConfig;
+}
+
+/** What one reconcile pass did, for tests and the management API. */
+export interface ReconcileOutcome {
+  status: DeploymentStatus;
+  run?: PlanRunResult;
+  patch: Record<string, unknown>;
+  /** When a module in back-off becomes due; the loop wakes up then. */
+  wake?: number;
+}
+
+/** Never wake up sooner than this after a pass, even for a due back-off. */
+const MIN_WAKE_MS = 10;
+
+/**
+ * The agent's reconcile loop (Azure `Agent.ReconcileAsync`): on every deployment change, every
+ * module event and every `reconcileIntervalMs`, read desired and current state, plan, run the plan
+ * through the module runtime, and report. An invalid new manifest is reported with its status code
+ * while the last good deployment stays in force.
+ */
+@injectable()
+export class ReconcileDeployment extends HostedService {
+  readonly name = 'agent';
+  private readonly runner: PlanRunner;
+  private readonly reporter: ReportedStateBuilder;
+  private readonly logger: Logger;
+  private readonly metrics: AgentMetrics;
+  private good: GoodDeployment | undefined;
+  private seenVersion: number | undefined;
+  private manifestStatus: DeploymentStatus | undefined;
+  private lastStatus: DeploymentStatus = UNKNOWN_STATUS;
+  private lastOutcome: ReconcileOutcome | undefined;
+  private startedAt = 0;
+  private timer: TimerHandle | undefined;
+  private unsubscribe: Array<() => void> = [];
+  private inFlight: Promise<void> | undefined;
+  private again = false;
+  private running = false;
+
+  constructor(
+    @inject(DeploymentSource) private readonly source: DeploymentSource,
+    @inject(ModuleRuntime) private readonly runtime: ModuleRuntime,
+    @inject(ModuleStateStore) private readonly stateStore: ModuleStateStore,
+    @inject(Clock) private readonly clock: Clock,
+    @inject(Logger) logger: Logger,
+    @inject(AgentSettings) private readonly settings: AgentSettings,
+    @inject(AgentReporter) @optional() private readonly sink?: AgentReporter,
+    @inject(Metrics) @optional() metrics?: Metrics,
+  ) {
+    super();
+    this.logger = logger.child({ component: 'agent' });
+    this.metrics = new AgentMetrics(metrics);
+    this.runner = new PlanRunner(runtime, stateStore, settings, this.logger, this.metrics);
+    this.reporter = new ReportedStateBuilder(settings);
+  }
+
+  async start(): Promise<ListenInfo[]> {
+    this.running = true;
+    this.startedAt = this.clock.now();
+    this.unsubscribe.push(this.source.onChange(() => void this.reconcile()));
+    // Starts are the agent's own doing; exits and health changes need a look.
+    this.unsubscribe.push(this.runtime.onEvent((event) => event.kind !== 'started' && void this.reconcile()));
+    await this.source.start();
+    await this.reconcile();
+    return [];
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.timer?.cancel();
+    this.timer = undefined;
+    for (const off of this.unsubscribe.splice(0)) off();
+    await this.inFlight;
+    await this.emit(this.reporter.shutdownPatch());
+    await this.source.stop();
+  }
+
+  /** The reported properties as last computed. */
+  get reported(): ReportedDocument {
+    return this.reporter.reported;
+  }
+
+  get status(): DeploymentStatus {
+    return this.lastStatus;
+  }
+
+  get lastReconcile(): ReconcileOutcome | undefined {
+    return this.lastOutcome;
+  }
+
+  /**
+   * Runs a pass now, or, when one is running, once more after it; resolves when the loop is idle.
+   * Passes never overlap.
+   */
+  reconcile(): Promise<void> {
+    if (this.inFlight !== undefined) {
+      this.again = true;
+      return this.inFlight;
+    }
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.inFlight = (async () => {
+      do {
+        this.again = false;
+        await this.pass();
+      } while (this.again && this.running);
+    })().finally(() => {
+      this.inFlight = undefined;
+      this.scheduleNext();
+    });
+    return this.inFlight;
+  }
+
+  /** Resolves once no pass is running. */
+  async whenIdle(): Promise<void> {
+    while (this.inFlight !== undefined) await this.inFlight;
+  }
+
+  private scheduleNext(): void {
+    if (!this.running) return;
+    let delay = this.settings.reconcileIntervalMs;
+    const good = this.good;
+    const outcome = this.lastOutcome;
+    if (good !== undefined && outcome?.wake !== undefined) delay = Math.max(MIN_WAKE_MS, Math.min(delay, outcome.wake - this.clock.now()));
+    this.timer?.cancel();
+    this.timer = this.clock.schedule(delay, () => {
+      this.timer = undefined;
+      void this.reconcile();
+    });
+  }
+
+  private takeSnapshot(snapshot: DeploymentSnapshot | undefined): void {
+    if (snapshot === undefined || snapshot.version === this.seenVersion) return;
+    this.seenVersion = snapshot.version;
+    const agent = snapshot.deployment.agent;
+    if (agent.ok) {
+      this.good = { version: snapshot.version, config: agent.value };
+      this.manifestStatus = undefined;
+      this.logger.info(`deployment version ${snapshot.version} accepted`, { version: snapshot.version, modules: agent.value.modules.length });
+    } else {
+      this.manifestStatus = agent.status;
+      this.logger.warn(`deployment version ${snapshot.version} rejected (${agent.status.code}): ${agent.status.description}`, {
+        version: snapshot.version,
+        code: agent.status.code,
+        kept: this.good?.version,
+      });
+    }
+  }
+
+  private async pass(): Promise<void> {
+    const snapshot = this.source.current();
+    this.takeSnapshot(snapshot);
+    let status: DeploymentStatus = this.manifestStatus ?? (snapshot === undefined ? UNKNOWN_STATUS : SUCCESSFUL);
+    let run: PlanRunResult | undefined;
+    let wake: number | undefined;
+    try {
+      const good = this.good;
+      if (good !== undefined) {
+        const [current, states] = await Promise.all([this.runtime.list(), this.stateStore.getAll()]);
+        const desired = good.config.modules;
+        const now = this.clock.now();
+        const commands = plan(desired, current, states, now, this.settings.restartPolicy);
+        if (commands.length > 0) {
+          this.logger.debug(`plan: ${commands.map(describeCommand).join(', ')}`, { version: good.version });
+          run = await this.runner.run(commands, good.version, () => this.clock.now());
+        }
+        // A rejected newer manifest keeps its code (the user must fix it) even if the kept
+        // deployment has failing commands; those are logged and counted in metrics.
+        if (run !== undefined && run.failures.length > 0 && this.manifestStatus === undefined) {
+          status = {
+            code: DeploymentStatusCode.Failed,
+            description: run.failures.map((f) => `${describeCommand(f.command)}: ${f.error.message}`).join('; '),
+          };
+        } else if (run !== undefined && run.skipped.length > 0 && this.manifestStatus === undefined) {
+          // Azure leaves the status unchanged while commands wait in back-off.
+          status = this.lastStatus.code === DeploymentStatusCode.Unknown ? SUCCESSFUL : this.lastStatus;
+        }
+        const [after, statesAfter] = await Promise.all([this.runtime.list(), this.stateStore.getAll()]);
+        wake = nextRestartDue(desired, after, statesAfter, this.clock.now(), this.settings.restartPolicy);
+        await this.report(status, good, after, statesAfter, snapshot?.version, run, wake);
+        return;
+      }
+      const current = await this.runtime.list();
+      await this.report(status, undefined, current, await this.stateStore.getAll(), snapshot?.version, run, wake);
+    } catch (error) {
+      status = { code: DeploymentStatusCode.Failed, description: (error as Error).message };
+      this.logger.error(`reconcile failed: ${(error as Error).message}`);
+      const patch = this.reporter.patch({ ...this.reporter.reported, lastDesiredStatus: status, ...(snapshot === undefined ? {} : { lastDesiredVersion: snapshot.version }) });
+      this.lastStatus = status;
+      this.lastOutcome = { status, patch };
+      await this.emit(patch);
+    }
+  }
+
+  private async report(
+    status: DeploymentStatus,
+    good: GoodDeployment | undefined,
+    current: readonly CurrentModule[],
+    states: ReadonlyMap<string, ModuleState>,
+    desiredVersion: number | undefined,
+    run: PlanRunResult | undefined,
+    wake: number | undefined,
+  ): Promise<void> {
+    const document = this.reporter.build({
+      desiredVersion,
+      status,
+      config: good?.config,
+      current,
+      states,
+      agentStartedAt: this.startedAt,
+      runtimeKind: this.runtime.kind,
+    });
+    const patch = this.reporter.patch(document);
+    const modules = (document['modules'] ?? {}) as Record<string, { runtimeStatus: string }>;
+    this.metrics.reconciled(status.code, Object.values(modules).map((m) => m.runtimeStatus));
+    this.lastStatus = status;
+    this.lastOutcome = { status, patch };
+    if (run !== undefined) this.lastOutcome.run = run;
+    if (wake !== undefined) this.lastOutcome.wake = wake;
+    await this.emit(patch);
+  }
+
+  private async emit(patch: Record<string, unknown>): Promise<void> {
+    if (Object.keys(patch).length === 0 || this.sink === undefined) return;
+    try {
+      await this.sink.report(patch);
+    } catch (error) {
+      this.logger.warn(`reporting the agent state failed: ${(error as Error).message}`);
+    }
+  }
+}

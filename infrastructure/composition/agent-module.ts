@@ -1,0 +1,73 @@
+import { arch, release } from 'node:os';
+import { ContainerModule } from 'inversify';
+import { AgentMethods } from '../../application/agent/agent-methods.js';
+import { AgentSettings } from '../../application/agent/agent-settings.js';
+import { ReconcileDeployment } from '../../application/agent/reconcile-deployment.js';
+import { Clock } from '../../application/ports/clock.js';
+import { DeploymentSource } from '../../application/ports/deployment-source.js';
+import { HostedService } from '../../application/ports/hosted-service.js';
+import { Logger } from '../../application/ports/logger.js';
+import { ModuleRuntime } from '../../application/ports/module-runtime.js';
+import { ModuleStateStore } from '../../application/ports/module-state-store.js';
+import { FileDeploymentSource } from '../../adapters/deployment/file-deployment-source.js';
+import { ProcessModuleRuntime } from '../../adapters/process/process-module-runtime.js';
+import { ProcessRuntimeLifecycle } from '../../adapters/process/process-runtime-lifecycle.js';
+import { InMemoryModuleStateStore } from '../../adapters/state/in-memory-module-state-store.js';
+
+export interface AgentModuleOptions {
+  runtime: 'process';
+  /** The local deployment manifest (`{"modulesContent": ...}`). */
+  manifestPath: string;
+  /** Where process modules' output is kept. */
+  logsDir: string;
+  /** Overrides of the agent defaults (device identity for module env, intervals, ...). */
+  settings?: Partial<AgentSettings>;
+  /** Manifest polling period (default 2 s; file-system events usually come first). */
+  manifestPollIntervalMs?: number;
+}
+
+/** Architecture names as Azure reports them (`uname -m` style). */
+function reportedArchitecture(): string {
+  const names: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i686' };
+  return names[arch()] ?? arch();
+}
+
+/**
+ * The edge agent: module runtime, restart-state store, deployment source and the reconcile loop
+ * as hosted services, plus `AgentMethods` (ping, RestartModule, GetModuleLogs) for whoever
+ * receives direct methods. Needs `Clock` and `Logger` bound (core module). The process runtime's
+ * lifecycle is bound before the loop, so on shutdown the loop stops first and then every module.
+ */
+export function agentModule(options: AgentModuleOptions): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(AgentSettings).toConstantValue(
+      new AgentSettings({
+        platform: { os: process.platform === 'win32' ? 'windows' : process.platform, architecture: reportedArchitecture(), version: release() },
+        ...options.settings,
+      }),
+    );
+    bind(ProcessModuleRuntime)
+      .toDynamicValue((context) => {
+        const settings = context.get(AgentSettings);
+        return new ProcessModuleRuntime(context.get(Clock), context.get(Logger).child({ component: 'process-runtime' }), {
+          logsDir: options.logsDir,
+          stopTimeoutMs: settings.stopTimeoutMs,
+        });
+      })
+      .inSingletonScope();
+    bind(ModuleRuntime).toService(ProcessModuleRuntime);
+    bind(ModuleStateStore).to(InMemoryModuleStateStore).inSingletonScope();
+    bind(DeploymentSource)
+      .toDynamicValue((context) => {
+        const sourceOptions = options.manifestPollIntervalMs === undefined ? { path: options.manifestPath } : { path: options.manifestPath, pollIntervalMs: options.manifestPollIntervalMs };
+        return new FileDeploymentSource(context.get(Clock), context.get(Logger).child({ component: 'deployment-file' }), sourceOptions);
+      })
+      .inSingletonScope();
+    bind(ReconcileDeployment).toSelf().inSingletonScope();
+    bind(AgentMethods).toSelf().inSingletonScope();
+    bind(HostedService)
+      .toDynamicValue((context) => new ProcessRuntimeLifecycle(context.get(ProcessModuleRuntime), options.logsDir))
+      .inSingletonScope();
+    bind(HostedService).toService(ReconcileDeployment);
+  });
+}

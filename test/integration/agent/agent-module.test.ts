@@ -1,0 +1,64 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Container } from 'inversify';
+import { ReconcileDeployment } from '../../../application/agent/reconcile-deployment.js';
+import { AgentMethods } from '../../../application/agent/agent-methods.js';
+import { Clock } from '../../../application/ports/clock.js';
+import { HostedService } from '../../../application/ports/hosted-service.js';
+import { Logger } from '../../../application/ports/logger.js';
+import { ModuleRuntime } from '../../../application/ports/module-runtime.js';
+import { SystemClock } from '../../../adapters/clock/system-clock.js';
+import { agentModule } from '../../../infrastructure/composition/agent-module.js';
+import { MemoryLogger } from '../../support/agent/memory-logger.js';
+import { manifestWith, processModule } from '../../support/agent/memory-deployment-source.js';
+import { isAlive, SCRIPTS, tempDir, until } from '../../support/agent/process-fixtures.js';
+
+const temp = tempDir('agent-module');
+after(() => temp.cleanup());
+
+test('agentModule wires the process runtime, file source and reconcile loop as hosted services', { timeout: 20_000 }, async () => {
+  const manifestPath = join(temp.dir, 'deployment.json');
+  writeFileSync(manifestPath, JSON.stringify(manifestWith({ app: processModule({}, { command: process.execPath, args: ['-e', SCRIPTS.idle] }) })));
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.bind(Clock).to(SystemClock);
+  container.bind(Logger).toConstantValue(new MemoryLogger());
+  container.load(agentModule({ runtime: 'process', manifestPath, logsDir: join(temp.dir, 'logs'), settings: { reconcileIntervalMs: 200 }, manifestPollIntervalMs: 100 }));
+
+  const services = container.getAll(HostedService);
+  assert.deepEqual(services.map((s) => s.name), ['process-runtime', 'agent']);
+  for (const service of services) await service.start();
+  const runtime = container.get(ModuleRuntime);
+  const agent = container.get(ReconcileDeployment);
+  try {
+    const modules = await runtime.list();
+    assert.equal(modules[0]?.state.status, 'running');
+    const pid = Number(modules[0]?.state.id);
+    assert.ok(isAlive(pid));
+    assert.deepEqual(agent.status, { code: 200, description: '' });
+    const reported = agent.reported as { modules: Record<string, { runtimeStatus: string }>; runtime: { platform: { architecture: string } } };
+    assert.equal(reported.modules['app']?.runtimeStatus, 'running');
+    assert.ok(reported.runtime.platform.architecture.length > 0);
+
+    // Direct methods reach the same runtime.
+    const methods = container.get(AgentMethods);
+    assert.deepEqual(await methods.invoke('RestartModule', { schemaVersion: '1.0', id: 'app' }), { status: 200, payload: null });
+    const restartedPid = Number((await runtime.list())[0]?.state.id);
+    assert.notEqual(restartedPid, pid);
+    assert.equal(isAlive(pid), false);
+
+    // Changing the file redeploys.
+    writeFileSync(manifestPath, JSON.stringify(manifestWith({ app: processModule({ status: 'stopped' }, { command: process.execPath, args: ['-e', SCRIPTS.idle] }) })));
+    await until(async () => (await runtime.list())[0]?.state.status === 'stopped', 5000, 'module stopped by the new manifest');
+    assert.equal(isAlive(restartedPid), false);
+    writeFileSync(manifestPath, JSON.stringify(manifestWith({ app: processModule({}, { command: process.execPath, args: ['-e', SCRIPTS.idle] }) })));
+    await until(async () => (await runtime.list())[0]?.state.status === 'running', 5000, 'module started again');
+  } finally {
+    for (const service of [...services].reverse()) await service.stop();
+  }
+  const after = await runtime.list();
+  assert.equal(after[0]?.state.status, 'stopped', 'shutdown stops every module');
+  assert.equal(isAlive(Number(after[0]?.state.id)), false);
+  assert.deepEqual(agent.reported['lastDesiredStatus'], { code: 406, description: 'Agent is not running' });
+});
