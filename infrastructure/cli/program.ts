@@ -1,16 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type EdgeportConfig } from '../config/load-config.js';
 import { ensureEdgeCertificates } from '../certs/edge-certificates.js';
 import { runRuntime } from '../lifecycle/run-runtime.js';
+import { packageVersion } from '../package-info.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage. */
 export const EXIT_CONFIG = 2;
 
-export function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return manifest.version;
-}
 
 /** Loads configuration or prints every problem and sets the exit code; returns undefined then. */
 function configOrReport(file: string | undefined): EdgeportConfig | undefined {

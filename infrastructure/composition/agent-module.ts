@@ -2,6 +2,7 @@ import { arch, release } from 'node:os';
 import { ContainerModule } from 'inversify';
 import { AgentMethods } from '../../application/agent/agent-methods.js';
 import { AgentSettings } from '../../application/agent/agent-settings.js';
+import { StoredModuleStateStore } from '../../application/agent/stored-module-state-store.js';
 import { ReconcileDeployment } from '../../application/agent/reconcile-deployment.js';
 import { Clock } from '../../application/ports/clock.js';
 import { DeploymentSource } from '../../application/ports/deployment-source.js';
@@ -12,7 +13,6 @@ import { ModuleStateStore } from '../../application/ports/module-state-store.js'
 import { FileDeploymentSource } from '../../adapters/deployment/file-deployment-source.js';
 import { ProcessModuleRuntime } from '../../adapters/process/process-module-runtime.js';
 import { ProcessRuntimeLifecycle } from '../../adapters/process/process-runtime-lifecycle.js';
-import { InMemoryModuleStateStore } from '../../adapters/state/in-memory-module-state-store.js';
 
 export interface AgentModuleOptions {
   runtime: 'process';
@@ -35,7 +35,8 @@ function reportedArchitecture(): string {
 /**
  * The edge agent: module runtime, restart-state store, deployment source and the reconcile loop
  * as hosted services, plus `AgentMethods` (ping, RestartModule, GetModuleLogs) for whoever
- * receives direct methods. Needs `Clock` and `Logger` bound (core module). The process runtime's
+ * receives direct methods. Needs `Clock` and `Logger` bound (core module) and `StateStore` (storage
+ * module). The process runtime's
  * lifecycle is bound before the loop, so on shutdown the loop stops first and then every module.
  */
 export function agentModule(options: AgentModuleOptions): ContainerModule {
@@ -56,7 +57,8 @@ export function agentModule(options: AgentModuleOptions): ContainerModule {
       })
       .inSingletonScope();
     bind(ModuleRuntime).toService(ProcessModuleRuntime);
-    bind(ModuleStateStore).to(InMemoryModuleStateStore).inSingletonScope();
+    // Restart history lives in the StateStore (storage module), so back-off survives agent restarts.
+    bind(ModuleStateStore).to(StoredModuleStateStore).inSingletonScope();
     bind(DeploymentSource)
       .toDynamicValue((context) => {
         const sourceOptions = options.manifestPollIntervalMs === undefined ? { path: options.manifestPath } : { path: options.manifestPath, pollIntervalMs: options.manifestPollIntervalMs };

@@ -2,7 +2,11 @@ import { Container } from 'inversify';
 import { HostedService } from '../../application/ports/hosted-service.js';
 import type { Logger } from '../../application/ports/logger.js';
 import type { EdgeportConfig } from '../config/load-config.js';
+import { join } from 'node:path';
+import { packageVersion } from '../package-info.js';
+import { agentModule } from './agent-module.js';
 import { coreModule } from './core-module.js';
+import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
 
 export function storageOptions(config: EdgeportConfig): StorageOptions {
@@ -16,9 +20,35 @@ export function storageOptions(config: EdgeportConfig): StorageOptions {
  * One ContainerModule per adapter family. Hosted services start in binding order (core, storage,
  * then the parts that use storage) and stop in reverse, so storage is flushed and closed last.
  */
-export function buildContainer(config: EdgeportConfig, logger: Logger): Container {
+export interface Roles {
+  /** `--only hub|agent`; undefined runs both. */
+  only?: 'hub' | 'agent' | undefined;
+  /** The module runtime chosen for the agent (see `selectModuleRuntime`). */
+  moduleRuntime?: ModuleRuntimeChoice;
+}
+
+export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Roles = {}): Container {
   const container = new Container({ defaultScope: 'Singleton' });
   container.load(coreModule(config, logger), storageModule(storageOptions(config)));
+  if (config.agent.enabled && roles.only !== 'hub') {
+    if (roles.moduleRuntime?.kind === 'docker') {
+      // The Docker runtime adapter is not built yet: say so instead of silently running processes.
+      logger.warn('the Docker module runtime is not available yet; docker-type modules run with the process runtime', { moduleRuntime: 'process' });
+    }
+    const version = packageVersion();
+    container.load(
+      agentModule({
+        runtime: 'process',
+        manifestPath: config.agent.manifest,
+        logsDir: join(config.dataDir, 'modules'),
+        settings: {
+          environment: { iothubHostname: config.iotHubHostname, deviceId: config.deviceId, gatewayHostname: config.hostname, apiVersion: '2022-08-03' },
+          agentVersion: { version, build: '', commit: '' },
+          embeddedHub: config.hub.enabled && roles.only !== 'agent',
+        },
+      }),
+    );
+  }
   return container;
 }
 

@@ -39,16 +39,17 @@ export async function runRuntime(config: EdgeportConfig, options: RunOptions = {
   const certificates = await ensureEdgeCertificates({ dir: config.certs.dir, hostname: config.hostname, logger });
   logger.info(certificates.created ? 'edge CA and server certificate created' : 'edge CA and server certificate loaded', { caCertPath: certificates.caCertPath, serverCertPath: certificates.serverCertPath });
 
+  let moduleRuntime;
   if (config.agent.enabled && options.only !== 'hub') {
-    const runtime = await selectModuleRuntime(config.agent);
-    logger.info(`module runtime: ${runtime.kind} (${runtime.reason})`, { moduleRuntime: runtime.kind });
+    moduleRuntime = await selectModuleRuntime(config.agent);
+    logger.info(`module runtime: ${moduleRuntime.kind} (${moduleRuntime.reason})`, { moduleRuntime: moduleRuntime.kind });
   }
 
   logger.info(
     config.storage.kind === 'sqlite' ? `storage: SQLite at ${config.storage.path} (sync ${config.storage.sync})` : 'storage: PostgreSQL (storage.url)',
     { storage: config.storage.kind },
   );
-  const container = buildContainer(config, logger);
+  const container = buildContainer(config, logger, { only: options.only, moduleRuntime });
   const host = new RuntimeHost(hostedServices(container), logger);
   try {
     await host.start();

@@ -11,6 +11,9 @@ import { Logger } from '../../../application/ports/logger.js';
 import { ModuleRuntime } from '../../../application/ports/module-runtime.js';
 import { SystemClock } from '../../../adapters/clock/system-clock.js';
 import { agentModule } from '../../../infrastructure/composition/agent-module.js';
+import { storageModule } from '../../../infrastructure/composition/storage-module.js';
+import { StateStore } from '../../../application/ports/state-store.js';
+import { ModuleStateStore } from '../../../application/ports/module-state-store.js';
 import { MemoryLogger } from '../../support/agent/memory-logger.js';
 import { manifestWith, processModule } from '../../support/agent/memory-deployment-source.js';
 import { isAlive, SCRIPTS, tempDir, until } from '../../support/agent/process-fixtures.js';
@@ -24,10 +27,11 @@ test('agentModule wires the process runtime, file source and reconcile loop as h
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(Clock).to(SystemClock);
   container.bind(Logger).toConstantValue(new MemoryLogger());
+  container.load(storageModule({ kind: 'sqlite', path: join(temp.dir, 'edgeport.db') }));
   container.load(agentModule({ runtime: 'process', manifestPath, logsDir: join(temp.dir, 'logs'), settings: { reconcileIntervalMs: 200 }, manifestPollIntervalMs: 100 }));
 
   const services = container.getAll(HostedService);
-  assert.deepEqual(services.map((s) => s.name), ['process-runtime', 'agent']);
+  assert.deepEqual(services.map((s) => s.name), ['storage', 'process-runtime', 'agent']);
   for (const service of services) await service.start();
   const runtime = container.get(ModuleRuntime);
   const agent = container.get(ReconcileDeployment);
@@ -37,6 +41,9 @@ test('agentModule wires the process runtime, file source and reconcile loop as h
     const pid = Number(modules[0]?.state.id);
     assert.ok(isAlive(pid));
     assert.deepEqual(agent.status, { code: 200, description: '' });
+    // Restart history is kept in the database with everything else.
+    await container.get(ModuleStateStore).put('app', { restartCount: 3, lastRestartTime: 1000 });
+    assert.deepEqual(await container.get(StateStore).get('module-state', 'app'), { restartCount: 3, lastRestartTime: 1000 });
     const reported = agent.reported as { modules: Record<string, { runtimeStatus: string }>; runtime: { platform: { architecture: string } } };
     assert.equal(reported.modules['app']?.runtimeStatus, 'running');
     assert.ok(reported.runtime.platform.architecture.length > 0);
