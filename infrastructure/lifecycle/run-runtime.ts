@@ -3,7 +3,7 @@ import { ensureEdgeCertificates } from '../certs/edge-certificates.js';
 import { buildContainer, hostedServices } from '../composition/container.js';
 import { selectModuleRuntime } from '../composition/module-runtime-selection.js';
 import type { EdgeportConfig } from '../config/load-config.js';
-import { createLogger } from '../logging/pino-logger.js';
+import { createLogger, type PinoLogger } from '../logging/pino-logger.js';
 import { RuntimeHost, SHUTDOWN_DEADLINE_MS } from './runtime-host.js';
 
 export interface RunOptions {
@@ -12,16 +12,32 @@ export interface RunOptions {
   stopSignal?: Promise<string>;
 }
 
-function firstSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: string): void => {
+/**
+ * Resolves on the first SIGINT or SIGTERM. The handlers stay installed until `dispose()`, so a
+ * repeated signal during shutdown is ignored rather than killing the process mid-flush: `npm start`
+ * forwards the terminal's Ctrl-C to a child that already received it from the process group.
+ */
+function stopSignals(onRepeat: (signal: string) => void): { first: Promise<string>; dispose(): void } {
+  let resolveFirst: (signal: string) => void = () => {};
+  let received = false;
+  const first = new Promise<string>((resolve) => (resolveFirst = resolve));
+  const onSignal = (signal: string): void => {
+    if (received) {
+      onRepeat(signal);
+      return;
+    }
+    received = true;
+    resolveFirst(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    first,
+    dispose() {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      resolve(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+    },
+  };
 }
 
 /**
@@ -30,8 +46,16 @@ function firstSignal(): Promise<string> {
  * overran the 10 s deadline.
  */
 export async function runRuntime(config: EdgeportConfig, options: RunOptions = {}): Promise<number> {
-  const stopSignal = options.stopSignal ?? firstSignal();
   const logger = createLogger({ level: config.log.level, format: config.log.format, name: 'edgeport' });
+  const signals = stopSignals((signal) => logger.info(`${signal} received again: already stopping`, { signal }));
+  try {
+    return await runUntilStopped(config, options, logger, options.stopSignal ?? signals.first);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function runUntilStopped(config: EdgeportConfig, options: RunOptions, logger: PinoLogger, stopSignal: Promise<string>): Promise<number> {
   logger.info('edgeport starting', { configFile: config.source.file, envOverrides: config.source.env, dataDir: config.dataDir, only: options.only ?? 'all' });
   // The logger redacts keys, tokens, passwords and connection-string secrets from this dump.
   logger.debug('effective configuration', { config });

@@ -40,8 +40,15 @@ interface Running {
 }
 
 const children = new Set<import('node:child_process').ChildProcess>();
+// Children started detached are killed by process group, so their own children go too.
 after(() => {
-  for (const child of children) child.kill('SIGKILL');
+  for (const child of children) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+  }
 });
 
 function start(args: string[], cwd: string, env: NodeJS.ProcessEnv): Running {
@@ -186,5 +193,33 @@ test('cert ca-path prints an existing PEM file', async () => {
     const path = result.stdout.trim();
     assert.ok(path.startsWith(join(dir, 'data', 'certs')));
     assert.match(readFileSync(path, 'utf8'), /-----BEGIN CERTIFICATE-----/);
+  });
+});
+
+test('npm start runs until Ctrl-C (SIGINT to the whole process group) and exits 0', async () => {
+  await inTempDir(async (dir) => {
+    const repo = fileURLToPath(new URL('../../../../', import.meta.url));
+    const metricsPort = await freePort();
+    const child = spawn('npm', ['start', '--silent', '--ignore-scripts'], {
+      cwd: repo,
+      detached: true, // its own process group, as a terminal's foreground job
+      env: cleanEnv({ EDGEPORT_DATA_DIR: dir, EDGEPORT_METRICS_PORT: String(metricsPort), EDGEPORT_METRICS_HOST: '127.0.0.1' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 60_000;
+    while (!output.includes('edgeport running')) {
+      assert.ok(Date.now() < deadline, `npm start did not come up:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // (--ignore-scripts skips prestart's build: other test files are reading dist/ right now.)
+    // Ctrl-C in a terminal signals npm, the shell and node at once; npm forwards it to node again.
+    process.kill(-child.pid!, 'SIGINT');
+    assert.equal(await exited, 0, output);
+    assert.match(output, /"msg":"edgeport stopped"/);
   });
 });
