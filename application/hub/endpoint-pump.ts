@@ -1,0 +1,327 @@
+import { retryDelayMs, type QueueKey } from '../../domain/messages/store-and-forward.js';
+import type { Endpoint } from '../../domain/routing/index.js';
+import type { Clock, TimerHandle } from '../ports/clock.js';
+import { DeliveryError, type EndpointDelivery, type DeliveryResult } from '../ports/endpoint-delivery.js';
+import type { Logger } from '../ports/logger.js';
+import type { MessageStore, QueuedMessage } from '../ports/message-store.js';
+import type { RandomSource } from '../ports/random-source.js';
+import type { PipelineMetrics } from './pipeline-metrics.js';
+import type { PipelineOptions } from './pipeline-options.js';
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export interface PumpDependencies {
+  store: MessageStore;
+  delivery: EndpointDelivery;
+  clock: Clock;
+  random: RandomSource;
+  metrics: PipelineMetrics;
+  options: PipelineOptions;
+  logger: Logger;
+}
+
+interface QueueState {
+  key: QueueKey;
+  /** Highest offset read into memory (entries above it are only on disk). */
+  cursor: number;
+  /** Entries read from disk and not yet processed, in order. */
+  page: QueuedMessage[];
+  /** There may be entries on disk above `cursor`. */
+  dirty: boolean;
+}
+
+/**
+ * Delivers one endpoint's queues in order: strictly by priority (0 first; after every batch it
+ * starts again from the highest priority), reading pages from disk, checkpointing after each batch.
+ * Waits while the endpoint is unavailable; retries transient failures with exponential back-off;
+ * drops non-transient failures and expired entries (logged and counted). Expired-entry sweeps run
+ * inside the pump's loop, so an entry is never counted twice.
+ */
+export class EndpointPump {
+  private readonly queues: QueueState[] = [];
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wakeResolver: (() => void) | null = null;
+  private wakePending = false;
+  private sweepWaiters: Array<() => void> = [];
+  private retries = 0;
+  private readonly log: Logger;
+  private readonly labelsByPriority = new Map<number, Record<string, string>>();
+
+  constructor(readonly endpoint: Endpoint, private readonly deps: PumpDependencies) {
+    this.log = deps.logger.child({ component: 'pump', endpoint: endpoint.id });
+  }
+
+  /** Registers a queue of this endpoint (idempotent); `checkpoint` is where reading starts. */
+  addQueue(priority: number, checkpoint: number, hasEntries: boolean): void {
+    const existing = this.queues.find((q) => q.key.priority === priority);
+    if (existing !== undefined) {
+      if (hasEntries) existing.dirty = true;
+    } else {
+      this.queues.push({ key: { endpointId: this.endpoint.id, priority }, cursor: checkpoint, page: [], dirty: hasEntries });
+      this.queues.sort((a, b) => a.key.priority - b.key.priority);
+    }
+    if (hasEntries) this.wake();
+  }
+
+  /** New entries were committed to the queue of `priority`. */
+  notify(priority: number): void {
+    const q = this.queues.find((s) => s.key.priority === priority);
+    if (q === undefined) this.addQueue(priority, 0, true);
+    else q.dirty = true;
+    this.wake();
+  }
+
+  /** Re-checks availability, timers and flags (availability changed, sweep requested, stop). */
+  wake(): void {
+    const resolve = this.wakeResolver;
+    this.wakeResolver = null;
+    if (resolve !== null) resolve();
+    else this.wakePending = true;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run().catch((error: unknown) => {
+      this.log.error('pump stopped on an unexpected error', { error: String(error) });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    this.loop = null;
+    this.flushSweepWaiters();
+  }
+
+  /**
+   * Removes expired entries of every queue: those held in memory at a queue's head and those on disk
+   * after what the pump has read. Resolves when done (runs inside the pump loop when it is running).
+   */
+  sweep(): Promise<void> {
+    if (!this.running) return this.sweepNow();
+    return new Promise((resolve) => {
+      this.sweepWaiters.push(resolve);
+      this.wake();
+    });
+  }
+
+  /** Undelivered entries of this endpoint across priorities (from the store's counters). */
+  queueLengths(): Array<{ priority: number; length: number }> {
+    const lengths = new Map(this.deps.store.queues().filter((q) => q.endpointId === this.endpoint.id).map((q) => [q.priority, q.length]));
+    return this.queues.map((q) => ({ priority: q.key.priority, length: lengths.get(q.key.priority) ?? 0 }));
+  }
+
+  private labels(priority: number): Record<string, string> {
+    let labels = this.labelsByPriority.get(priority);
+    if (labels === undefined) {
+      labels = { endpoint: this.endpoint.id, priority: String(priority) };
+      this.labelsByPriority.set(priority, labels);
+    }
+    return labels;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.runPendingSweep();
+        if (!this.deps.delivery.isAvailable(this.endpoint)) {
+          await this.waitForWake();
+          continue;
+        }
+        const q = await this.nextQueueWithWork();
+        if (q === undefined) {
+          await this.waitForWake();
+          continue;
+        }
+        await this.processBatch(q);
+        // Synchronous stores (SQLite) resolve in microtasks only: yield so protocol I/O and ingest
+        // commits run between batches, and a new higher-priority message can overtake the backlog.
+        await yieldToEventLoop();
+      } catch (error) {
+        // A storage error (disk full, database restarting): nothing is lost, so wait and try again.
+        // What is in memory is re-read from the last checkpoint.
+        this.log.error('pump failed; retrying from the last checkpoint', { error: error instanceof Error ? error.message : String(error) });
+        this.resetToCheckpoints();
+        await this.waitForWake(this.deps.clock.now() + retryDelayMs(this.retries++, this.deps.random.next()));
+      }
+    }
+  }
+
+  /** The highest-priority queue with entries in memory, loading one page from disk if needed. */
+  private async nextQueueWithWork(): Promise<QueueState | undefined> {
+    for (const q of this.queues) {
+      if (q.page.length > 0) return q;
+      if (!q.dirty) continue;
+      q.dirty = false;
+      const page = await this.deps.store.read(q.key, q.cursor, this.deps.options.readPageSize);
+      if (page.length === this.deps.options.readPageSize) q.dirty = true;
+      const last = page[page.length - 1];
+      if (last === undefined) continue;
+      q.page = page;
+      q.cursor = last.offset;
+      return q;
+    }
+    return undefined;
+  }
+
+  private async processBatch(q: QueueState): Promise<void> {
+    const now = this.deps.clock.now();
+    // Leading expired entries are dropped without delivery.
+    let expired = 0;
+    let checkpoint = 0;
+    while (q.page.length > 0 && q.page[0]!.expiresAt <= now) {
+      checkpoint = q.page.shift()!.offset;
+      expired++;
+    }
+    if (expired > 0) this.deps.metrics.dropped.inc({ endpoint: this.endpoint.id, reason: 'ttl_expiry' }, expired);
+    const batch: QueuedMessage[] = [];
+    for (const entry of q.page) {
+      if (batch.length >= this.deps.options.deliveryBatchSize || entry.expiresAt <= now) break;
+      batch.push(entry);
+    }
+    if (batch.length > 0) {
+      const result = await this.deliverWithTimeout(batch);
+      const delivered = Math.min(Math.max(0, result.delivered), batch.length);
+      if (delivered > 0) {
+        this.deps.metrics.sent.inc(this.labels(q.key.priority), delivered);
+        checkpoint = batch[delivered - 1]!.offset;
+        q.page.splice(0, delivered);
+        this.retries = 0;
+      }
+      if (delivered < batch.length) {
+        const failed = batch[delivered]!;
+        const error = result.error ?? new DeliveryError('delivery stopped without an error', true);
+        if (error instanceof DeliveryError && error.transient) {
+          if (checkpoint > 0) await this.deps.store.checkpoint(q.key, checkpoint);
+          this.refreshGauge(q.key.priority);
+          await this.backOff(error);
+          return;
+        }
+        this.deps.metrics.dropped.inc({ endpoint: this.endpoint.id, reason: 'delivery_failed' });
+        this.log.warn('message dropped: delivery failed with a non-transient error', {
+          edgeMessageId: failed.message.systemProperties['edgeMessageId'] ?? null,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        q.page.shift();
+        checkpoint = failed.offset;
+        this.retries = 0;
+      }
+    }
+    if (checkpoint > 0) {
+      await this.deps.store.checkpoint(q.key, checkpoint);
+      this.refreshGauge(q.key.priority);
+    }
+  }
+
+  private resetToCheckpoints(): void {
+    const infos = this.deps.store.queues();
+    for (const q of this.queues) {
+      const info = infos.find((i) => i.endpointId === q.key.endpointId && i.priority === q.key.priority);
+      q.page = [];
+      q.cursor = info?.checkpoint ?? 0;
+      q.dirty = true;
+    }
+  }
+
+  private async deliverWithTimeout(batch: readonly QueuedMessage[]): Promise<DeliveryResult> {
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<DeliveryResult>((resolve) => {
+      timer = this.deps.clock.schedule(this.deps.options.sendTimeoutMs, () => {
+        this.deps.metrics.deliveryTimeouts.inc({ endpoint: this.endpoint.id });
+        resolve({ delivered: 0, error: new DeliveryError(`delivery timed out after ${this.deps.options.sendTimeoutMs} ms`, true) });
+      });
+    });
+    try {
+      return await Promise.race([
+        Promise.resolve()
+          .then(() => this.deps.delivery.deliver(this.endpoint, batch.map((e) => e.message)))
+          .catch((error: unknown) => ({ delivered: 0, error })),
+        timeout,
+      ]);
+    } finally {
+      timer?.cancel();
+    }
+  }
+
+  private async backOff(error: DeliveryError): Promise<void> {
+    const delay = retryDelayMs(this.retries, this.deps.random.next());
+    this.retries++;
+    if (this.retries === 1 || this.retries % 10 === 0) {
+      this.log.info('delivery failed transiently; retrying', { error: error.message, retries: this.retries, delayMs: Math.round(delay) });
+    }
+    const until = this.deps.clock.now() + delay;
+    let wasAvailable = this.deps.delivery.isAvailable(this.endpoint);
+    while (this.running && this.deps.clock.now() < until) {
+      await this.waitForWake(until);
+      await this.runPendingSweep();
+      const available = this.deps.delivery.isAvailable(this.endpoint);
+      // The endpoint came back (module reconnected, upstream up): retry now rather than at the end of the back-off.
+      if (available && !wasAvailable) return;
+      wasAvailable = available;
+    }
+  }
+
+  private waitForWake(until?: number): Promise<void> {
+    if (this.wakePending || !this.running) {
+      this.wakePending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      let timer: TimerHandle | undefined;
+      this.wakeResolver = () => {
+        timer?.cancel();
+        resolve();
+      };
+      if (until !== undefined) {
+        timer = this.deps.clock.schedule(Math.max(0, until - this.deps.clock.now()), () => this.wake());
+      }
+    });
+  }
+
+  private async runPendingSweep(): Promise<void> {
+    if (this.sweepWaiters.length === 0) return;
+    const waiters = this.sweepWaiters;
+    this.sweepWaiters = [];
+    try {
+      await this.sweepNow();
+    } finally {
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  private flushSweepWaiters(): void {
+    const waiters = this.sweepWaiters;
+    this.sweepWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private async sweepNow(): Promise<void> {
+    const now = this.deps.clock.now();
+    for (const q of this.queues) {
+      let expired = 0;
+      let checkpoint = 0;
+      while (q.page.length > 0 && q.page[0]!.expiresAt <= now) {
+        checkpoint = q.page.shift()!.offset;
+        expired++;
+      }
+      if (checkpoint > 0) await this.deps.store.checkpoint(q.key, checkpoint);
+      if (q.page.length === 0) {
+        // Nothing of this queue is in memory: expire from disk after the cursor.
+        const removed = await this.deps.store.removeExpired(q.key, q.cursor, now);
+        expired += removed;
+      }
+      if (expired > 0) {
+        this.deps.metrics.dropped.inc({ endpoint: this.endpoint.id, reason: 'ttl_expiry' }, expired);
+        this.refreshGauge(q.key.priority);
+      }
+    }
+  }
+
+  private refreshGauge(priority: number): void {
+    const info = this.deps.store.queues().find((q) => q.endpointId === this.endpoint.id && q.priority === priority);
+    this.deps.metrics.queueLength.set(this.labels(priority), info?.length ?? 0);
+  }
+}

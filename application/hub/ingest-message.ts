@@ -1,0 +1,180 @@
+import { inject, injectable } from 'inversify';
+import { SystemProperty, checkMessageSize, type Message } from '../../domain/messages/message.js';
+import { expiresAt, type QueueKey } from '../../domain/messages/store-and-forward.js';
+import { messageSource } from '../../domain/routing/index.js';
+import { Clock } from '../ports/clock.js';
+import { MessageStore, StoreFullError, type AppendItem, type NewQueueEntry } from '../ports/message-store.js';
+import { RandomSource } from '../ports/random-source.js';
+import { PipelineMetrics } from './pipeline-metrics.js';
+import { PipelineOptions } from './pipeline-options.js';
+import { QueueSignal } from './queue-signal.js';
+import { RouteConfig } from './route-config.js';
+
+function sameQueues(a: readonly QueueKey[], b: readonly QueueKey[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]!.endpointId !== b[i]!.endpointId || a[i]!.priority !== b[i]!.priority) return false;
+  }
+  return true;
+}
+
+/** The authenticated identity that sent a message. */
+export interface Sender {
+  deviceId: string;
+  moduleId?: string;
+}
+
+export interface IngestResult {
+  edgeMessageId: string;
+  /** Queues (endpoint, priority) the message was stored for; 0 when no route matched. */
+  queues: number;
+}
+
+interface PendingWrite {
+  item: AppendItem;
+  size: number;
+  keys: readonly QueueKey[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Ingest contract: route, store durably, and only then resolve, so the protocol head acknowledges a
+ * message only once it is committed. Writes of concurrent senders are group-committed: calls made in
+ * the same event-loop turn (and those arriving while a commit runs) share one transaction.
+ */
+@injectable()
+export class IngestMessage {
+  private pending: PendingWrite[] = [];
+  private pendingBytes = 0;
+  private inFlightBytes = 0;
+  private flushScheduled = false;
+  private flushing: Promise<void> | null = null;
+
+  constructor(
+    @inject(RouteConfig) private readonly routes: RouteConfig,
+    @inject(MessageStore) private readonly store: MessageStore,
+    @inject(Clock) private readonly clock: Clock,
+    @inject(RandomSource) private readonly random: RandomSource,
+    @inject(QueueSignal) private readonly signal: QueueSignal,
+    @inject(PipelineMetrics) private readonly metrics: PipelineMetrics,
+    @inject(PipelineOptions) private readonly options: PipelineOptions,
+  ) {}
+
+  /**
+   * Routes and stores `message`. Resolves after the commit; rejects with `MessageTooLargeError`
+   * (over 256 KB) or `StoreFullError` (store limit reached; nothing stored is dropped).
+   */
+  async ingest(message: Message, sender?: Sender): Promise<IngestResult> {
+    const systemProperties = { ...message.systemProperties };
+    if (sender !== undefined) {
+      // The identity comes from authentication, never from what the client wrote.
+      systemProperties[SystemProperty.connectionDeviceId] = sender.deviceId;
+      if (sender.moduleId !== undefined) systemProperties[SystemProperty.connectionModuleId] = sender.moduleId;
+      else delete systemProperties[SystemProperty.connectionModuleId];
+    }
+    const edgeMessageId = this.random.uuid();
+    systemProperties[SystemProperty.edgeMessageId] = edgeMessageId;
+    const stored: Message = { body: message.body, properties: message.properties, systemProperties };
+    const size = checkMessageSize(stored);
+
+    const matches = this.routes.table.match({
+      source: messageSource(systemProperties),
+      body: stored.body,
+      properties: stored.properties,
+      systemProperties,
+    });
+    if (matches.length === 0) {
+      this.metrics.unrouted.inc();
+      return { edgeMessageId, queues: 0 };
+    }
+
+    const now = this.clock.now();
+    // One entry per (endpoint, priority); two routes into the same queue keep the longer TTL.
+    // Matches are few, so a linear scan beats a keyed map here (this runs for every message).
+    const entries: NewQueueEntry[] = [];
+    for (const match of matches) {
+      const expiry = expiresAt(now, match.timeToLiveSecs, this.options.timeToLiveSecs);
+      const existing = entries.find((e) => e.endpointId === match.endpoint.id && e.priority === match.priority);
+      if (existing === undefined) entries.push({ endpointId: match.endpoint.id, priority: match.priority, expiresAt: expiry });
+      else if (expiry > existing.expiresAt) existing.expiresAt = expiry;
+    }
+
+    const limit = this.options.maxStoreBytes;
+    if (limit > 0) {
+      const used = this.store.usedBytes() + this.pendingBytes + this.inFlightBytes;
+      if (used + size > limit) {
+        this.metrics.refused.inc({ reason: 'store_full' });
+        throw new StoreFullError(used, limit);
+      }
+    }
+
+    await new Promise<void>((resolve, reject) => {
+      this.pending.push({ item: { message: stored, enqueuedAt: now, entries, size }, size, keys: entries, resolve, reject });
+      this.pendingBytes += size;
+      if (this.pending.length >= this.options.maxWriteBatch) void this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          void this.flush();
+        });
+      }
+    });
+    return { edgeMessageId, queues: entries.length };
+  }
+
+  /** Resolves once everything submitted so far is committed (or failed). */
+  async drain(): Promise<void> {
+    while (this.pending.length > 0 || this.flushing !== null) {
+      await (this.flushing ?? this.flush());
+    }
+  }
+
+  private flush(): Promise<void> {
+    if (this.flushing !== null) return this.flushing;
+    this.flushing = this.runFlush().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async runFlush(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.length <= this.options.maxWriteBatch ? this.pending : this.pending.slice(0, this.options.maxWriteBatch);
+      this.pending = batch === this.pending ? [] : this.pending.slice(batch.length);
+      let bytes = 0;
+      for (const w of batch) bytes += w.size;
+      this.pendingBytes -= bytes;
+      this.inFlightBytes += bytes;
+      try {
+        await this.store.append(batch.map((w) => w.item));
+      } catch (error) {
+        this.inFlightBytes -= bytes;
+        for (const w of batch) w.reject(error);
+        continue;
+      }
+      this.inFlightBytes -= bytes;
+      this.metrics.received.inc(undefined, batch.length);
+      this.metrics.storeBytes.set({}, this.store.usedBytes());
+      // Distinct queues of the batch; consecutive messages usually match the same routes.
+      const touched: QueueKey[] = [];
+      let previous: readonly QueueKey[] | undefined;
+      for (const w of batch) {
+        if (previous === undefined || !sameQueues(previous, w.keys)) {
+          for (const k of w.keys) {
+            if (!touched.some((t) => t.endpointId === k.endpointId && t.priority === k.priority)) touched.push(k);
+          }
+          previous = w.keys;
+        }
+        w.resolve();
+      }
+      for (const q of this.store.queues()) {
+        if (touched.some((t) => t.endpointId === q.endpointId && t.priority === q.priority)) {
+          this.metrics.queueLength.set({ endpoint: q.endpointId, priority: String(q.priority) }, q.length);
+        }
+      }
+      this.signal.notify(touched);
+    }
+  }
+}

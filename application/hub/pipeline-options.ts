@@ -1,0 +1,23 @@
+import { DEFAULT_TIME_TO_LIVE_SECS } from '../../domain/messages/store-and-forward.js';
+
+/** Tunables of the message pipeline; the composition root binds one instance built from configuration. */
+export class PipelineOptions {
+  /** `storeAndForwardConfiguration.timeToLiveSecs`; <= 0 means messages never expire. */
+  timeToLiveSecs = DEFAULT_TIME_TO_LIVE_SECS;
+  /** Refuse new messages once stored messages would exceed this many bytes (0 or Infinity: no limit). */
+  maxStoreBytes = Number.POSITIVE_INFINITY;
+  /** Most messages committed in one group-commit transaction. */
+  maxWriteBatch = 1000;
+  /** Queue entries read from disk at a time by a pump (bounds memory during a backlog). */
+  readPageSize = 500;
+  /** Messages handed to `EndpointDelivery.deliver` at once; also the checkpoint interval. */
+  deliveryBatchSize = 100;
+  /** A delivery that takes longer fails transiently (Azure: 30 s). */
+  sendTimeoutMs = 30_000;
+  /** How often expired entries are removed and disk space given back. */
+  cleanupIntervalMs = 30_000;
+
+  constructor(overrides: Partial<PipelineOptions> = {}) {
+    Object.assign(this, overrides);
+  }
+}

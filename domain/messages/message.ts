@@ -1,0 +1,66 @@
+import { MAX_MESSAGE_SIZE_BYTES } from './limits.js';
+
+/** System property names, as IoT Hub and Azure's edge hub spell them. */
+export const SystemProperty = {
+  messageId: 'messageId',
+  correlationId: 'correlationId',
+  userId: 'userId',
+  to: 'to',
+  contentType: 'contentType',
+  contentEncoding: 'contentEncoding',
+  creationTimeUtc: 'creationTimeUtc',
+  expiryTimeUtc: 'expiryTimeUtc',
+  messageSchema: 'messageSchema',
+  messageType: 'messageType',
+  connectionDeviceId: 'connectionDeviceId',
+  connectionModuleId: 'connectionModuleId',
+  connectionAuthMethod: 'connectionAuthMethod',
+  outputName: 'outputName',
+  inputName: 'inputName',
+  enqueuedTime: 'enqueuedTime',
+  edgeMessageId: 'edgeMessageId',
+  edgeHubOriginInterface: 'edgeHubOriginInterface',
+} as const;
+
+export type Properties = Record<string, string | null>;
+
+/** A device or module message as the hub routes, stores and forwards it. */
+export interface Message {
+  body: Uint8Array;
+  /** Application properties set by the sender. */
+  properties: Properties;
+  /** System properties (see `SystemProperty`). */
+  systemProperties: Properties;
+}
+
+function propertiesSize(props: Properties): number {
+  let size = 0;
+  for (const key in props) {
+    const value = props[key];
+    size += key.length + (value === null || value === undefined ? 0 : value.length);
+  }
+  return size;
+}
+
+/**
+ * Size as Azure's edge hub computes it: the sum of key and value lengths of application and system
+ * properties plus the body length.
+ */
+export function messageSize(message: Message): number {
+  return propertiesSize(message.properties) + propertiesSize(message.systemProperties) + message.body.length;
+}
+
+export class MessageTooLargeError extends Error {
+  readonly code = 'MESSAGE_TOO_LARGE';
+  constructor(readonly size: number, readonly limit: number = MAX_MESSAGE_SIZE_BYTES) {
+    super(`message of ${size} bytes exceeds the maximum of ${limit} bytes (properties plus body); send smaller messages`);
+    this.name = 'MessageTooLargeError';
+  }
+}
+
+/** Throws `MessageTooLargeError` when the message exceeds the limit; returns its size otherwise. */
+export function checkMessageSize(message: Message, limit: number = MAX_MESSAGE_SIZE_BYTES): number {
+  const size = messageSize(message);
+  if (size > limit) throw new MessageTooLargeError(size, limit);
+  return size;
+}

@@ -1,0 +1,77 @@
+/**
+ * Child process for the crash test (not a test itself). Runs the real pipeline on a SQLite file:
+ *   node crash-child.js <db path> ingest <first id>   ingest at full speed until killed
+ *   node crash-child.js <db path> drain               deliver what is stored, print DONE, exit
+ * Protocol on stdout, one line each: `READY`, `A <id>` (acknowledged = committed),
+ * `D <endpoint> <id>` (delivered; written synchronously before the pump checkpoints), `DONE`.
+ */
+import { writeSync } from 'node:fs';
+import type { Endpoint } from '../../domain/routing/index.js';
+import type { Message } from '../../domain/messages/message.js';
+import type { DeliveryResult } from '../../application/ports/endpoint-delivery.js';
+import { SystemClock } from '../../adapters/clock/system-clock.js';
+import { createDataSource } from '../../adapters/storage/create-data-source.js';
+import { TypeormMessageStore } from '../../adapters/storage/typeorm-message-store.js';
+import { CryptoRandomSource } from '../../adapters/random/crypto-random-source.js';
+import { RecordingDelivery, SENSOR, buildPipeline, telemetry } from './pipeline-harness.js';
+
+class ReportingDelivery extends RecordingDelivery {
+  override async deliver(endpoint: Endpoint, messages: readonly Message[]): Promise<DeliveryResult> {
+    let out = '';
+    for (const m of messages) out += `D ${endpoint.id} ${m.properties['id']}\n`;
+    writeSync(1, out);
+    return { delivered: messages.length };
+  }
+}
+
+const [path, mode, first] = process.argv.slice(2);
+if (path === undefined || (mode !== 'ingest' && mode !== 'drain')) {
+  process.stderr.write('usage: crash-child.js <db> ingest <first id> | drain\n');
+  process.exit(2);
+}
+
+const dataSource = createDataSource({ kind: 'sqlite', path });
+const store = new TypeormMessageStore(dataSource);
+await store.open();
+const p = buildPipeline({
+  store,
+  clock: new SystemClock(),
+  random: new CryptoRandomSource(),
+  delivery: new ReportingDelivery(),
+  routes: {
+    up: 'FROM /messages/modules/sensor/outputs/* INTO $upstream',
+    filter: 'FROM /messages/modules/sensor/outputs/* INTO BrokeredEndpoint("/modules/filter/inputs/input1")',
+  },
+  options: { deliveryBatchSize: 100, readPageSize: 500 },
+});
+await p.pumps.start();
+writeSync(1, 'READY\n');
+
+if (mode === 'drain') {
+  const timer = setInterval(() => {
+    if (store.queues().every((q) => q.length === 0)) {
+      clearInterval(timer);
+      writeSync(1, 'DONE\n');
+      void p.pumps.stop().then(() => dataSource.destroy()).then(() => process.exit(0));
+    }
+  }, 20);
+} else {
+  let next = Number(first ?? '1');
+  let acks: string[] = [];
+  const flushAcks = (): void => {
+    if (acks.length === 0) return;
+    writeSync(1, acks.join(''));
+    acks = [];
+  };
+  const WINDOW = 1000;
+  const sendOne = (): void => {
+    const id = next++;
+    void p.ingest.ingest(telemetry(id, 256), SENSOR).then(() => {
+      acks.push(`A ${id}\n`);
+      if (acks.length >= 256) flushAcks();
+      sendOne();
+    });
+  };
+  setInterval(flushAcks, 5);
+  for (let i = 0; i < WINDOW; i++) sendOne();
+}
