@@ -210,9 +210,17 @@ async function main(): Promise<void> {
       const fileSize = (await stat(rpath)).size;
       console.log(`replay backlog: ${REPLAY} x ${BODY} B stored at ${Math.round(ingestRate)} msg/s, file ${mb(fileSize)} MB`);
       global.gc?.();
-      const base = process.memoryUsage().rss;
+      const baseUsage = process.memoryUsage();
+      const base = baseUsage.rss;
       let peak = base;
-      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 25);
+      let atPeak = baseUsage;
+      const sampler = setInterval(() => {
+        const u = process.memoryUsage();
+        if (u.rss > peak) {
+          peak = u.rss;
+          atPeak = u;
+        }
+      }, 25);
       const t0 = process.hrtime.bigint();
       r.delivery.setAvailable(['$upstream'], true);
       await new Promise<void>((resolve) => {
@@ -229,7 +237,8 @@ async function main(): Promise<void> {
       const after = (await stat(rpath)).size;
       console.log(
         `replay: ${REPLAY} msgs in ${seconds.toFixed(1)} s = ${Math.round(REPLAY / seconds)} msg/s, RSS growth ${mb(peak - base)} MB ` +
-          `(base ${mb(base)} MB, peak ${mb(peak)} MB), file ${mb(fileSize)} MB -> ${mb(after)} MB after cleanup`,
+          `(base ${mb(base)} MB, peak ${mb(peak)} MB; at the peak V8 heap ${mb(atPeak.heapTotal - baseUsage.heapTotal)} MB more, ` +
+          `buffers ${mb(atPeak.external - baseUsage.external)} MB more), file ${mb(fileSize)} MB -> ${mb(after)} MB after cleanup`,
       );
       await r.pumps.stop();
       await r.dataSource.destroy();

@@ -108,12 +108,6 @@ export class EndpointPump {
     });
   }
 
-  /** Undelivered entries of this endpoint across priorities (from the store's counters). */
-  queueLengths(): Array<{ priority: number; length: number }> {
-    const lengths = new Map(this.deps.store.queues().filter((q) => q.endpointId === this.endpoint.id).map((q) => [q.priority, q.length]));
-    return this.queues.map((q) => ({ priority: q.key.priority, length: lengths.get(q.key.priority) ?? 0 }));
-  }
-
   private labels(priority: number): Record<string, string> {
     let labels = this.labelsByPriority.get(priority);
     if (labels === undefined) {

@@ -1,5 +1,6 @@
 import { ContainerModule } from 'inversify';
 import { DataSource } from 'typeorm';
+import { HostedService } from '../../application/ports/hosted-service.js';
 import { MessageStore } from '../../application/ports/message-store.js';
 import { StateStore } from '../../application/ports/state-store.js';
 import { createDataSource } from '../../adapters/storage/create-data-source.js';
@@ -12,7 +13,8 @@ export type { StorageOptions } from '../../adapters/storage/storage-options.js';
 
 /**
  * Everything durable in one database: SQLite by default, PostgreSQL with `{ kind: 'postgres', url }`.
- * Start `StorageLifecycle` first (it runs the migrations) and stop it last.
+ * `StorageLifecycle` is bound as a `HostedService` (it opens the database and runs the migrations;
+ * stopped last when the host stops services in reverse order).
  */
 export function storageModule(options: StorageOptions): ContainerModule {
   return new ContainerModule((opts) => {
@@ -20,5 +22,7 @@ export function storageModule(options: StorageOptions): ContainerModule {
     opts.bind(MessageStore).to(TypeormMessageStore).inSingletonScope();
     opts.bind(StateStore).to(TypeormStateStore).inSingletonScope();
     opts.bind(StorageLifecycle).toSelf().inSingletonScope();
+    // Hosted services start in binding order: load this module before anything that stores or delivers.
+    opts.bind(HostedService).toService(StorageLifecycle);
   });
 }

@@ -50,7 +50,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms).unref())]);
 }
 
-test(`crash: ${KILLS} SIGKILLs while ingesting at full speed lose no acknowledged message`, { timeout: 90_000 }, async () => {
+test(`crash: ${KILLS} SIGKILLs while ingesting at full speed; after each restart every acknowledged message is delivered`, { timeout: 90_000 }, async () => {
   const fixture = await sqliteFixture();
   const acked: number[] = [];
   const delivered = new Map<string, number[]>([
@@ -76,11 +76,17 @@ test(`crash: ${KILLS} SIGKILLs while ingesting at full speed lose no acknowledge
       run.child.kill('SIGKILL');
       await withTimeout(run.exited, 10_000, 'child exit');
       ackedPerRun.push(acked.length - before);
+      // Restart: the new process delivers what is stored; everything acknowledged so far must arrive.
+      const drain = startChild(fixture.path, ['drain'], onLine);
+      running.push(drain);
+      await withTimeout(drain.done, 30_000, 'drain');
+      await withTimeout(drain.exited, 10_000, 'drain exit');
+      for (const [endpoint, ids] of delivered) {
+        const seen = new Set(ids);
+        const missing = acked.filter((id) => !seen.has(id));
+        assert.equal(missing.length, 0, `after restart ${k + 1}, ${endpoint} misses ${missing.length} acknowledged messages, e.g. ${missing.slice(0, 5).join(', ')}`);
+      }
     }
-    const drain = startChild(fixture.path, ['drain'], onLine);
-    running.push(drain);
-    await withTimeout(drain.done, 30_000, 'drain');
-    await withTimeout(drain.exited, 10_000, 'drain exit');
   } finally {
     for (const r of running) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
     await fixture.destroy();

@@ -7,6 +7,7 @@ import { Container } from 'inversify';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../../application/ports/clock.js';
 import { EndpointDelivery } from '../../../application/ports/endpoint-delivery.js';
+import { HostedService } from '../../../application/ports/hosted-service.js';
 import { Logger } from '../../../application/ports/logger.js';
 import { MessageStore } from '../../../application/ports/message-store.js';
 import { Metrics } from '../../../application/ports/metrics.js';
@@ -44,6 +45,7 @@ for (const sync of ['normal', 'full'] as const) {
     c.bind(IngestMessage).toSelf();
     c.bind(DeliverStoredMessages).toSelf();
     const lifecycle = c.get(StorageLifecycle);
+    assert.deepEqual(c.getAll(HostedService), [lifecycle], 'the lifecycle is a hosted service');
     try {
       await lifecycle.start();
       assert.ok((await stat(path)).isFile(), 'the parent directories are created');

@@ -43,7 +43,7 @@ test('queue names follow MessageQueueIdHelper', () => {
   assert.equal(queueName({ endpointId: '$upstream', priority: 3 }, DEFAULT_ROUTE_PRIORITY), '$upstream_Pri3');
 });
 
-test('routing stand-in: source prefix, module and upstream sinks', () => {
+test('routing API as the pipeline uses it: source prefix, module and upstream sinks, priority and TTL', () => {
   const table = RouteTable.compile({
     up: 'FROM /messages/* INTO $upstream',
     toFilter: { route: 'FROM /messages/modules/sensor/outputs/* WHERE true INTO BrokeredEndpoint("/modules/filter/inputs/input1")', priority: 1, timeToLiveSecs: 5 },
@@ -52,7 +52,8 @@ test('routing stand-in: source prefix, module and upstream sinks', () => {
   const source = messageSource({ connectionDeviceId: 'd', connectionModuleId: 'sensor', outputName: 'out' });
   assert.equal(source, '/messages/modules/sensor/outputs/out');
   const matches = table.match({ source, properties: {}, systemProperties: {} });
-  assert.deepEqual(matches.map((m) => [m.endpoint.id, m.priority, m.timeToLiveSecs]), [['$upstream', DEFAULT_ROUTE_PRIORITY, 0], ['filter/input1', 1, 5]]);
+  const got = matches.map((m) => [m.endpoint.id, m.priority, m.timeToLiveSecs]).sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+  assert.deepEqual(got, [['$upstream', DEFAULT_ROUTE_PRIORITY, 0], ['filter/input1', 1, 5]]);
   assert.equal(table.match({ source: '/twinChangeNotifications', properties: {}, systemProperties: {} }).length, 0);
   assert.throws(() => RouteTable.compile({ bad: 'FROM nowhere' }));
 });
