@@ -151,3 +151,44 @@ test('raw MQTT: a message over 256 KB is refused (no PUBACK, connection closed, 
     await hub.close();
   }
 });
+
+test('raw MQTT: PUBACK means stored; an input is checkpointed only after the module PUBACKs it', { timeout: 20_000 }, async () => {
+  const hub = await startHub({ plain: true, routes: { r: 'FROM /messages/modules/A/outputs/output1 INTO BrokeredEndpoint("/modules/B/inputs/input1")' } });
+  const clients: MqttClient[] = [];
+  const { MessageStore } = await import('../../../application/ports/message-store.js');
+  const store = hub.get(MessageStore);
+  const queued = (): number => store.queues().find((q) => q.endpointId === 'B/input1')?.length ?? 0;
+  try {
+    const a = await hub.addIdentity('edge1/A');
+    const b = await hub.addIdentity('edge1/B');
+    const sender = await rawClient(hub, 'edge1/A', a.key);
+    clients.push(sender);
+    await sender.publishAsync('devices/edge1/modules/A/messages/events/%24.on=output1/', 'one', { qos: 1 });
+    assert.equal(queued(), 1, 'stored by the time the PUBACK arrived');
+
+    // A module that receives but never acknowledges (MQTT.js sends PUBACK after handleMessage calls back).
+    const silent = await rawClient(hub, 'edge1/B', b.key);
+    clients.push(silent);
+    silent.handleMessage = () => undefined;
+    const seen = new Promise<void>((resolve) => silent.once('message', () => resolve()));
+    await silent.subscribeAsync('devices/edge1/modules/B/inputs/#', { qos: 1 });
+    await within(5000, 'delivery to the silent module', seen);
+    await pause(300);
+    assert.equal(queued(), 1, 'not checkpointed without PUBACK');
+    await silent.endAsync(true);
+
+    const acking = await rawClient(hub, 'edge1/B', b.key);
+    clients.push(acking);
+    const received: string[] = [];
+    acking.on('message', (_t, p) => received.push(p.toString()));
+    await within(5000, 'redelivery and checkpoint', (async () => {
+      while (queued() !== 0 || received.length === 0) await pause(20);
+    })());
+    await pause(300);
+    // aedes' own session copy of the unacknowledged packet is dropped (authorizeForward): the pump redelivers.
+    assert.deepEqual(received, ['one']);
+  } finally {
+    for (const c of clients) await c.endAsync(true).catch(() => undefined);
+    await hub.close();
+  }
+});

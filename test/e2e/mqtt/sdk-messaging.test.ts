@@ -48,3 +48,35 @@ test('SDK: module A output is routed to module B input with body and properties'
     await hub.close();
   }
 });
+
+test('SDK: inputs keep flowing after SAS token renewals (reconnects that re-subscribe nothing)', { timeout: 40_000 }, async () => {
+  const hub = await startHub({ routes: ROUTES });
+  const clients: ModuleClient[] = [];
+  try {
+    const a = await hub.addIdentity('edge1/A');
+    const b = await hub.addIdentity('edge1/B');
+    const moduleB = ModuleClient.fromConnectionString(b.connectionString, Mqtt);
+    clients.push(moduleB);
+    // Tokens valid 6 s, renewed 4 s before expiry: a reconnect every ~2 s (iot-sdk-protocol.md §1.7).
+    await moduleB.setOptions({ ca: hub.ca, tokenRenewal: { tokenValidTimeInSeconds: 6, tokenRenewalMarginInSeconds: 4 } });
+    await within(10_000, 'open B', moduleB.open());
+    const bodies: string[] = [];
+    moduleB.on('inputMessage', (_input: string, msg: Message) => bodies.push(msg.getBytes().toString()));
+    await new Promise((r) => setTimeout(r, 300));
+    const moduleA = await openModule(a.connectionString, hub.ca);
+    clients.push(moduleA);
+    await moduleA.sendOutputEvent('output1', new Message('before'));
+    const connectsBefore = hub.logger.lines.filter((l) => l.message === 'client connected' && l.fields?.['clientId'] === 'edge1/B').length;
+    await new Promise((r) => setTimeout(r, 5000));
+    const connectsAfter = hub.logger.lines.filter((l) => l.message === 'client connected' && l.fields?.['clientId'] === 'edge1/B').length;
+    assert.ok(connectsAfter >= connectsBefore + 1, `B reconnected with a renewed token (${connectsBefore} -> ${connectsAfter} connects)`);
+    await moduleA.sendOutputEvent('output1', new Message('after'));
+    await within(10_000, 'both messages', (async () => {
+      while (bodies.length < 2) await new Promise((r) => setTimeout(r, 20));
+    })());
+    assert.deepEqual(bodies, ['before', 'after']);
+  } finally {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await hub.close();
+  }
+});
