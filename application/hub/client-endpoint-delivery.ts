@@ -27,7 +27,7 @@ export class ClientEndpointDelivery extends EndpointDelivery {
     clients.onChange((identity) => {
       if (identity.kind !== 'module' || identity.deviceId !== hub.edgeDeviceId) return;
       const available = this.moduleListening(identity.moduleId);
-      if (this.known.get(identity.moduleId) === available) return;
+      if ((this.known.get(identity.moduleId) ?? false) === available) return;
       this.known.set(identity.moduleId, available);
       // Pumps are keyed by endpoint id (`<module>/<input>`): notify every id asked about.
       for (const id of this.endpointIds.get(identity.moduleId) ?? []) {
