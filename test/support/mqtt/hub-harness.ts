@@ -47,10 +47,10 @@ export interface Hub {
  * certificates, `hubModule` with TLS on a free port (and optionally plain TCP), all services
  * started in binding order.
  */
-export async function startHub(options: { plain?: boolean; dir?: string; routes?: Record<string, RouteSpec> } = {}): Promise<Hub> {
+export async function startHub(options: { plain?: boolean; dir?: string; port?: number; routes?: Record<string, RouteSpec> } = {}): Promise<Hub> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'edgeport-mqtt-')));
   const certs = await ensureEdgeCertificates({ dir: join(dir, 'certs'), hostname: 'localhost' });
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const plainPort = options.plain === true ? await freePort() : 0;
   const logger = new SilentLogger();
   const container = new Container({ defaultScope: 'Singleton' });
