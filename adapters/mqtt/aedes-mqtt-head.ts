@@ -20,7 +20,9 @@ import { DeliveryError } from '../../application/ports/endpoint-delivery.js';
 import { HostedService, ListenError, type ListenInfo } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
 import { StoreFullError } from '../../application/ports/message-store.js';
+import { StateStore } from '../../application/ports/state-store.js';
 import { MqttConnectError, parseMqttConnect } from './connect-claim.js';
+import { MqttSessionStore } from './mqtt-session-store.js';
 import {
   IotHubTopicError,
   type PublishTopic,
@@ -90,6 +92,10 @@ class MqttConnection implements ClientChannel {
   ready = false;
   closed = false;
   expiryTimer: TimerHandle | null = null;
+  /** The persisted subscription set of a `clean=false` session (filter -> QoS). */
+  stored = new Map<string, number>();
+  /** Session writes of this connection, in order. */
+  saving: Promise<void> = Promise.resolve();
 
   constructor(
     readonly identity: Identity,
@@ -199,6 +205,7 @@ export class AedesMqttHead extends HostedService {
   private readonly connections = new WeakMap<Client, MqttConnection>();
   private inputCounter = 0;
   private readonly log: Logger;
+  private readonly sessions: MqttSessionStore;
 
   constructor(
     @inject(MqttHeadOptions) private readonly options: MqttHeadOptions,
@@ -209,10 +216,12 @@ export class AedesMqttHead extends HostedService {
     @inject(MethodService) private readonly methods: MethodService,
     @inject(ClientDirectory) private readonly directory: ClientDirectory,
     @inject(Clock) private readonly clock: Clock,
+    @inject(StateStore) state: StateStore,
     @inject(Logger) logger: Logger,
   ) {
     super();
     this.log = logger.child({ component: 'mqtt' });
+    this.sessions = new MqttSessionStore(state);
   }
 
   nextInputCounter(): number {
@@ -341,8 +350,18 @@ export class AedesMqttHead extends HostedService {
       this.log.info('token expired, closing connection', { clientId: client.id });
       client.close();
     });
+    if (client.clean) await this.sessions.delete(client.id);
+    else connection.stored = await this.sessions.load(client.id);
     this.connections.set(client, connection);
     return true;
+  }
+
+  private persistSession(client: Client, connection: MqttConnection): void {
+    if (client.clean) return;
+    const snapshot = new Map(connection.stored);
+    connection.saving = connection.saving
+      .then(() => this.sessions.save(client.id, snapshot))
+      .catch((error: unknown) => this.log.error('session not saved', { clientId: client.id, error: errorText(error) }));
   }
 
   private onReady(client: Client): void {
@@ -351,6 +370,14 @@ export class AedesMqttHead extends HostedService {
     connection.ready = true;
     this.log.info('client connected', { clientId: client.id, clean: client.clean, subscriptions: [...connection.features.keys()] });
     this.directory.register(connection);
+    // After a hub restart aedes has no session: restore the persisted subscription set.
+    const missing = [...connection.stored].filter(([topic]) => !connection.features.has(topic)).map(([topic, qos]) => ({ topic, qos: qos as 0 | 1 }));
+    if (missing.length > 0) {
+      this.log.info('session restored from storage', { clientId: client.id, subscriptions: missing.map((m) => m.topic) });
+      client.subscribe(missing, (error) => {
+        if (error) this.log.warn('session restore failed', { clientId: client.id, error: error.message });
+      });
+    }
   }
 
   private onGone(client: Client, why: string): void {
@@ -387,6 +414,11 @@ export class AedesMqttHead extends HostedService {
       connection.features.set(subscription.topic, feature);
       if (connection.ready) this.directory.changed(connection.identity);
     }
+    const qos = subscription.qos >= 1 ? 1 : 0;
+    if (connection.stored.get(subscription.topic) !== qos) {
+      connection.stored.set(subscription.topic, qos);
+      this.persistSession(client, connection);
+    }
     return subscription;
   }
 
@@ -396,6 +428,9 @@ export class AedesMqttHead extends HostedService {
     let changed = false;
     for (const t of topics) changed = connection.features.delete(t) || changed;
     if (changed && connection.ready) this.directory.changed(connection.identity);
+    let removed = false;
+    for (const t of topics) removed = connection.stored.delete(t) || removed;
+    if (removed) this.persistSession(client, connection);
   }
 
   private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseIdentity } from '../../../domain/identity/identity.js';
 import { MessageStore } from '../../../application/ports/message-store.js';
+import { TwinService } from '../../../application/hub/twin-service.js';
 import { TwinStore } from '../../../application/hub/twin-store.js';
 import { Client, Message, ModuleClient, Mqtt } from '../../support/mqtt/sdk.js';
 import { startHub, within } from '../../support/mqtt/hub-harness.js';
@@ -53,6 +54,8 @@ test('SDK: after a hub restart, identities, twins and stored messages survive; t
     const bodies: string[] = [];
     moduleB.on('inputMessage', (_i: string, m: InstanceType<typeof Message>) => bodies.push(m.getBytes().toString()));
     const twin = await moduleB.getTwin();
+    const desired: Array<Record<string, unknown>> = [];
+    twin.on('properties.desired', (delta: Record<string, unknown>) => desired.push(delta));
     await new Promise<void>((resolve, reject) => (twin.properties.reported as unknown as { update(p: unknown, cb: (e?: Error) => void): void }).update({ state: 'ok' }, (e) => (e ? reject(e) : resolve())));
     await pause(300);
 
@@ -67,6 +70,13 @@ test('SDK: after a hub restart, identities, twins and stored messages survive; t
     await within(30_000, 'B receives after reconnecting', (async () => {
       while (!bodies.includes('after-restart')) await pause(50);
     })());
+    // The SDK never re-subscribes twin topics after a drop (iot-sdk-protocol.md §1.7): the hub
+    // restored the persisted session, so desired patches still arrive.
+    await hub.get(TwinService).updateDesired(parseIdentity('edge1/B'), { mode: 'eco' });
+    await within(10_000, 'desired patch after restart', (async () => {
+      while (!desired.some((d) => d['mode'] === 'eco')) await pause(20);
+    })());
+    assert.ok(hub.logger.lines.some((l) => l.message === 'session restored from storage' && l.fields?.['clientId'] === 'edge1/B'));
   } finally {
     await moduleA.close().catch(() => undefined);
     await moduleB.close().catch(() => undefined);

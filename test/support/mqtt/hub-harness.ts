@@ -7,7 +7,7 @@ import { Container } from 'inversify';
 import { type Identity, formatIdentity, parseIdentity } from '../../../domain/identity/identity.js';
 import type { RouteSpec } from '../../../domain/routing/index.js';
 import { Clock } from '../../../application/ports/clock.js';
-import { HostedService } from '../../../application/ports/hosted-service.js';
+import { HostedService, ListenError } from '../../../application/ports/hosted-service.js';
 import { IdentityStore } from '../../../application/ports/identity-store.js';
 import { Logger } from '../../../application/ports/logger.js';
 import { Metrics } from '../../../application/ports/metrics.js';
@@ -48,6 +48,17 @@ export interface Hub {
  * started in binding order.
  */
 export async function startHub(options: { plain?: boolean; dir?: string; port?: number; routes?: Record<string, RouteSpec> } = {}): Promise<Hub> {
+  // freePort() is racy across parallel test files: retry with fresh ports when a bind fails.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startHubOnce(options);
+    } catch (error) {
+      if (!(error instanceof ListenError) || options.port !== undefined || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function startHubOnce(options: { plain?: boolean; dir?: string; port?: number; routes?: Record<string, RouteSpec> }): Promise<Hub> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'edgeport-mqtt-')));
   const certs = await ensureEdgeCertificates({ dir: join(dir, 'certs'), hostname: 'localhost' });
   const port = options.port ?? (await freePort());
@@ -76,6 +87,7 @@ export async function startHub(options: { plain?: boolean; dir?: string; port?: 
     }
   } catch (error) {
     for (const s of started.reverse()) await s.stop();
+    if (options.dir === undefined) await rm(dir, { recursive: true, force: true });
     throw error;
   }
   if (options.routes !== undefined) {
