@@ -66,6 +66,12 @@ export class MqttHeadOptions {
  * redelivery (from its checkpoint), so `authorizeForward` drops aedes' copies.
  */
 const INPUT_BROKER_ID = 'edgeport-inputs';
+/**
+ * brokerId of the QoS 0 packets the hub sends (twin responses, desired patches, method requests).
+ * Its own counter: aedes de-duplicates per brokerId by increasing `brokerCounter`, and QoS 0 and
+ * QoS 1 sends reach that check in different orders.
+ */
+const HUB_BROKER_ID = 'edgeport-hub';
 
 /** Longest client id: `<128-char device id>/<128-char module id>` (aedes' default is MQTT 3.1's 23). */
 const MAX_CLIENT_ID_LENGTH = 257;
@@ -134,7 +140,8 @@ class MqttConnection implements ClientChannel {
 
   publish0(topic: string, payload: Buffer): void {
     if (this.closed) return;
-    this.client.publish({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false } as PublishPacket, () => undefined);
+    const packet = { cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false, brokerId: HUB_BROKER_ID, brokerCounter: this.head.nextHubCounter() } as unknown as PublishPacket;
+    this.client.publish(packet, () => undefined);
   }
 
   /** A PUBACK arrived: MQTT 3.1.1 acknowledges in order (MQTT-4.6.0-2), and only the hub sends QoS 1 here. */
@@ -204,6 +211,7 @@ export class AedesMqttHead extends HostedService {
   private servers: Server[] = [];
   private readonly connections = new WeakMap<Client, MqttConnection>();
   private inputCounter = 0;
+  private hubCounter = 0;
   private readonly log: Logger;
   private readonly sessions: MqttSessionStore;
 
@@ -226,6 +234,10 @@ export class AedesMqttHead extends HostedService {
 
   nextInputCounter(): number {
     return ++this.inputCounter;
+  }
+
+  nextHubCounter(): number {
+    return ++this.hubCounter;
   }
 
   async start(): Promise<ListenInfo[]> {
@@ -343,6 +355,7 @@ export class AedesMqttHead extends HostedService {
       this.log.warn('connection refused', { clientId: client.id, reason: result.reason, detail: result.detail });
       return false;
     }
+    if (client.closed) return false; // went away while we were checking its token
     const connection = new MqttConnection(result.identity, client, this);
     // The SDK reconnects with a fresh token before expiry (iot-sdk-protocol.md §1.7); a client
     // that does not is closed when its token expires.
@@ -440,7 +453,9 @@ export class AedesMqttHead extends HostedService {
       const connection = this.connections.get(client);
       return connection !== undefined && p.brokerCounter !== undefined && connection.isPending(p.brokerCounter) ? packet : null;
     }
-    return packet;
+    // Clients only ever receive what the hub sends them. A client's own PUBLISH is never forwarded
+    // (a module subscribed with edgeHub's `devices/<d>/modules/<m>/#` would get its outputs echoed).
+    return p.brokerId === HUB_BROKER_ID ? packet : null;
   }
 
   // PUBLISH ----------------------------------------------------------------------------------

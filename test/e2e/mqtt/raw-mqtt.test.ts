@@ -192,3 +192,27 @@ test('raw MQTT: PUBACK means stored; an input is checkpointed only after the mod
     await hub.close();
   }
 });
+
+test("raw MQTT: a module subscribed with edgeHub's devices/<d>/modules/<m>/# form never gets its own outputs echoed; twin GET answers", { timeout: 20_000 }, async () => {
+  const hub = await startHub({ plain: true });
+  const clients: MqttClient[] = [];
+  try {
+    const a = await hub.addIdentity('edge1/A');
+    const client = await rawClient(hub, 'edge1/A', a.key);
+    clients.push(client);
+    const topics: string[] = [];
+    client.on('message', (topic) => topics.push(topic));
+    assert.equal(await granted(client, 'devices/edge1/modules/A/#', 1), 1);
+    assert.equal(await granted(client, '$iothub/twin/res/#', 0), 0);
+    await client.publishAsync('devices/edge1/modules/A/messages/events/%24.on=out/', 'x', { qos: 1 });
+    await client.publishAsync('$iothub/twin/GET/?$rid=42', ' ', { qos: 0 });
+    await within(5000, 'twin response', (async () => {
+      while (!topics.some((t) => t.startsWith('$iothub/twin/res/200/'))) await pause(20);
+    })());
+    await pause(200);
+    assert.deepEqual(topics, ['$iothub/twin/res/200/?$rid=42']);
+  } finally {
+    for (const c of clients) await c.endAsync(true).catch(() => undefined);
+    await hub.close();
+  }
+});
