@@ -45,6 +45,10 @@ const BODY = arg('body', 1024);
 const ROUNDS = arg('rounds', 3);
 const RATE = arg('rate', 1000);
 const SECONDS = arg('seconds', 5);
+/** The pump's `deliveryBatchSize` (0: the pipeline default). */
+const BATCH = arg('batch', 0);
+/** `--nudge=1`: MqttHeadOptions.nudgeAcks (PINGRESP after a PUBACK while more are due). */
+const NUDGE = arg('nudge', 0) === 1;
 const NO_DELAY = arg("nodelay", 0) === 1;
 const HUB = 'bench.azure-devices.net';
 
@@ -131,8 +135,8 @@ async function routedPath(): Promise<Path> {
       edgeDeviceId: 'edge1',
       iotHubHostname: HUB,
       // No TLS listener (no certificate given): plain TCP like the bare broker.
-      mqtt: { enabled: true, host: '127.0.0.1', port: 8883, plainPort: port },
-      pipeline: { timeToLiveSecs: 7200, maxStoreBytes: 0 },
+      mqtt: { enabled: true, host: '127.0.0.1', port: 8883, plainPort: port, nudgeAcks: NUDGE },
+      pipeline: { timeToLiveSecs: 7200, maxStoreBytes: 0, ...(BATCH > 0 ? { deliveryBatchSize: BATCH } : {}) },
     }),
   );
   const services = container.getAll(HostedService);

@@ -37,9 +37,11 @@ export interface HubModuleOptions {
     plainPort: number;
     /** Server certificate and key PEM (from `ensureEdgeCertificates`); without it no TLS listener. */
     tls?: { cert: string; key: string };
+    /** `MqttHeadOptions.nudgeAcks` (default false). */
+    nudgeAcks?: boolean;
   };
   /** Pipeline settings (`hub.storeAndForward`); omit `pipeline` to bind the pipeline elsewhere. */
-  pipeline?: { timeToLiveSecs: number; maxStoreBytes: number };
+  pipeline?: { timeToLiveSecs: number; maxStoreBytes: number; deliveryBatchSize?: number };
 }
 
 /**
@@ -53,7 +55,13 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
     bind(HubIdentity).toConstantValue(new HubIdentity(options.edgeDeviceId, options.iotHubHostname, options.edgeHostname));
     if (options.pipeline !== undefined) {
       const maxStoreBytes = options.pipeline.maxStoreBytes > 0 ? options.pipeline.maxStoreBytes : Number.POSITIVE_INFINITY;
-      bind(PipelineOptions).toConstantValue(new PipelineOptions({ timeToLiveSecs: options.pipeline.timeToLiveSecs, maxStoreBytes }));
+      bind(PipelineOptions).toConstantValue(
+        new PipelineOptions({
+          timeToLiveSecs: options.pipeline.timeToLiveSecs,
+          maxStoreBytes,
+          ...(options.pipeline.deliveryBatchSize !== undefined ? { deliveryBatchSize: options.pipeline.deliveryBatchSize } : {}),
+        }),
+      );
       bind(RandomSource).to(CryptoRandomSource).inSingletonScope();
       bind(RouteConfig).toSelf().inSingletonScope();
       bind(QueueSignal).toSelf().inSingletonScope();
@@ -74,7 +82,7 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
     bind(MethodService).toSelf().inSingletonScope();
     if (options.mqtt.enabled) {
       bind(MqttHeadOptions).toConstantValue(
-        new MqttHeadOptions({ host: options.mqtt.host, port: options.mqtt.port, plainPort: options.mqtt.plainPort, tls: options.mqtt.tls }),
+        new MqttHeadOptions({ host: options.mqtt.host, port: options.mqtt.port, plainPort: options.mqtt.plainPort, tls: options.mqtt.tls, nudgeAcks: options.mqtt.nudgeAcks ?? false }),
       );
       bind(AedesMqttHead).toSelf().inSingletonScope();
       bind(HostedService).toService(AedesMqttHead);

@@ -80,3 +80,28 @@ test('SDK: inputs keep flowing after SAS token renewals (reconnects that re-subs
     await hub.close();
   }
 });
+
+test('SDK: 300 routed messages arrive in order, with nudgeAcks on (extra PINGRESPs are harmless to the SDK)', { timeout: 40_000 }, async () => {
+  const hub = await startHub({ routes: ROUTES, nudgeAcks: true });
+  const clients: ModuleClient[] = [];
+  try {
+    const a = await hub.addIdentity('edge1/A');
+    const b = await hub.addIdentity('edge1/B');
+    const moduleB = await openModule(b.connectionString, hub.ca);
+    clients.push(moduleB);
+    const bodies: string[] = [];
+    moduleB.on('inputMessage', (_input: string, msg: Message) => bodies.push(msg.getBytes().toString()));
+    await new Promise((r) => setTimeout(r, 300));
+    const moduleA = await openModule(a.connectionString, hub.ca);
+    clients.push(moduleA);
+    const expected = Array.from({ length: 300 }, (_, i) => `m${i}`);
+    await within(20_000, 'send 300', Promise.all(expected.map((body) => moduleA.sendOutputEvent('output1', new Message(body)))));
+    await within(20_000, 'receive 300', (async () => {
+      while (bodies.length < expected.length) await new Promise((r) => setTimeout(r, 20));
+    })());
+    assert.deepEqual(bodies, expected);
+  } finally {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await hub.close();
+  }
+});

@@ -23,6 +23,14 @@ import { SilentLogger } from '../pipeline-harness.js';
 export const IOT_HUB = 'edgeport-test.azure-devices.net';
 export const EDGE_DEVICE = 'edge1';
 
+export interface HubOptions {
+  plain?: boolean;
+  dir?: string;
+  port?: number;
+  routes?: Record<string, RouteSpec>;
+  nudgeAcks?: boolean;
+}
+
 export interface Hub {
   readonly container: Container;
   readonly port: number;
@@ -47,7 +55,7 @@ export interface Hub {
  * certificates, `hubModule` with TLS on a free port (and optionally plain TCP), all services
  * started in binding order.
  */
-export async function startHub(options: { plain?: boolean; dir?: string; port?: number; routes?: Record<string, RouteSpec> } = {}): Promise<Hub> {
+export async function startHub(options: HubOptions = {}): Promise<Hub> {
   // freePort() is racy across parallel test files: retry with fresh ports when a bind fails.
   for (let attempt = 1; ; attempt++) {
     try {
@@ -58,7 +66,7 @@ export async function startHub(options: { plain?: boolean; dir?: string; port?: 
   }
 }
 
-async function startHubOnce(options: { plain?: boolean; dir?: string; port?: number; routes?: Record<string, RouteSpec> }): Promise<Hub> {
+async function startHubOnce(options: HubOptions): Promise<Hub> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'edgeport-mqtt-')));
   const certs = await ensureEdgeCertificates({ dir: join(dir, 'certs'), hostname: 'localhost' });
   const port = options.port ?? (await freePort());
@@ -74,7 +82,7 @@ async function startHubOnce(options: { plain?: boolean; dir?: string; port?: num
       edgeDeviceId: EDGE_DEVICE,
       iotHubHostname: IOT_HUB,
       edgeHostname: 'localhost',
-      mqtt: { enabled: true, host: '127.0.0.1', port, plainPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem } },
+      mqtt: { enabled: true, host: '127.0.0.1', port, plainPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem }, nudgeAcks: options.nudgeAcks ?? false },
       pipeline: { timeToLiveSecs: 7200, maxStoreBytes: 0 },
     }),
   );
