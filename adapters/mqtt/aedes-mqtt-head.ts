@@ -121,7 +121,13 @@ class MqttConnection implements ClientChannel {
     if (this.closed || this.identity.kind !== 'module') {
       return Promise.reject(new DeliveryError(`${formatIdentity(this.identity)} is not connected`, true));
     }
-    const topic = formatInputTopic(this.identity as ModuleIdentity, inputName, toBag(message));
+    let topic: string;
+    try {
+      topic = formatInputTopic(this.identity as ModuleIdentity, inputName, toBag(message));
+    } catch (error) {
+      // An input name no MQTT topic can carry: never deliverable, so not transient (the pump drops and logs it).
+      return Promise.reject(new DeliveryError(`cannot deliver to input ${JSON.stringify(inputName)}: ${errorText(error)}`, false, { cause: error }));
+    }
     const counter = this.head.nextInputCounter();
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ counter, resolve, reject });

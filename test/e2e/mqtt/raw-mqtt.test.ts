@@ -216,3 +216,29 @@ test("raw MQTT: a module subscribed with edgeHub's devices/<d>/modules/<m>/# for
     await hub.close();
   }
 });
+
+test('raw MQTT: a clean=true module gets its inputs and its PUBACKs checkpoint them', { timeout: 20_000 }, async () => {
+  const hub = await startHub({ plain: true, routes: { r: 'FROM /messages/modules/A/outputs/output1 INTO BrokeredEndpoint("/modules/B/inputs/input1")' } });
+  const clients: MqttClient[] = [];
+  const { MessageStore } = await import('../../../application/ports/message-store.js');
+  const store = hub.get(MessageStore);
+  try {
+    const a = await hub.addIdentity('edge1/A');
+    const b = await hub.addIdentity('edge1/B');
+    const receiver = await rawClient(hub, 'edge1/B', b.key, { clean: true });
+    clients.push(receiver);
+    const received: string[] = [];
+    receiver.on('message', (_t, p) => received.push(p.toString()));
+    await receiver.subscribeAsync('devices/edge1/modules/B/inputs/#', { qos: 1 });
+    const sender = await rawClient(hub, 'edge1/A', a.key);
+    clients.push(sender);
+    for (let i = 0; i < 20; i++) await sender.publishAsync('devices/edge1/modules/A/messages/events/%24.on=output1/', `m${i}`, { qos: 1 });
+    await within(5000, 'all delivered and checkpointed', (async () => {
+      while (received.length < 20 || (store.queues().find((q) => q.endpointId === 'B/input1')?.length ?? 0) !== 0) await pause(20);
+    })());
+    assert.deepEqual(received, Array.from({ length: 20 }, (_, i) => `m${i}`));
+  } finally {
+    for (const c of clients) await c.endAsync(true).catch(() => undefined);
+    await hub.close();
+  }
+});
