@@ -199,9 +199,11 @@ async function throughput(path: Path): Promise<number> {
 }
 
 /** Open loop at `RATE` msg/s for `SECONDS`: publish-to-receipt latency percentiles (ms). */
-async function latency(path: Path): Promise<{ p50: number; p99: number; count: number }> {
+async function latency(path: Path): Promise<{ p50: number; p99: number; count: number; ackP50: number; ackP99: number }> {
   const total = RATE * SECONDS;
   const latencies: number[] = [];
+  /** Publish-to-PUBACK (the durable commit as the sender sees it). */
+  const acks: number[] = [];
   const done = new Promise<void>((resolve) => {
     path.subscriber.on('message', (_topic, payload) => {
       latencies.push(performance.now() - payload.readDoubleLE(0));
@@ -214,14 +216,16 @@ async function latency(path: Path): Promise<{ p50: number; p99: number; count: n
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const body = Buffer.alloc(BODY, 0x41);
-    body.writeDoubleLE(performance.now(), 0);
-    path.publisher.publish(path.topic, body, { qos: 1 });
+    const sentAt = performance.now();
+    body.writeDoubleLE(sentAt, 0);
+    path.publisher.publish(path.topic, body, { qos: 1 }, () => acks.push(performance.now() - sentAt));
   }
   await done;
   path.subscriber.removeAllListeners('message');
   latencies.sort((a, b) => a - b);
-  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
-  return { p50: at(0.5), p99: at(0.99), count: latencies.length };
+  acks.sort((a, b) => a - b);
+  const at = (values: number[], q: number): number => values[Math.min(values.length - 1, Math.floor(q * values.length))]!;
+  return { p50: at(latencies, 0.5), p99: at(latencies, 0.99), count: latencies.length, ackP50: at(acks, 0.5), ackP99: at(acks, 0.99) };
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -241,7 +245,7 @@ async function main(): Promise<void> {
   const r = await routedPath();
   const lat = await latency(r);
   await r.close();
-  console.log(`routed latency at ${RATE} msg/s for ${SECONDS} s: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.count} messages)`);
+  console.log(`routed latency at ${RATE} msg/s for ${SECONDS} s: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.count} messages); publish-to-PUBACK p50 ${lat.ackP50.toFixed(2)} ms, p99 ${lat.ackP99.toFixed(2)} ms`);
   const bareMedian = median(bare);
   const routedMedian = median(routed);
   console.log(`hub: routed/bare = ${(routedMedian / bareMedian).toFixed(2)} (routed ${routedMedian.toFixed(0)} msg/s, bare ${bareMedian.toFixed(0)} msg/s, p99 at ${RATE} msg/s = ${lat.p99.toFixed(1)} ms)`);
