@@ -332,6 +332,7 @@ export class AedesMqttHead extends HostedService {
       await this.stop();
       throw error;
     }
+    if (listening.length === 0) this.log.warn('MQTT is enabled but nothing listens: no server certificate for TLS and hub.mqtt.plainPort = 0');
     return listening;
   }
 

@@ -242,3 +242,21 @@ test('raw MQTT: a clean=true module gets its inputs and its PUBACKs checkpoint t
     await hub.close();
   }
 });
+
+test('the head throws ListenError naming hub.mqtt.port when the port is taken', { timeout: 20_000 }, async () => {
+  const { createServer } = await import('node:net');
+  const { ListenError } = await import('../../../application/ports/hosted-service.js');
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    await assert.rejects(startHub({ port }), (error: unknown) => {
+      assert.ok(error instanceof ListenError);
+      assert.equal(error.listen.setting, 'hub.mqtt.port');
+      assert.equal(error.reason, 'EADDRINUSE');
+      return true;
+    });
+  } finally {
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+  }
+});
