@@ -35,6 +35,9 @@ export class FileDeploymentSource extends DeploymentSource {
   private reading: Promise<void> | undefined;
   private rereadRequested = false;
   private running = false;
+  /** Both roles share one source (the hub reads `$edgeHub`, the agent `$edgeAgent`): start/stop are counted. */
+  private users = 0;
+  private starting: Promise<void> | undefined;
 
   private readonly configured: boolean;
 
@@ -51,6 +54,12 @@ export class FileDeploymentSource extends DeploymentSource {
   }
 
   async start(): Promise<void> {
+    this.users += 1;
+    this.starting ??= this.startWatching();
+    await this.starting;
+  }
+
+  private async startWatching(): Promise<void> {
     this.running = true;
     if (!this.configured) {
       // No manifest configured yet: report 417 and wait for a restart with one.
@@ -80,6 +89,11 @@ export class FileDeploymentSource extends DeploymentSource {
   }
 
   async stop(): Promise<void> {
+    if (this.users === 0) return;
+    this.users -= 1;
+    if (this.users > 0) return;
+    await this.starting;
+    this.starting = undefined;
     this.running = false;
     this.watcher?.close();
     this.watcher = undefined;

@@ -358,7 +358,7 @@ export class AedesMqttHead extends HostedService {
     this.servers.push(server);
     const address = server.address();
     const port = address !== null && typeof address === 'object' ? address.port : info.port;
-    this.log.info('listening', { protocol: info.protocol, host: info.host, port });
+    this.log.debug('listening', { protocol: info.protocol, host: info.host, port });
     return { ...info, port };
   }
 

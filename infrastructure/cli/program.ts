@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type EdgeportConfig } from '../config/load-config.js';
 import { ensureEdgeCertificates } from '../certs/edge-certificates.js';
 import { runRuntime } from '../lifecycle/run-runtime.js';
+import { registerIdentityCommands } from './identity-commands.js';
 import { packageVersion } from '../package-info.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage. */
@@ -71,6 +72,8 @@ export function createProgram(): Command {
       const certificates = await ensureEdgeCertificates({ dir: config.certs.dir, hostname: config.hostname });
       process.stdout.write(`${certificates.caCertPath}\n`);
     });
+
+  registerIdentityCommands(program, { loadConfig: configOrReport });
 
   return program;
 }

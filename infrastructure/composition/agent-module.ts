@@ -5,25 +5,19 @@ import { AgentSettings } from '../../application/agent/agent-settings.js';
 import { StoredModuleStateStore } from '../../application/agent/stored-module-state-store.js';
 import { ReconcileDeployment } from '../../application/agent/reconcile-deployment.js';
 import { Clock } from '../../application/ports/clock.js';
-import { DeploymentSource } from '../../application/ports/deployment-source.js';
 import { HostedService } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
 import { ModuleRuntime } from '../../application/ports/module-runtime.js';
 import { ModuleStateStore } from '../../application/ports/module-state-store.js';
-import { FileDeploymentSource } from '../../adapters/deployment/file-deployment-source.js';
 import { ProcessModuleRuntime } from '../../adapters/process/process-module-runtime.js';
 import { ProcessRuntimeLifecycle } from '../../adapters/process/process-runtime-lifecycle.js';
 
 export interface AgentModuleOptions {
   runtime: 'process';
-  /** The local deployment manifest (`{"modulesContent": ...}`). */
-  manifestPath: string;
   /** Where process modules' output is kept. */
   logsDir: string;
   /** Overrides of the agent defaults (device identity for module env, intervals, ...). */
   settings?: Partial<AgentSettings>;
-  /** Manifest polling period (default 2 s; file-system events usually come first). */
-  manifestPollIntervalMs?: number;
 }
 
 /** Architecture names as Azure reports them (`uname -m` style). */
@@ -35,8 +29,8 @@ function reportedArchitecture(): string {
 /**
  * The edge agent: module runtime, restart-state store, deployment source and the reconcile loop
  * as hosted services, plus `AgentMethods` (ping, RestartModule, GetModuleLogs) for whoever
- * receives direct methods. Needs `Clock` and `Logger` bound (core module) and `StateStore` (storage
- * module). The process runtime's
+ * receives direct methods. Needs `Clock` and `Logger` bound (core module), `StateStore` (storage
+ * module) and a `DeploymentSource` (deployment module). The process runtime's
  * lifecycle is bound before the loop, so on shutdown the loop stops first and then every module.
  */
 export function agentModule(options: AgentModuleOptions): ContainerModule {
@@ -59,12 +53,6 @@ export function agentModule(options: AgentModuleOptions): ContainerModule {
     bind(ModuleRuntime).toService(ProcessModuleRuntime);
     // Restart history lives in the StateStore (storage module), so back-off survives agent restarts.
     bind(ModuleStateStore).to(StoredModuleStateStore).inSingletonScope();
-    bind(DeploymentSource)
-      .toDynamicValue((context) => {
-        const sourceOptions = options.manifestPollIntervalMs === undefined ? { path: options.manifestPath } : { path: options.manifestPath, pollIntervalMs: options.manifestPollIntervalMs };
-        return new FileDeploymentSource(context.get(Clock), context.get(Logger).child({ component: 'deployment-file' }), sourceOptions);
-      })
-      .inSingletonScope();
     bind(ReconcileDeployment).toSelf().inSingletonScope();
     bind(AgentMethods).toSelf().inSingletonScope();
     bind(HostedService)

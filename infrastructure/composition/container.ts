@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { packageVersion } from '../package-info.js';
 import { agentModule } from './agent-module.js';
 import { coreModule } from './core-module.js';
+import { deploymentModule } from './deployment-module.js';
+import { hubModule } from './hub-module.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
 
@@ -24,12 +26,33 @@ export interface Roles {
   /** `--only hub|agent`; undefined runs both. */
   only?: 'hub' | 'agent' | undefined;
   /** The module runtime chosen for the agent (see `selectModuleRuntime`). */
-  moduleRuntime?: ModuleRuntimeChoice;
+  moduleRuntime?: ModuleRuntimeChoice | undefined;
+  /** The edge server certificate for the TLS listeners (from `ensureEdgeCertificates`). */
+  serverCertificate?: { cert: string; key: string } | undefined;
 }
 
 export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Roles = {}): Container {
   const container = new Container({ defaultScope: 'Singleton' });
-  container.load(coreModule(config, logger), storageModule(storageOptions(config)));
+  container.load(coreModule(config, logger), storageModule(storageOptions(config)), deploymentModule({ manifestPath: config.agent.manifest }));
+  const hub = config.hub.enabled && roles.only !== 'agent';
+  if (hub) {
+    container.load(
+      hubModule({
+        edgeDeviceId: config.deviceId,
+        iotHubHostname: config.iotHubHostname,
+        edgeHostname: config.hostname,
+        deployment: true,
+        mqtt: {
+          enabled: config.hub.mqtt.enabled,
+          host: config.hub.mqtt.host,
+          port: config.hub.mqtt.port,
+          plainPort: config.hub.mqtt.plainPort,
+          tls: roles.serverCertificate,
+        },
+        pipeline: { timeToLiveSecs: config.hub.storeAndForward.timeToLiveSecs, maxStoreBytes: config.hub.storeAndForward.maxBytes },
+      }),
+    );
+  }
   if (config.agent.enabled && roles.only !== 'hub') {
     if (roles.moduleRuntime?.kind === 'docker') {
       // The Docker runtime adapter is not built yet: say so instead of silently running processes.
@@ -39,12 +62,11 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
     container.load(
       agentModule({
         runtime: 'process',
-        manifestPath: config.agent.manifest,
         logsDir: join(config.dataDir, 'modules'),
         settings: {
           environment: { iothubHostname: config.iotHubHostname, deviceId: config.deviceId, gatewayHostname: config.hostname, apiVersion: '2022-08-03' },
           agentVersion: { version, build: '', commit: '' },
-          embeddedHub: config.hub.enabled && roles.only !== 'agent',
+          embeddedHub: hub,
         },
       }),
     );

@@ -1,9 +1,11 @@
 import { ContainerModule } from 'inversify';
+import { ApplyHubDeployment } from '../../application/hub/apply-hub-deployment.js';
 import { AuthenticateClient } from '../../application/hub/authenticate-client.js';
 import { ClientDirectory } from '../../application/hub/client-directory.js';
 import { ClientEndpointDelivery } from '../../application/hub/client-endpoint-delivery.js';
 import { DeliverStoredMessages } from '../../application/hub/deliver-stored-messages.js';
 import { HubIdentity } from '../../application/hub/hub-identity.js';
+import { IngestLifecycle } from '../../application/hub/ingest-lifecycle.js';
 import { IngestMessage } from '../../application/hub/ingest-message.js';
 import { MethodService } from '../../application/hub/method-service.js';
 import { PipelineMetrics } from '../../application/hub/pipeline-metrics.js';
@@ -40,6 +42,11 @@ export interface HubModuleOptions {
     /** `MqttHeadOptions.nudgeAcks` (default false). */
     nudgeAcks?: boolean;
   };
+  /**
+   * Take routes, store-and-forward TTL and module twins from the bound `DeploymentSource`
+   * (deployment module). Needs `pipeline`.
+   */
+  deployment?: boolean;
   /** Pipeline settings (`hub.storeAndForward`); omit `pipeline` to bind the pipeline elsewhere. */
   pipeline?: { timeToLiveSecs: number; maxStoreBytes: number; deliveryBatchSize?: number };
 }
@@ -69,6 +76,8 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
       bind(IngestMessage).toSelf().inSingletonScope();
       bind(DeliverStoredMessages).toSelf().inSingletonScope();
       bind(HostedService).toService(DeliverStoredMessages);
+      bind(IngestLifecycle).toSelf().inSingletonScope();
+      bind(HostedService).toService(IngestLifecycle);
     }
     bind(ClientDirectory).toSelf().inSingletonScope();
     bind(ClientEndpointDelivery).toSelf().inSingletonScope();
@@ -80,6 +89,11 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
     bind(TwinStore).toSelf().inSingletonScope();
     bind(TwinService).toSelf().inSingletonScope();
     bind(MethodService).toSelf().inSingletonScope();
+    if (options.deployment === true) {
+      // Routes are in place before the protocol heads accept clients.
+      bind(ApplyHubDeployment).toSelf().inSingletonScope();
+      bind(HostedService).toService(ApplyHubDeployment);
+    }
     if (options.mqtt.enabled) {
       bind(MqttHeadOptions).toConstantValue(
         new MqttHeadOptions({ host: options.mqtt.host, port: options.mqtt.port, plainPort: options.mqtt.plainPort, tls: options.mqtt.tls, nudgeAcks: options.mqtt.nudgeAcks ?? false }),

@@ -73,7 +73,11 @@ async function runUntilStopped(config: EdgeportConfig, options: RunOptions, logg
     config.storage.kind === 'sqlite' ? `storage: SQLite at ${config.storage.path} (sync ${config.storage.sync})` : 'storage: PostgreSQL (storage.url)',
     { storage: config.storage.kind },
   );
-  const container = buildContainer(config, logger, { only: options.only, moduleRuntime });
+  const container = buildContainer(config, logger, {
+    only: options.only,
+    moduleRuntime,
+    serverCertificate: { cert: certificates.serverCertPem, key: certificates.serverKeyPem },
+  });
   const host = new RuntimeHost(hostedServices(container), logger);
   try {
     await host.start();

@@ -11,6 +11,7 @@ import { Logger } from '../../../application/ports/logger.js';
 import { ModuleRuntime } from '../../../application/ports/module-runtime.js';
 import { SystemClock } from '../../../adapters/clock/system-clock.js';
 import { agentModule } from '../../../infrastructure/composition/agent-module.js';
+import { deploymentModule } from '../../../infrastructure/composition/deployment-module.js';
 import { storageModule } from '../../../infrastructure/composition/storage-module.js';
 import { StateStore } from '../../../application/ports/state-store.js';
 import { ModuleStateStore } from '../../../application/ports/module-state-store.js';
@@ -28,7 +29,8 @@ test('agentModule wires the process runtime, file source and reconcile loop as h
   container.bind(Clock).to(SystemClock);
   container.bind(Logger).toConstantValue(new MemoryLogger());
   container.load(storageModule({ kind: 'sqlite', path: join(temp.dir, 'edgeport.db') }));
-  container.load(agentModule({ runtime: 'process', manifestPath, logsDir: join(temp.dir, 'logs'), settings: { reconcileIntervalMs: 200 }, manifestPollIntervalMs: 100 }));
+  container.load(deploymentModule({ manifestPath, manifestPollIntervalMs: 100 }));
+  container.load(agentModule({ runtime: 'process', logsDir: join(temp.dir, 'logs'), settings: { reconcileIntervalMs: 200 } }));
 
   const services = container.getAll(HostedService);
   assert.deepEqual(services.map((s) => s.name), ['storage', 'process-runtime', 'agent']);

@@ -1,0 +1,101 @@
+import { inject, injectable } from 'inversify';
+import type { DeploymentStatus } from '../../domain/deployment/deployment-status.js';
+import { moduleIdentity } from '../../domain/identity/identity.js';
+import type { JsonObject } from '../../domain/twins/json.js';
+import { diffTwinProperties, isEmptyPatch } from '../../domain/twins/twin-patch.js';
+import { DeploymentSource } from '../ports/deployment-source.js';
+import { HostedService, type ListenInfo } from '../ports/hosted-service.js';
+import { Logger } from '../ports/logger.js';
+import { HubIdentity } from './hub-identity.js';
+import { PipelineOptions } from './pipeline-options.js';
+import { RouteConfig } from './route-config.js';
+import { TwinService } from './twin-service.js';
+
+/**
+ * Gives the hub its part of the deployment: the `$edgeHub` routes and store-and-forward TTL, and
+ * each module's initial desired properties (`modulesContent.<module>`). An invalid `$edgeHub`
+ * section keeps the previous routes running and is reported as 400, as Azure's edge hub does.
+ */
+@injectable()
+export class ApplyHubDeployment extends HostedService {
+  readonly name = 'hub-deployment';
+  private readonly log: Logger;
+  private unsubscribe: (() => void) | undefined;
+  private applied = -1;
+  private applying: Promise<void> = Promise.resolve();
+  /** `$edgeHub` reported `lastDesiredStatus`. */
+  status: DeploymentStatus = { code: 200, description: '' };
+
+  constructor(
+    @inject(DeploymentSource) private readonly source: DeploymentSource,
+    @inject(RouteConfig) private readonly routes: RouteConfig,
+    @inject(PipelineOptions) private readonly pipeline: PipelineOptions,
+    @inject(TwinService) private readonly twins: TwinService,
+    @inject(HubIdentity) private readonly hub: HubIdentity,
+    @inject(Logger) logger: Logger,
+  ) {
+    super();
+    this.log = logger.child({ component: 'hub-deployment' });
+  }
+
+  async start(): Promise<ListenInfo[]> {
+    this.unsubscribe = this.source.onChange(() => void this.schedule());
+    await this.source.start();
+    await this.schedule();
+    return [];
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    await this.applying;
+    await this.source.stop();
+  }
+
+  /** Applies the latest snapshot once; changes arriving meanwhile queue behind it. */
+  private schedule(): Promise<void> {
+    this.applying = this.applying.then(() => this.apply()).catch((error: unknown) => {
+      this.log.error('applying the deployment to the hub failed', { error: error instanceof Error ? error.message : String(error) });
+    });
+    return this.applying;
+  }
+
+  private async apply(): Promise<void> {
+    const snapshot = this.source.current();
+    if (snapshot === undefined || snapshot.version === this.applied) return;
+    this.applied = snapshot.version;
+    const hub = snapshot.deployment.hub;
+    if (hub !== undefined) {
+      if (!hub.ok) {
+        this.reject(snapshot.version, hub.status.description);
+      } else {
+        const update = this.routes.replace(hub.value.routes);
+        if (!update.ok) {
+          this.reject(snapshot.version, update.error);
+        } else {
+          const ttl = hub.value.storeAndForwardConfiguration?.timeToLiveSecs;
+          if (ttl !== undefined) this.pipeline.timeToLiveSecs = ttl;
+          this.status = { code: 200, description: '' };
+          this.log.info(`routes applied: ${update.size}`, { version: snapshot.version, routes: update.size, timeToLiveSecs: this.pipeline.timeToLiveSecs });
+        }
+      }
+    }
+    for (const [module, desired] of Object.entries(snapshot.deployment.moduleTwins)) {
+      const identity = moduleIdentity(this.hub.edgeDeviceId, module);
+      const current = (await this.twins.get(identity)).desired.properties;
+      // The manifest was parsed from JSON text, so its values are JSON values.
+      const patch = diffTwinProperties(current, desired as JsonObject);
+      if (isEmptyPatch(patch)) continue;
+      try {
+        await this.twins.updateDesired(identity, patch);
+      } catch (error) {
+        this.log.warn(`desired properties of module ${module} not applied`, { module, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+
+  private reject(version: number, problem: string): void {
+    this.status = { code: 400, description: `Error while parsing desired properties - ${problem}` };
+    this.log.warn(`$edgeHub configuration of deployment ${version} rejected (400); previous routes keep running`, { version, problem });
+  }
+}
