@@ -54,6 +54,22 @@ function stringPredicate(f: (s: string, t: string) => boolean): Builtin {
   };
 }
 
+/** A function of one string; a null or undefined string gives `missing` (Undefined, or NaN for numbers). */
+function stringFunction(result: 'number' | 'string', f: (s: string) => number | string): Builtin {
+  const missing = result === 'number' ? NaN : undefined;
+  return {
+    signatures: [['string']],
+    result,
+    build(args) {
+      const a = arg(args, 0);
+      return (c) => {
+        const s = a(c);
+        return s == null ? missing : f(s as string);
+      };
+    },
+  };
+}
+
 function typeCheck(check: (type: StaticType, fn: Evaluator) => Evaluator): Builtin {
   return {
     signatures: [['any']],
@@ -174,48 +190,9 @@ export const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
       },
     },
   ],
-  [
-    'length',
-    {
-      signatures: [['string']],
-      result: 'number',
-      build(args) {
-        const a = arg(args, 0);
-        return (c) => {
-          const s = a(c);
-          return s == null ? NaN : (s as string).length;
-        };
-      },
-    },
-  ],
-  [
-    'lower',
-    {
-      signatures: [['string']],
-      result: 'string',
-      build(args) {
-        const a = arg(args, 0);
-        return (c) => {
-          const s = a(c);
-          return s == null ? undefined : (s as string).toLowerCase();
-        };
-      },
-    },
-  ],
-  [
-    'upper',
-    {
-      signatures: [['string']],
-      result: 'string',
-      build(args) {
-        const a = arg(args, 0);
-        return (c) => {
-          const s = a(c);
-          return s == null ? undefined : (s as string).toUpperCase();
-        };
-      },
-    },
-  ],
+  ['length', stringFunction('number', (s) => s.length)],
+  ['lower', stringFunction('string', (s) => s.toLowerCase())],
+  ['upper', stringFunction('string', (s) => s.toUpperCase())],
   [
     'substring',
     {
