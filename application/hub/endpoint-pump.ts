@@ -10,6 +10,9 @@ import type { PipelineOptions } from './pipeline-options.js';
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Batches in flight at once per endpoint: the one being acknowledged and the next. */
+export const PIPELINE_DEPTH = 2;
+
 export interface PumpDependencies {
   store: MessageStore;
   delivery: EndpointDelivery;
@@ -161,6 +164,14 @@ export class EndpointPump {
     return undefined;
   }
 
+  /**
+   * Delivers from `q` in batches, keeping the next batch in flight while the current one is being
+   * acknowledged. Waiting for every acknowledgement of a batch before sending the next would stall
+   * on clients that leave Nagle's algorithm on (the Azure IoT SDKs do): they hold their later
+   * acknowledgements until our TCP ACK, which the kernel delays up to 40 ms when we have nothing to
+   * send. Checkpoints still advance batch by batch in order. Returns when the queue has nothing in
+   * memory, a delivery fails, or higher-priority work or a sweep is waiting.
+   */
   private async processBatch(q: QueueState): Promise<void> {
     const now = this.deps.clock.now();
     // Leading expired entries are dropped without delivery.
@@ -171,23 +182,53 @@ export class EndpointPump {
       expired++;
     }
     if (expired > 0) this.deps.metrics.dropped.inc({ endpoint: this.endpoint.id, reason: 'ttl_expiry' }, expired);
-    const batch: QueuedMessage[] = [];
-    for (const entry of q.page) {
-      if (batch.length >= this.deps.options.deliveryBatchSize || entry.expiresAt <= now) break;
-      batch.push(entry);
-    }
-    if (batch.length > 0) {
-      const result = await this.deliverWithTimeout(batch);
-      const delivered = Math.min(Math.max(0, result.delivered), batch.length);
+
+    const inflight: Array<{ batch: QueuedMessage[]; result: Promise<DeliveryResult> }> = [];
+    /** Entries at the head of `q.page` already handed to an in-flight batch. */
+    let taken = 0;
+    const sendNext = async (): Promise<void> => {
+      if (taken >= q.page.length && q.dirty && inflight.length > 0) await this.readMore(q);
+      const at = this.deps.clock.now();
+      const batch: QueuedMessage[] = [];
+      for (let i = taken; i < q.page.length && batch.length < this.deps.options.deliveryBatchSize; i++) {
+        const entry = q.page[i]!;
+        // An expired entry ends the batch; the next call drops it from the head.
+        if (entry.expiresAt <= at) break;
+        batch.push(entry);
+      }
+      if (batch.length === 0) return;
+      taken += batch.length;
+      inflight.push({ batch, result: this.deliverWithTimeout(batch) });
+    };
+
+    await sendNext();
+    while (inflight.length > 0) {
+      if (inflight.length < PIPELINE_DEPTH && !this.shouldYield(q)) await sendNext();
+      const head = inflight[0]!;
+      if (inflight.length < PIPELINE_DEPTH && this.running) {
+        // Room for another batch: also wake for new work, whose PUBLISH carries our TCP ACK to the
+        // client and so releases acknowledgements its Nagle holds (this is what keeps latency low
+        // at modest rates, when every batch is small).
+        const settled = await Promise.race([head.result.then(() => true), this.waitForWake().then(() => false)]);
+        if (!settled) continue;
+      }
+      inflight.shift();
+      const { batch } = head;
+      const outcome = await head.result;
+      const delivered = Math.min(Math.max(0, outcome.delivered), batch.length);
       if (delivered > 0) {
         this.deps.metrics.sent.inc(this.labels(q.key.priority), delivered);
         checkpoint = batch[delivered - 1]!.offset;
         q.page.splice(0, delivered);
+        taken -= delivered;
         this.retries = 0;
       }
       if (delivered < batch.length) {
+        // Stop the pipeline. Batches behind this one stay in the page and go out again later
+        // (at-least-once, in order from the first undelivered entry).
+        for (const behind of inflight.splice(0)) await behind.result;
         const failed = batch[delivered]!;
-        const error = result.error ?? new DeliveryError('delivery stopped without an error', true);
+        const error = outcome.error ?? new DeliveryError('delivery stopped without an error', true);
         if (error instanceof DeliveryError && error.transient) {
           if (checkpoint > 0) await this.deps.store.checkpoint(q.key, checkpoint);
           this.refreshGauge(q.key.priority);
@@ -202,12 +243,42 @@ export class EndpointPump {
         q.page.shift();
         checkpoint = failed.offset;
         this.retries = 0;
+        break;
       }
+      if (inflight.length > 0) {
+        await this.deps.store.checkpoint(q.key, checkpoint);
+        checkpoint = 0;
+        this.refreshGauge(q.key.priority);
+      }
+      // Let commits and notifications run (synchronous stores resolve in microtasks only), so new
+      // higher-priority work is seen before the next batch goes out.
+      await yieldToEventLoop();
     }
     if (checkpoint > 0) {
       await this.deps.store.checkpoint(q.key, checkpoint);
       this.refreshGauge(q.key.priority);
     }
+  }
+
+  /** Appends the next page of `q` from disk to what is in memory. */
+  private async readMore(q: QueueState): Promise<void> {
+    q.dirty = false;
+    const page = await this.deps.store.read(q.key, q.cursor, this.deps.options.readPageSize);
+    if (page.length === this.deps.options.readPageSize) q.dirty = true;
+    const last = page[page.length - 1];
+    if (last === undefined) return;
+    for (const entry of page) q.page.push(entry);
+    q.cursor = last.offset;
+  }
+
+  /** Whether the pump should stop pipelining `q`: stopping, a sweep waits, or a higher priority has work. */
+  private shouldYield(q: QueueState): boolean {
+    if (!this.running || this.sweepWaiters.length > 0) return true;
+    for (const other of this.queues) {
+      if (other.key.priority >= q.key.priority) break;
+      if (other.page.length > 0 || other.dirty) return true;
+    }
+    return false;
   }
 
   private resetToCheckpoints(): void {

@@ -20,6 +20,8 @@ test('ingest stores once for every matched endpoint, resolves after commit, and 
   const results = await Promise.all(Array.from({ length: 300 }, (_, i) => p.ingest.ingest(telemetry(i), SENSOR)));
   assert.ok(results.every((r) => r.queues === 2));
   await eventually(() => p.delivery.ids('$upstream').length === 300 && p.delivery.ids('filter/input1').length === 300);
+  // The pump counts a batch once its delivery resolved, a little after the endpoint recorded it.
+  await eventually(() => p.metrics.value('edgeport_messages_sent_total', { endpoint: '$upstream' }) === 300, 2000, 'sent counted');
   const expected = Array.from({ length: 300 }, (_, i) => String(i));
   assert.deepEqual(p.delivery.ids('$upstream'), expected);
   assert.deepEqual(p.delivery.ids('filter/input1'), expected);
