@@ -375,15 +375,19 @@ export class DockerModuleRuntime extends ModuleRuntime {
   }
 
   async start(module: string): Promise<void> {
-    const tracked = this.tracked.get(module) ?? {};
+    // Before the call: a container that dies at once must count as an exit of its own, even when
+    // Docker's `die` event arrives before the start's answer.
+    this.tracked.set(module, { ...this.tracked.get(module), status: 'running', stopRequested: false });
     try {
       await this.container(module).start();
     } catch (error) {
       const status = statusOf(error);
-      if (status === 404) throw new ModuleNotFoundError(module);
+      if (status === 404) {
+        this.tracked.delete(module);
+        throw new ModuleNotFoundError(module);
+      }
       if (status !== 304) throw new Error(`cannot start module "${module}": ${messageOf(error)}`, { cause: error });
     }
-    this.tracked.set(module, { ...tracked, status: 'running', stopRequested: false });
   }
 
   async stop(module: string, timeoutMs = this.stopTimeoutMs): Promise<void> {
