@@ -60,8 +60,10 @@ function statusOf(error: unknown): number | undefined {
 
 function messageOf(error: unknown): string {
   const json = (error as { json?: { message?: unknown } } | null)?.json;
-  if (json !== undefined && json !== null && typeof json.message === 'string') return json.message;
-  return error instanceof Error ? error.message : String(error);
+  if (json !== undefined && json !== null && typeof json.message === 'string') return json.message.trim();
+  const text = error instanceof Error ? error.message : String(error);
+  // dockerode prefixes the engine's message with `(HTTP code 500) server error - `.
+  return text.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
 }
 
 function credentialHash(credential: RegistryCredential): string {
