@@ -93,6 +93,18 @@ export function mergeEnv(moduleEnv: Readonly<Record<string, string>>, createEnv:
   return [...merged.values()];
 }
 
+/** `timeNano` of a Docker event, read from the raw JSON (it does not fit a double exactly). */
+function eventNano(raw: string, seconds: number | undefined): bigint | undefined {
+  const match = /"timeNano"\s*:\s*(\d+)/.exec(raw);
+  if (match?.[1] !== undefined) return BigInt(match[1]);
+  return seconds === undefined ? undefined : BigInt(seconds) * 1_000_000_000n;
+}
+
+/** Nanoseconds since the epoch as Docker's `since` text: `seconds.nanoseconds`. */
+function nanoToSeconds(nano: bigint): string {
+  return `${nano / 1_000_000_000n}.${(nano % 1_000_000_000n).toString().padStart(9, '0')}`;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
@@ -408,6 +420,8 @@ export class DockerModuleRuntime extends ModuleRuntime {
   }
 
   async remove(module: string): Promise<void> {
+    // A forced removal kills a running container: not an exit of its own.
+    this.tracked.set(module, { ...this.tracked.get(module), stopRequested: true });
     try {
       await this.container(module).remove({ force: true, v: true });
     } catch (error) {
@@ -517,6 +531,12 @@ export class DockerModuleRuntime extends ModuleRuntime {
   }
 
   private opening: Promise<void> | undefined;
+  /** Time of the newest event seen (ns; beyond a double's precision, hence bigint). */
+  private lastEventNano: bigint | undefined;
+  /** Events seen at `lastEventNano`, to drop their replay. */
+  private readonly seenAtLastNano = new Set<string>();
+  /** While replaying after a reconnect: events up to this time were (maybe) seen already. */
+  private replayUpTo: bigint | undefined;
 
   private async openEvents(): Promise<void> {
     if (this.opening !== undefined) return await this.opening;
@@ -529,10 +549,16 @@ export class DockerModuleRuntime extends ModuleRuntime {
   private async connectEvents(): Promise<void> {
     if (!this.eventsWanted || this.events !== undefined) return;
     let stream: Readable;
+    const options: Record<string, unknown> = {
+      filters: { type: ['container'], event: ['start', 'die', 'health_status'], label: this.labelFilters() },
+    };
+    // After a reconnect, replay what happened while the stream was down (Docker keeps recent events).
+    if (this.lastEventNano !== undefined) {
+      options['since'] = nanoToSeconds(this.lastEventNano);
+      this.replayUpTo = this.lastEventNano;
+    }
     try {
-      stream = (await this.docker.getEvents({
-        filters: { type: ['container'], event: ['start', 'die', 'health_status'], label: this.labelFilters() },
-      })) as Readable;
+      stream = (await this.docker.getEvents(options)) as Readable;
     } catch (error) {
       this.logger.warn(`cannot open the Docker event stream: ${messageOf(error)}; retrying`);
       this.scheduleReconnect();
@@ -543,6 +569,8 @@ export class DockerModuleRuntime extends ModuleRuntime {
       return;
     }
     this.events = stream;
+    // Without any event yet, a reconnect replays from the moment this stream opened.
+    this.lastEventNano ??= BigInt(Date.now()) * 1_000_000n;
     let buffer = '';
     stream.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('utf8');
@@ -577,7 +605,7 @@ export class DockerModuleRuntime extends ModuleRuntime {
 
   private onDockerEvent(text: string): void {
     if (text.trim() === '') return;
-    let event: { Action?: string; status?: string; timeNano?: number; time?: number; Actor?: { Attributes?: Record<string, string> } };
+    let event: { Action?: string; status?: string; time?: number; Actor?: { Attributes?: Record<string, string> } };
     try {
       event = JSON.parse(text) as typeof event;
     } catch {
@@ -586,7 +614,21 @@ export class DockerModuleRuntime extends ModuleRuntime {
     const attributes = event.Actor?.Attributes ?? {};
     const module = attributes[LABELS.module];
     if (module === undefined) return;
-    const time = event.timeNano !== undefined ? Math.floor(event.timeNano / 1e6) : (event.time ?? 0) * 1000;
+    const nano = eventNano(text, event.time);
+    if (nano !== undefined) {
+      // The replay after a reconnect may repeat events seen before it: skip those.
+      const replayedUpTo = this.replayUpTo;
+      if (replayedUpTo !== undefined) {
+        if (nano < replayedUpTo || (nano === replayedUpTo && this.seenAtLastNano.has(text))) return;
+        if (nano > replayedUpTo) this.replayUpTo = undefined;
+      }
+      if (this.lastEventNano === undefined || nano > this.lastEventNano) {
+        this.seenAtLastNano.clear();
+        this.lastEventNano = nano;
+      }
+      if (nano === this.lastEventNano) this.seenAtLastNano.add(text);
+    }
+    const time = nano !== undefined ? Number(nano / 1_000_000n) : (event.time ?? 0) * 1000;
     const action = event.Action ?? event.status ?? '';
     if (action === 'start') {
       this.emit({ module, kind: 'started', time });

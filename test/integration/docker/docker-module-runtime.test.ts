@@ -1,9 +1,10 @@
 import { after, before, test } from 'node:test';
+import type { Readable } from 'node:stream';
 import assert from 'node:assert/strict';
 import { DockerModuleRuntime, LABELS, OWNER, mergeEnv } from '../../../adapters/docker/docker-module-runtime.js';
 import { ModuleNotFoundError, UnsupportedModuleError, type ModuleRuntimeEvent } from '../../../application/ports/module-runtime.js';
 import { specsEqual, type ModuleSpec } from '../../../domain/modules/module-spec.js';
-import { SystemClockForTests } from '../../support/docker/system-clock.js';
+import { SystemClock } from '../../../adapters/clock/system-clock.js';
 import { MemoryLogger } from '../../support/agent/memory-logger.js';
 import { processSpec } from '../../support/agent/specs.js';
 import { TEST_LABEL, buildBusyboxImage, cleanupDocker, dockerClient, newRunId, until } from '../../support/docker/docker-fixtures.js';
@@ -14,11 +15,12 @@ const runId = newRunId();
 const image = `edgeport-test/busybox:${runId}`;
 const docker = dockerClient();
 const logger = new MemoryLogger();
-const runtime = new DockerModuleRuntime(new SystemClockForTests(), logger, {
+const runtime = new DockerModuleRuntime(new SystemClock(), logger, {
   labels: { [TEST_LABEL]: runId },
   namePrefix: `ep-${runId}-`,
   defaultNetworkMode: 'none',
   stopTimeoutMs: 2000,
+  eventsReconnectMs: 300,
 });
 
 before(async () => {
@@ -196,4 +198,23 @@ test('imagePullPolicy never with a missing image, a process module, a foreign co
   await docker.createContainer({ name: `ep-${runId}-foreign`, Image: image, Cmd: ['true'], Labels: { [TEST_LABEL]: runId }, HostConfig: { NetworkMode: 'none' } });
   await assert.rejects(runtime.create(dockerSpec('foreign', 'true'), {}), /a container named ep-.*-foreign exists that Edgeport did not create/);
   assert.equal(await stateOf('foreign'), undefined, 'containers without Edgeport labels are not modules');
+});
+
+test('the event stream reconnects when it ends and replays what happened meanwhile, once', { skip, timeout: 30_000 }, async () => {
+  const events: ModuleRuntimeEvent[] = [];
+  const unsubscribe = runtime.onEvent((e) => events.push(e));
+  await runtime.watchEvents();
+  await runtime.create(dockerSpec('blip', 'exit 5'), {});
+  // Cut the stream (as a daemon restart or a proxy timeout would), then let the container die
+  // before the runtime reconnects (300 ms).
+  // The private stream is reached through a cast: there is no public way to break it.
+  (runtime as unknown as { events?: Readable }).events?.destroy();
+  await runtime.start('blip');
+  await until(() => events.some((e) => e.module === 'blip' && e.kind === 'exited'), 10_000, 'exit seen after the reconnect');
+  await new Promise((r) => setTimeout(r, 500));
+  unsubscribe();
+  assert.equal(events.filter((e) => e.module === 'blip' && e.kind === 'exited').length, 1, 'exactly once');
+  assert.equal(events.find((e) => e.module === 'blip' && e.kind === 'exited')?.exitCode, 5);
+  assert.ok(logger.entries.some((e) => e.message.includes('event stream ended; reconnecting')));
+  await runtime.remove('blip');
 });
