@@ -9,6 +9,7 @@ import { MemoryLogger } from '../../support/agent/memory-logger.js';
 import { processSpec } from '../../support/agent/specs.js';
 import { TEST_LABEL, buildBusyboxImage, cleanupDocker, dockerClient, newRunId, until } from '../../support/docker/docker-fixtures.js';
 import { skipUnless } from '../../support/services.js';
+import { freePort } from '../../support/free-port.js';
 
 const skip = await skipUnless('docker');
 const runId = newRunId();
@@ -217,4 +218,21 @@ test('the event stream reconnects when it ends and replays what happened meanwhi
   assert.equal(events.find((e) => e.module === 'blip' && e.kind === 'exited')?.exitCode, 5);
   assert.ok(logger.entries.some((e) => e.message.includes('event stream ended; reconnecting')));
   await runtime.remove('blip');
+});
+
+test('on-create with an unreachable registry: the local image is used, with a warning; without a local image, the pull error', { skip, timeout: 30_000 }, async () => {
+  const port = await freePort(); // nothing listens there: the pull fails at once
+  const offline = `127.0.0.1:${port}/edgeport-test/busybox:${runId}`;
+  await docker.getImage(image).tag({ repo: `127.0.0.1:${port}/edgeport-test/busybox`, tag: runId });
+  try {
+    await runtime.create(dockerSpec('offline', 'exit 0', { imagePullPolicy: 'on-create', settings: { kind: 'docker', image: offline, createOptions: { Cmd: ['true'] } } }), {});
+    assert.ok(logger.entries.some((e) => e.level === 'warn' && e.message.startsWith(`pulling ${offline} failed (`) && e.message.endsWith('using the image already on this machine')));
+    await runtime.remove('offline');
+  } finally {
+    await docker.getImage(offline).remove().catch(() => undefined);
+  }
+  await assert.rejects(
+    runtime.create(dockerSpec('offline', 'exit 0', { imagePullPolicy: 'on-create', settings: { kind: 'docker', image: offline, createOptions: {} } }), {}),
+    new RegExp(`^Error: cannot pull image 127\\.0\\.0\\.1:${port}/edgeport-test/busybox:\\S+ \\(no registry credential matches its registry\\): .*connection refused`),
+  );
 });

@@ -143,3 +143,26 @@ test('an unhealthy container (failing health check) is restarted under on-unheal
   const after = await stateOf('sick');
   assert.ok(after?.startedAt !== undefined && after.startedAt > (state?.startedAt ?? 0), 'the container was started again');
 });
+
+test('an agent restart finds its containers by their labels and leaves them running', { skip, timeout: 60_000 }, async () => {
+  const first = await setup('restart');
+  const manifest = manifestWith({ keep: dockerModule(image, IDLE, { env: { A: { value: '1' } } }), paused: dockerModule(image, IDLE, { status: 'stopped' }) });
+  first.source.set(manifest);
+  await first.loop.start();
+  const before = await first.stateOf('keep');
+  assert.equal(before?.status, 'running');
+  assert.equal((await first.stateOf('paused'))?.status, 'stopped');
+  await first.loop.stop();
+  await first.runtime.close();
+
+  // A new agent (new runtime object, nothing in memory) with the same deployment.
+  const second = await setup('restart');
+  second.source.set(manifest);
+  await second.loop.start();
+  const after = await second.stateOf('keep');
+  assert.equal(after?.status, 'running');
+  assert.equal(after?.id, before?.id, 'same container');
+  assert.equal(after?.startedAt, before?.startedAt, 'not restarted');
+  assert.equal((await second.stateOf('paused'))?.startedAt, undefined, 'the stopped module was not started');
+  assert.deepEqual(second.reporter.status(), { code: 200, description: '' });
+});
