@@ -147,6 +147,8 @@ interface Tracked {
   status?: DesiredStatus;
   /** The agent stopped the container: its exit is `stopped` whatever the code, and no event. */
   stopRequested?: boolean;
+  /** Time of Docker's `health_status: unhealthy` event for the current run, when seen. */
+  unhealthyAt?: number;
 }
 
 /**
@@ -240,7 +242,8 @@ export class DockerModuleRuntime extends ModuleRuntime {
     const result: ModuleRuntimeState = { status, exitCode, statusDescription, id: info.Id.slice(0, 12) };
     if (startedAt !== undefined) result.startedAt = startedAt;
     if (exitedAt !== undefined) result.exitedAt = exitedAt;
-    const unhealthySince = unhealthySinceOf(info);
+    // The event's time is exact; the health log only keeps the last five checks.
+    const unhealthySince = tracked.unhealthyAt ?? unhealthySinceOf(info);
     if (status === 'unhealthy' && unhealthySince !== undefined) result.unhealthySince = unhealthySince;
     return { name, spec, state: result };
   }
@@ -391,7 +394,7 @@ export class DockerModuleRuntime extends ModuleRuntime {
   async start(module: string): Promise<void> {
     // Before the call: a container that dies at once must count as an exit of its own, even when
     // Docker's `die` event arrives before the start's answer.
-    this.tracked.set(module, { ...this.tracked.get(module), status: 'running', stopRequested: false });
+    this.tracked.set(module, { ...this.tracked.get(module), status: 'running', stopRequested: false, unhealthyAt: undefined });
     try {
       await this.container(module).start();
     } catch (error) {
@@ -630,7 +633,9 @@ export class DockerModuleRuntime extends ModuleRuntime {
     }
     const time = nano !== undefined ? Number(nano / 1_000_000n) : (event.time ?? 0) * 1000;
     const action = event.Action ?? event.status ?? '';
+    const tracked = this.tracked.get(module);
     if (action === 'start') {
+      if (tracked !== undefined) tracked.unhealthyAt = undefined;
       this.emit({ module, kind: 'started', time });
     } else if (action === 'die') {
       if (this.tracked.get(module)?.stopRequested === true) return;
@@ -640,9 +645,11 @@ export class DockerModuleRuntime extends ModuleRuntime {
     } else if (action.startsWith('health_status')) {
       const health = action.slice(action.indexOf(':') + 1).trim();
       if (health === 'unhealthy') {
+        if (tracked !== undefined && tracked.unhealthyAt === undefined) tracked.unhealthyAt = time;
         this.logger.warn(`module ${module} is unhealthy`, { module });
         this.emit({ module, kind: 'unhealthy', time });
       } else if (health === 'healthy') {
+        if (tracked !== undefined) tracked.unhealthyAt = undefined;
         this.emit({ module, kind: 'healthy', time });
       }
     }
