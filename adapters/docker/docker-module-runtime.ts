@@ -46,6 +46,8 @@ export interface DockerRuntimeOptions {
   namePrefix?: string;
   /** `HostConfig.NetworkMode` when `createOptions` sets none (default: Docker's default). */
   defaultNetworkMode?: string;
+  /** A pull still streaming after this long is abandoned (default 10 min). */
+  pullTimeoutMs?: number;
   /** Minimum time between two pull progress log lines of one image (default 2 s). */
   pullProgressIntervalMs?: number;
   /** Wait before re-opening the Docker event stream after it ended (default 1 s). */
@@ -340,15 +342,43 @@ export class DockerModuleRuntime extends ModuleRuntime {
   }
 
   private async pull(module: string, image: string, credential: RegistryCredential | undefined): Promise<void> {
-    const options: Record<string, unknown> = {};
+    const timeoutMs = this.options.pullTimeoutMs ?? 600_000;
+    const abort = new AbortController();
+    // Real timers: this waits on the registry, whatever clock the agent logic uses. The signal
+    // covers the request too: the engine may answer only once the registry does.
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    timer.unref();
+    const timedOut = (): Error => new Error(`the pull did not finish within ${Math.round(timeoutMs / 1000)} s`);
+    const options: Record<string, unknown> = { abortSignal: abort.signal };
     if (credential !== undefined) {
       options['authconfig'] = { username: credential.username, password: credential.password, serveraddress: credential.address };
     }
     this.logger.info(`pulling ${image}`, { module, image });
-    const stream = (await this.docker.pull(image, options)) as Readable;
+    try {
+      let stream: Readable;
+      try {
+        stream = (await this.docker.pull(image, options)) as Readable;
+      } catch (error) {
+        throw abort.signal.aborted ? timedOut() : error;
+      }
+      await this.followPull(module, image, stream, abort.signal, timedOut);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.logger.info(`pulled ${image}`, { module, image });
+  }
+
+  /** Reads the pull's progress stream: throttled progress logs; an `errorDetail` fails the pull. */
+  private async followPull(module: string, image: string, stream: Readable, signal: AbortSignal, timedOut: () => Error): Promise<void> {
     const interval = this.options.pullProgressIntervalMs ?? 2000;
     let lastLog = Number.NEGATIVE_INFINITY;
     await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        stream.destroy();
+        reject(timedOut());
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
       let buffer = '';
       let failure: string | undefined;
       const line = (text: string): void => {
@@ -377,14 +407,17 @@ export class DockerModuleRuntime extends ModuleRuntime {
           buffer = buffer.slice(nl + 1);
         }
       });
-      stream.once('error', reject);
+      stream.once('error', (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(signal.aborted ? timedOut() : error);
+      });
       stream.once('end', () => {
+        signal.removeEventListener('abort', onAbort);
         line(buffer);
         if (failure !== undefined) reject(new Error(failure));
         else resolve();
       });
     });
-    this.logger.info(`pulled ${image}`, { module, image });
   }
 
   private container(module: string): Docker.Container {

@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import type { Readable } from 'node:stream';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import assert from 'node:assert/strict';
 import { DockerModuleRuntime, LABELS, OWNER, mergeEnv } from '../../../adapters/docker/docker-module-runtime.js';
 import { ModuleNotFoundError, UnsupportedModuleError, type ModuleRuntimeEvent } from '../../../application/ports/module-runtime.js';
@@ -235,4 +236,26 @@ test('on-create with an unreachable registry: the local image is used, with a wa
     runtime.create(dockerSpec('offline', 'exit 0', { imagePullPolicy: 'on-create', settings: { kind: 'docker', image: offline, createOptions: {} } }), {}),
     new RegExp(`^Error: cannot pull image 127\\.0\\.0\\.1:${port}/edgeport-test/busybox:\\S+ \\(no registry credential matches its registry\\): .*connection refused`),
   );
+});
+
+test('a pull that hangs (registry accepts, never answers) fails after pullTimeoutMs', { skip, timeout: 30_000 }, async () => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const port = (silent.address() as AddressInfo).port;
+  const impatient = new DockerModuleRuntime(new SystemClock(), logger, { labels: { [TEST_LABEL]: runId }, namePrefix: `ep-${runId}-`, pullTimeoutMs: 2000 });
+  try {
+    const started = Date.now();
+    await assert.rejects(
+      impatient.create(dockerSpec('hang', 'true', { imagePullPolicy: 'on-create', settings: { kind: 'docker', image: `127.0.0.1:${port}/edgeport-test/hang:1`, createOptions: {} } }), {}),
+      /cannot pull image 127\.0\.0\.1:\d+\/edgeport-test\/hang:1 \(no registry credential matches its registry\): the pull did not finish within 2 s/,
+    );
+    assert.ok(Date.now() - started < 10_000);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  }
 });
