@@ -12,7 +12,7 @@ import {
   type LogOptions,
   type ModuleRuntimeEvent,
 } from '../../application/ports/module-runtime.js';
-import { canonicalJson, type DesiredStatus, type ModuleSpec, type RegistryCredential } from '../../domain/modules/module-spec.js';
+import { canonicalJson, DEFAULT_STARTUP_ORDER, type DesiredStatus, type ModuleSpec, type RegistryCredential } from '../../domain/modules/module-spec.js';
 import type { ModuleRuntimeState, ObservedStatus } from '../../domain/modules/module-status.js';
 import { DockerLogDemux, parseDockerTime } from './docker-log-demux.js';
 
@@ -213,13 +213,23 @@ export class DockerModuleRuntime extends ModuleRuntime {
     const labels = info.Config.Labels ?? {};
     const name = labels[LABELS.module];
     const specJson = labels[LABELS.spec];
-    if (name === undefined || specJson === undefined) return undefined;
+    if (name === undefined) return undefined;
     let stored: Omit<ModuleSpec, 'status'>;
     try {
-      stored = JSON.parse(specJson) as Omit<ModuleSpec, 'status'>;
+      stored = JSON.parse(specJson ?? '') as Omit<ModuleSpec, 'status'>;
     } catch {
-      this.logger.warn(`container ${info.Name} has an unreadable ${LABELS.spec} label; reported as unknown`, { module: name });
-      return undefined;
+      // Still listed, with a spec no deployment has: the planner re-creates or removes it.
+      this.logger.warn(`container ${info.Name} has no readable ${LABELS.spec} label; the agent will re-create or remove it`, { module: name });
+      stored = {
+        name,
+        version: '',
+        type: 'docker',
+        restartPolicy: 'never',
+        imagePullPolicy: 'never',
+        startupOrder: DEFAULT_STARTUP_ORDER,
+        env: {},
+        settings: { kind: 'docker', image: labels[LABELS.originalImage] ?? info.Config.Image, createOptions: {} },
+      };
     }
     const tracked = this.tracked.get(name) ?? {};
     const labelStatus = labels[LABELS.status] === 'stopped' ? 'stopped' : 'running';

@@ -166,3 +166,20 @@ test('an agent restart finds its containers by their labels and leaves them runn
   assert.equal((await second.stateOf('paused'))?.startedAt, undefined, 'the stopped module was not started');
   assert.deepEqual(second.reporter.status(), { code: 200, description: '' });
 });
+
+test('a container with the module label but no readable spec label is re-created by the agent', { skip, timeout: 60_000 }, async () => {
+  const { source, reporter, loop, stateOf } = await setup('stale');
+  await docker.createContainer({
+    name: `ep-${runId}-stale-old`,
+    Image: image,
+    Cmd: ['sh', '-c', IDLE],
+    Labels: { [TEST_LABEL]: runId, 'edgeport.module': 'old', 'edgeport.spec': '{not json' },
+    HostConfig: { NetworkMode: 'none' },
+  });
+  source.set(manifestWith({ old: dockerModule(image, IDLE) }));
+  await loop.start();
+  assert.deepEqual(reporter.status(), { code: 200, description: '' });
+  assert.equal((await stateOf('old'))?.status, 'running');
+  const info = await docker.getContainer(`ep-${runId}-stale-old`).inspect();
+  assert.notEqual(info.Config.Labels['edgeport.spec'], '{not json', 're-created with a proper spec label');
+});
