@@ -1,0 +1,79 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../free-port.js';
+
+/** Whether Debian's `docker-registry` and `htpasswd` (apache2-utils) are installed. */
+export function registryToolsPresent(): boolean {
+  const onPath = (name: string): boolean => (process.env['PATH'] ?? '').split(':').some((dir) => existsSync(join(dir, name)));
+  return onPath('docker-registry') && onPath('htpasswd');
+}
+
+export interface LocalRegistry {
+  /** `127.0.0.1:<port>`: the Docker engine treats 127.0.0.0/8 registries as insecure, so plain HTTP works. */
+  address: string;
+  username: string;
+  password: string;
+  stop(): Promise<void>;
+}
+
+async function answers(port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/v2/`, { signal: AbortSignal.timeout(500) });
+    return response.status === 401;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a password-protected registry (htpasswd, bcrypt) on a free loopback port. */
+export async function startLocalRegistry(): Promise<LocalRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeport-registry-'));
+  const port = await freePort();
+  const username = 'edge';
+  const password = `pw-${process.pid}`;
+  writeFileSync(join(dir, 'htpasswd'), execFileSync('htpasswd', ['-Bbn', username, password]));
+  writeFileSync(
+    join(dir, 'config.yml'),
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'data')}`,
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '  secret: edgeport-test',
+      'auth:',
+      '  htpasswd:',
+      '    realm: edgeport-test',
+      `    path: ${join(dir, 'htpasswd')}`,
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 10_000;
+  while (!(await answers(port))) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      await stop();
+      throw new Error(`docker-registry did not answer on 127.0.0.1:${port}: ${stderr.slice(-500)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { address: `127.0.0.1:${port}`, username, password, stop };
+}
