@@ -78,15 +78,25 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** Everything except `status`: a difference here means the module must be re-created. */
-function identityOf(spec: ModuleSpec): unknown {
-  const { status: _status, ...rest } = spec;
+/**
+ * What makes a module: everything but its registry credential. As in Azure (`DockerModule.Equals`
+ * leaves credentials out), a rotated password re-creates nothing, and a runtime that cannot read
+ * the credential back (Docker labels keep only its hash) still recognises its module.
+ */
+function comparable(spec: ModuleSpec): unknown {
+  const { registryCredential: _credential, ...rest } = spec;
   return rest;
 }
 
-/** Same module in every respect (Azure `DockerModule.Equals`). */
+/** Everything except `status` (and the credential): a difference here means the module must be re-created. */
+function identityOf(spec: ModuleSpec): unknown {
+  const { status: _status, registryCredential: _credential, ...rest } = spec;
+  return rest;
+}
+
+/** Same module in every respect but its registry credential (Azure `DockerModule.Equals`). */
 export function specsEqual(a: ModuleSpec, b: ModuleSpec): boolean {
-  return canonicalJson(a) === canonicalJson(b);
+  return canonicalJson(comparable(a)) === canonicalJson(comparable(b));
 }
 
 /** Only the desired `status` differs (Azure `IsOnlyModuleStatusChanged`). */

@@ -13,7 +13,11 @@ import { ProcessModuleRuntime } from '../../adapters/process/process-module-runt
 import { ProcessRuntimeLifecycle } from '../../adapters/process/process-runtime-lifecycle.js';
 
 export interface AgentModuleOptions {
-  runtime: 'process';
+  /**
+   * `process`: this module binds the process runtime. `docker`: load `dockerRuntimeModule` before
+   * this one; it binds `ModuleRuntime`.
+   */
+  runtime: 'process' | 'docker';
   /** Where process modules' output is kept. */
   logsDir: string;
   /** Overrides of the agent defaults (device identity for module env, intervals, ...). */
@@ -41,23 +45,25 @@ export function agentModule(options: AgentModuleOptions): ContainerModule {
         ...options.settings,
       }),
     );
-    bind(ProcessModuleRuntime)
-      .toDynamicValue((context) => {
-        const settings = context.get(AgentSettings);
-        return new ProcessModuleRuntime(context.get(Clock), context.get(Logger).child({ component: 'process-runtime' }), {
-          logsDir: options.logsDir,
-          stopTimeoutMs: settings.stopTimeoutMs,
-        });
-      })
-      .inSingletonScope();
-    bind(ModuleRuntime).toService(ProcessModuleRuntime);
     // Restart history lives in the StateStore (storage module), so back-off survives agent restarts.
     bind(ModuleStateStore).to(StoredModuleStateStore).inSingletonScope();
     bind(ReconcileDeployment).toSelf().inSingletonScope();
     bind(AgentMethods).toSelf().inSingletonScope();
-    bind(HostedService)
-      .toDynamicValue((context) => new ProcessRuntimeLifecycle(context.get(ProcessModuleRuntime), options.logsDir))
-      .inSingletonScope();
+    if (options.runtime === 'process') {
+      bind(ProcessModuleRuntime)
+        .toDynamicValue((context) => {
+          const settings = context.get(AgentSettings);
+          return new ProcessModuleRuntime(context.get(Clock), context.get(Logger).child({ component: 'process-runtime' }), {
+            logsDir: options.logsDir,
+            stopTimeoutMs: settings.stopTimeoutMs,
+          });
+        })
+        .inSingletonScope();
+      bind(ModuleRuntime).toService(ProcessModuleRuntime);
+      bind(HostedService)
+        .toDynamicValue((context) => new ProcessRuntimeLifecycle(context.get(ProcessModuleRuntime), options.logsDir))
+        .inSingletonScope();
+    }
     bind(HostedService).toService(ReconcileDeployment);
   });
 }

@@ -7,6 +7,7 @@ import { packageVersion } from '../package-info.js';
 import { agentModule } from './agent-module.js';
 import { coreModule } from './core-module.js';
 import { deploymentModule } from './deployment-module.js';
+import { dockerRuntimeModule } from './docker-runtime-module.js';
 import { hubModule } from './hub-module.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
@@ -54,14 +55,14 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
     );
   }
   if (config.agent.enabled && roles.only !== 'hub') {
-    if (roles.moduleRuntime?.kind === 'docker') {
-      // The Docker runtime adapter is not built yet: say so instead of silently running processes.
-      logger.warn('the Docker module runtime is not available yet; docker-type modules run with the process runtime', { moduleRuntime: 'process' });
-    }
+    const runtime = roles.moduleRuntime?.kind ?? 'process';
+    // Modules share the host's network: Edgeport's hub listens on the host, and this runtime
+    // creates no bridge network of its own.
+    if (runtime === 'docker') container.load(dockerRuntimeModule({ socketPath: config.agent.dockerSocket, defaultNetworkMode: 'host' }));
     const version = packageVersion();
     container.load(
       agentModule({
-        runtime: 'process',
+        runtime,
         logsDir: join(config.dataDir, 'modules'),
         settings: {
           environment: { iothubHostname: config.iotHubHostname, deviceId: config.deviceId, gatewayHostname: config.hostname, apiVersion: '2022-08-03' },

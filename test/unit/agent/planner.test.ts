@@ -213,3 +213,16 @@ test('planShutdown stops what runs', () => {
   const b = processSpec('b');
   assert.deepEqual(brief(planShutdown([current(b, running(T0)), current(a, exited(1, T0, T0))])), ['stop b']);
 });
+
+test('a changed registry credential alone re-creates nothing (Azure leaves credentials out of module equality)', () => {
+  const deployed = processSpec('app', { registryCredential: { address: 'registry.local:5000', username: 'edge', password: 'old' } });
+  const rotated = processSpec('app', { registryCredential: { address: 'registry.local:5000', username: 'edge', password: 'new' } });
+  // As a runtime reads the module back: the credential is not stored with it.
+  const readBack = processSpec('app');
+  for (const existing of [deployed, readBack]) {
+    assert.deepEqual(brief(plan([rotated], [current(existing, running(T0))], NO_STATES, T0 + 1000)), []);
+  }
+  // A real change next to it still re-creates.
+  const changed = processSpec('app', { version: '2.0', registryCredential: rotated.registryCredential! });
+  assert.notDeepEqual(brief(plan([changed], [current(deployed, running(T0))], NO_STATES, T0 + 1000)), []);
+});
