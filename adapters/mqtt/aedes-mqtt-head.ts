@@ -1,0 +1,581 @@
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { inject, injectable } from 'inversify';
+import { type Server, createServer as createTcpServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { type ClientOperation, authorize, describeDenial } from '../../domain/identity/authorization.js';
+import { type Identity, type ModuleIdentity, formatIdentity } from '../../domain/identity/identity.js';
+import { type Message, MessageTooLargeError } from '../../domain/messages/message.js';
+import type { JsonObject } from '../../domain/twins/json.js';
+import { TwinValidationError } from '../../domain/twins/twin-limits.js';
+import { twinResponseBody } from '../../domain/twins/twin-document.js';
+import { AuthenticateClient } from '../../application/hub/authenticate-client.js';
+import { ClientDirectory } from '../../application/hub/client-directory.js';
+import { HubIdentity } from '../../application/hub/hub-identity.js';
+import { IngestMessage } from '../../application/hub/ingest-message.js';
+import { MethodService } from '../../application/hub/method-service.js';
+import { TwinService } from '../../application/hub/twin-service.js';
+import type { ClientChannel, ClientFeature } from '../../application/ports/client-channel.js';
+import { Clock, type TimerHandle } from '../../application/ports/clock.js';
+import { DeliveryError } from '../../application/ports/endpoint-delivery.js';
+import { HostedService, ListenError, type ListenInfo } from '../../application/ports/hosted-service.js';
+import { Logger } from '../../application/ports/logger.js';
+import { StoreFullError } from '../../application/ports/message-store.js';
+import { StateStore } from '../../application/ports/state-store.js';
+import { MqttConnectError, parseMqttConnect } from './connect-claim.js';
+import { MqttSessionStore } from './mqtt-session-store.js';
+import {
+  IotHubTopicError,
+  type PublishTopic,
+  formatDesiredPatchTopic,
+  formatInputTopic,
+  formatMethodRequestTopic,
+  formatTwinResponseTopic,
+  operationForPublish,
+  operationForSubscription,
+  parsePublishTopic,
+  parseSubscriptionFilter,
+} from './iothub-topics.js';
+import type { PropertyBag } from './property-bag.js';
+
+/** Where and how the MQTT head listens (from `hub.mqtt.*` and the edge certificates). */
+export class MqttHeadOptions {
+  /** TLS listener (the SDKs only speak TLS, iot-sdk-protocol.md §0). */
+  host = '0.0.0.0';
+  port = 8883;
+  /** Server certificate chain and key, PEM. */
+  tls: { cert: string; key: string } | undefined = undefined;
+  /** Plain-TCP listener for development; 0 = off. */
+  plainPort = 0;
+  plainHost: string | undefined = undefined;
+  /** aedes `drainTimeout`: a client that stops reading is disconnected after this long (perf-and-style §A4). */
+  drainTimeoutMs = 30_000;
+  /** aedes `concurrency` (in-flight deliveries through its emitter). */
+  concurrency = 1000;
+  /** Send a PINGRESP after a PUBACK while more PUBACKs are due, to release the client's Nagle-held acks (see `MqttConnection.nudge`). */
+  nudgeAcks = false;
+  /** Settings named in listen errors. */
+  portSetting = 'hub.mqtt.port';
+  plainPortSetting = 'hub.mqtt.plainPort';
+
+  constructor(overrides: Partial<MqttHeadOptions> = {}) {
+    Object.assign(this, overrides);
+  }
+}
+
+/**
+ * brokerId of the packets the hub sends to module inputs. aedes redelivers unacknowledged QoS 1
+ * packets of a `clean=false` session when the client reconnects; for these the endpoint pump owns
+ * redelivery (from its checkpoint), so `authorizeForward` drops aedes' copies.
+ */
+const INPUT_BROKER_ID = 'edgeport-inputs';
+/**
+ * brokerId of the QoS 0 packets the hub sends (twin responses, desired patches, method requests).
+ * Its own counter: aedes de-duplicates per brokerId by increasing `brokerCounter`, and QoS 0 and
+ * QoS 1 sends reach that check in different orders.
+ */
+const HUB_BROKER_ID = 'edgeport-hub';
+const PINGRESP = Buffer.from([0xd0, 0x00]);
+
+/** Longest client id: `<128-char device id>/<128-char module id>` (aedes' default is MQTT 3.1's 23). */
+const MAX_CLIENT_ID_LENGTH = 257;
+
+const FEATURE_BY_SUBSCRIPTION: Record<string, ClientFeature> = {
+  c2d: 'c2d',
+  inputs: 'inputs',
+  methods: 'methods',
+  'twin-responses': 'twin-responses',
+  'twin-desired': 'twin-desired',
+};
+
+interface PendingAck {
+  readonly counter: number;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+/** One authenticated MQTT connection. */
+class MqttConnection implements ClientChannel {
+  readonly protocol = 'mqtt';
+  readonly features = new Map<string, ClientFeature>();
+  readonly pending: PendingAck[] = [];
+  ready = false;
+  closed = false;
+  expiryTimer: TimerHandle | null = null;
+  /** The persisted subscription set of a `clean=false` session (filter -> QoS). */
+  stored = new Map<string, number>();
+  /** Session writes of this connection, in order. */
+  saving: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly identity: Identity,
+    private readonly client: Client,
+    private readonly head: AedesMqttHead,
+  ) {}
+
+  has(feature: ClientFeature): boolean {
+    for (const f of this.features.values()) if (f === feature) return true;
+    return false;
+  }
+
+  sendInput(inputName: string, message: Message): Promise<void> {
+    if (this.closed || this.identity.kind !== 'module') {
+      return Promise.reject(new DeliveryError(`${formatIdentity(this.identity)} is not connected`, true));
+    }
+    let topic: string;
+    try {
+      topic = formatInputTopic(this.identity as ModuleIdentity, inputName, toBag(message));
+    } catch (error) {
+      // An input name no MQTT topic can carry: never deliverable, so not transient (the pump drops and logs it).
+      return Promise.reject(new DeliveryError(`cannot deliver to input ${JSON.stringify(inputName)}: ${errorText(error)}`, false, { cause: error }));
+    }
+    const counter = this.head.nextInputCounter();
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ counter, resolve, reject });
+      // brokerId/brokerCounter are aedes-packet fields the typings do not list.
+      const packet = { cmd: 'publish', topic, payload: Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength), qos: 1, retain: false, dup: false, brokerId: INPUT_BROKER_ID, brokerCounter: counter } as unknown as PublishPacket;
+      this.client.publish(packet, (error) => {
+        if (error) this.fail(error);
+      });
+    });
+  }
+
+  sendDesiredPatch(patch: JsonObject, version: number): void {
+    this.publish0(formatDesiredPatchTopic(version), Buffer.from(JSON.stringify(patch)));
+  }
+
+  sendMethodRequest(methodName: string, requestId: string, payload: Uint8Array): void {
+    this.publish0(formatMethodRequestTopic(methodName, requestId), Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+  }
+
+  publish0(topic: string, payload: Buffer): void {
+    if (this.closed) return;
+    const packet = { cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false, brokerId: HUB_BROKER_ID, brokerCounter: this.head.nextHubCounter() } as unknown as PublishPacket;
+    this.client.publish(packet, () => undefined);
+  }
+
+  /** A PUBACK arrived: MQTT 3.1.1 acknowledges in order (MQTT-4.6.0-2), and only the hub sends QoS 1 here. */
+  acked(packet: { brokerId?: string; brokerCounter?: number } | undefined): void {
+    if (packet !== undefined && packet.brokerId !== undefined && packet.brokerId !== INPUT_BROKER_ID) return;
+    let index = 0;
+    if (packet?.brokerCounter !== undefined) {
+      index = this.pending.findIndex((p) => p.counter === packet.brokerCounter);
+      if (index < 0) return;
+    }
+    const [done] = this.pending.splice(index, 1);
+    done?.resolve();
+    if (this.pending.length > 0 && this.head.nudgeAcks) this.nudge();
+  }
+
+  private nudgeScheduled = false;
+
+  /**
+   * Makes the hub send a byte so the client's pending PUBACKs flow. MQTT.js (and so the SDK) leaves
+   * Nagle on: after its first PUBACK it holds the next ones until the hub's TCP ACK, which the
+   * kernel delays up to 40 ms while the hub, waiting for those PUBACKs, has nothing to send. Any
+   * data from the hub carries the ACK at once. A PINGRESP is the only 2-byte packet a server sends;
+   * clients treat an extra one as a keep-alive answer (MQTT.js sets `pingResp = true`). Opt-in
+   * (`MqttHeadOptions.nudgeAcks`) because MQTT 3.1.1 sends PINGRESP only in answer to PINGREQ.
+   */
+  private nudge(): void {
+    if (this.nudgeScheduled) return;
+    this.nudgeScheduled = true;
+    setImmediate(() => {
+      this.nudgeScheduled = false;
+      if (this.closed || this.pending.length === 0) return;
+      const conn = this.client.conn as { write?: (b: Buffer) => boolean; destroyed?: boolean };
+      if (conn.destroyed !== true) conn.write?.(PINGRESP);
+    });
+  }
+
+  isPending(counter: number): boolean {
+    return this.pending.some((p) => p.counter === counter);
+  }
+
+  fail(error: Error): void {
+    const pending = this.pending.splice(0);
+    for (const p of pending) p.reject(new DeliveryError(`connection of ${formatIdentity(this.identity)} ended before it acknowledged: ${error.message}`, true, { cause: error }));
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+function stringsOnly(props: Record<string, string | null>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(props)) {
+    const value = props[key];
+    if (typeof value === 'string') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+function toBag(message: Message): PropertyBag {
+  return { systemProperties: stringsOnly(message.systemProperties), properties: stringsOnly(message.properties) };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A refusal that closes the client's connection (MQTT 3.1.1 has no negative PUBACK). */
+class PublishRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PublishRefused';
+  }
+}
+
+/**
+ * The MQTT protocol head: IoT Hub's device/module MQTT surface on aedes, over TLS (and an optional
+ * plain port for development). Authentication: `parseMqttConnect` + `AuthenticateClient` (SAS
+ * password). Authorization: every PUBLISH topic and SUBSCRIBE filter is parsed and checked against
+ * the authenticated identity. Telemetry is stored through `IngestMessage` inside
+ * `authorizePublish`, which aedes runs before it writes the PUBACK, so a PUBACK means *stored*
+ * (perf-and-style.md finding 4). Connected clients are registered in the `ClientDirectory` so twin,
+ * method and input delivery services can reach them.
+ */
+@injectable()
+export class AedesMqttHead extends HostedService {
+  readonly name = 'mqtt';
+  private broker: Aedes | null = null;
+  private servers: Server[] = [];
+  private readonly connections = new WeakMap<Client, MqttConnection>();
+  private inputCounter = 0;
+  private hubCounter = 0;
+  private readonly log: Logger;
+  private readonly sessions: MqttSessionStore;
+
+  constructor(
+    @inject(MqttHeadOptions) private readonly options: MqttHeadOptions,
+    @inject(HubIdentity) private readonly hub: HubIdentity,
+    @inject(AuthenticateClient) private readonly authenticator: AuthenticateClient,
+    @inject(IngestMessage) private readonly ingest: IngestMessage,
+    @inject(TwinService) private readonly twins: TwinService,
+    @inject(MethodService) private readonly methods: MethodService,
+    @inject(ClientDirectory) private readonly directory: ClientDirectory,
+    @inject(Clock) private readonly clock: Clock,
+    @inject(StateStore) state: StateStore,
+    @inject(Logger) logger: Logger,
+  ) {
+    super();
+    this.log = logger.child({ component: 'mqtt' });
+    this.sessions = new MqttSessionStore(state);
+  }
+
+  nextInputCounter(): number {
+    return ++this.inputCounter;
+  }
+
+  get nudgeAcks(): boolean {
+    return this.options.nudgeAcks;
+  }
+
+  nextHubCounter(): number {
+    return ++this.hubCounter;
+  }
+
+  async start(): Promise<ListenInfo[]> {
+    if (this.broker !== null) return [];
+    const broker = await Aedes.createBroker({
+      maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
+      drainTimeout: this.options.drainTimeoutMs,
+      concurrency: this.options.concurrency,
+      // $SYS heartbeats serve no IoT Hub client (nobody may subscribe to $SYS).
+      heartbeatInterval: 24 * 60 * 60 * 1000,
+      authenticate: (client, username, password, done) => {
+        void this.authenticate(client, username, password).then(
+          (ok) => done(ok ? null : Object.assign(new Error('not authorized'), { returnCode: 5 as const }), ok),
+          (error: unknown) => {
+            this.log.error('authentication failed unexpectedly', { clientId: client.id, error: errorText(error) });
+            done(Object.assign(new Error('server unavailable'), { returnCode: 3 as const }), false);
+          },
+        );
+      },
+      authorizePublish: (client, packet, done) => {
+        if (client === null) return done(new Error('no client'));
+        void this.authorizePublish(client, packet).then(
+          () => done(null),
+          (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+        );
+      },
+      authorizeSubscribe: (client, subscription, done) => done(null, this.authorizeSubscribe(client, subscription)),
+      authorizeForward: (client, packet) => this.authorizeForward(client, packet),
+    });
+    this.broker = broker;
+    broker.on('clientReady', (client) => this.onReady(client));
+    broker.on('clientDisconnect', (client) => this.onGone(client, 'disconnected'));
+    broker.on('clientError', (client, error) => {
+      this.log.debug('client error', { clientId: client.id, error: error.message });
+    });
+    broker.on('connectionError', (_client, error) => this.log.debug('connection error', { error: error.message }));
+    broker.on('ack', (packet, client) => this.connections.get(client)?.acked(packet as { brokerId?: string; brokerCounter?: number } | undefined));
+    broker.on('unsubscribe', (topics, client) => this.onUnsubscribe(client, topics));
+
+    const listening: ListenInfo[] = [];
+    try {
+      if (this.options.tls !== undefined) {
+        const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, noDelay: true } as Parameters<typeof createTlsServer>[0]);
+        server.on('secureConnection', (socket) => {
+          socket.setNoDelay(true);
+          broker.handle(socket);
+        });
+        server.on('tlsClientError', (error) => this.log.debug('TLS handshake failed', { error: error.message }));
+        listening.push(await this.listen(server, { protocol: 'mqtts', host: this.options.host, port: this.options.port, setting: this.options.portSetting }));
+      }
+      if (this.options.plainPort !== 0) {
+        // noDelay: without it one-in-flight QoS 1 round trips take ~44 ms (perf-and-style.md finding 5).
+        const server = createTcpServer({ noDelay: true }, (socket) => broker.handle(socket));
+        listening.push(await this.listen(server, { protocol: 'mqtt', host: this.options.plainHost ?? this.options.host, port: this.options.plainPort, setting: this.options.plainPortSetting }));
+      }
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+    if (listening.length === 0) this.log.warn('MQTT is enabled but nothing listens: no server certificate for TLS and hub.mqtt.plainPort = 0');
+    return listening;
+  }
+
+  async stop(): Promise<void> {
+    const broker = this.broker;
+    this.broker = null;
+    const servers = this.servers.splice(0);
+    const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    if (broker !== null) await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await Promise.all(closed);
+  }
+
+  private async listen(server: Server, info: ListenInfo): Promise<ListenInfo> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => reject(new ListenError(info, error.code ?? error.message));
+      server.once('error', onError);
+      server.listen(info.port, info.host, () => {
+        server.off('error', onError);
+        server.on('error', (error) => this.log.error('listener error', { port: info.port, error: error.message }));
+        resolve();
+      });
+    });
+    this.servers.push(server);
+    const address = server.address();
+    const port = address !== null && typeof address === 'object' ? address.port : info.port;
+    this.log.info('listening', { protocol: info.protocol, host: info.host, port });
+    return { ...info, port };
+  }
+
+  // CONNECT ----------------------------------------------------------------------------------
+
+  private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<boolean> {
+    const acceptedHosts = this.hub.edgeHostName === undefined ? [this.hub.iotHubHostName] : [this.hub.iotHubHostName, this.hub.edgeHostName];
+    let claim;
+    try {
+      claim = parseMqttConnect({ clientId: client.id, username }, acceptedHosts);
+    } catch (error) {
+      if (error instanceof MqttConnectError) {
+        this.log.warn('connection refused', { clientId: client.id, reason: error.code, detail: error.message });
+        return false;
+      }
+      throw error;
+    }
+    if (password === undefined || password.length === 0) {
+      this.log.warn('connection refused', { clientId: client.id, reason: 'no-password', detail: 'a SAS token is required as password (X.509 is not supported yet)' });
+      return false;
+    }
+    const result = await this.authenticator.execute({
+      identity: claim.identity,
+      token: password.toString('utf8'),
+      iotHubHostName: this.hub.iotHubHostName,
+      ...(this.hub.edgeHostName !== undefined ? { edgeHostName: this.hub.edgeHostName } : {}),
+    });
+    if (!result.ok) {
+      // Never log the token: reason and detail are token-free by contract.
+      this.log.warn('connection refused', { clientId: client.id, reason: result.reason, detail: result.detail });
+      return false;
+    }
+    if (client.closed) return false; // went away while we were checking its token
+    const connection = new MqttConnection(result.identity, client, this);
+    // The SDK reconnects with a fresh token before expiry (iot-sdk-protocol.md §1.7); a client
+    // that does not is closed when its token expires.
+    connection.expiryTimer = this.clock.schedule(Math.max(0, result.expiresAtMs - this.clock.now()), () => {
+      this.log.info('token expired, closing connection', { clientId: client.id });
+      client.close();
+    });
+    if (client.clean) await this.sessions.delete(client.id);
+    else connection.stored = await this.sessions.load(client.id);
+    this.connections.set(client, connection);
+    return true;
+  }
+
+  private persistSession(client: Client, connection: MqttConnection): void {
+    if (client.clean) return;
+    const snapshot = new Map(connection.stored);
+    connection.saving = connection.saving
+      .then(() => this.sessions.save(client.id, snapshot))
+      .catch((error: unknown) => this.log.error('session not saved', { clientId: client.id, error: errorText(error) }));
+  }
+
+  private onReady(client: Client): void {
+    const connection = this.connections.get(client);
+    if (connection === undefined) return;
+    connection.ready = true;
+    this.log.info('client connected', { clientId: client.id, clean: client.clean, subscriptions: [...connection.features.keys()] });
+    this.directory.register(connection);
+    // After a hub restart aedes has no session: restore the persisted subscription set.
+    const missing = [...connection.stored].filter(([topic]) => !connection.features.has(topic)).map(([topic, qos]) => ({ topic, qos: qos as 0 | 1 }));
+    if (missing.length > 0) {
+      this.log.info('session restored from storage', { clientId: client.id, subscriptions: missing.map((m) => m.topic) });
+      client.subscribe(missing, (error) => {
+        if (error) this.log.warn('session restore failed', { clientId: client.id, error: error.message });
+      });
+    }
+  }
+
+  private onGone(client: Client, why: string): void {
+    const connection = this.connections.get(client);
+    if (connection === undefined || connection.closed) return;
+    connection.closed = true;
+    connection.expiryTimer?.cancel();
+    connection.fail(new Error(why));
+    this.directory.unregister(connection);
+    this.log.info('client disconnected', { clientId: client.id });
+  }
+
+  // SUBSCRIBE --------------------------------------------------------------------------------
+
+  private authorizeSubscribe(client: Client, subscription: Subscription): Subscription | null {
+    const connection = this.connections.get(client);
+    if (connection === undefined) return null;
+    let topic;
+    try {
+      topic = parseSubscriptionFilter(subscription.topic);
+    } catch (error) {
+      if (!(error instanceof IotHubTopicError)) throw error;
+      this.log.warn('subscription refused', { clientId: client.id, filter: subscription.topic, reason: error.code, detail: error.message });
+      return null;
+    }
+    const operation = operationForSubscription(topic);
+    const decision = authorize(connection.identity, operation);
+    if (!decision.allowed) {
+      this.log.warn('subscription refused', { clientId: client.id, filter: subscription.topic, reason: decision.reason, detail: describeDenial(connection.identity, operation, decision.reason) });
+      return null;
+    }
+    const feature = FEATURE_BY_SUBSCRIPTION[topic.kind];
+    if (feature !== undefined) {
+      connection.features.set(subscription.topic, feature);
+      if (connection.ready) this.directory.changed(connection.identity);
+    }
+    const qos = subscription.qos >= 1 ? 1 : 0;
+    if (connection.stored.get(subscription.topic) !== qos) {
+      connection.stored.set(subscription.topic, qos);
+      this.persistSession(client, connection);
+    }
+    return subscription;
+  }
+
+  private onUnsubscribe(client: Client, topics: string[]): void {
+    const connection = this.connections.get(client);
+    if (connection === undefined) return;
+    let changed = false;
+    for (const t of topics) changed = connection.features.delete(t) || changed;
+    if (changed && connection.ready) this.directory.changed(connection.identity);
+    let removed = false;
+    for (const t of topics) removed = connection.stored.delete(t) || removed;
+    if (removed) this.persistSession(client, connection);
+  }
+
+  private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+    const p = packet as AedesPublishPacket & { brokerId?: string; brokerCounter?: number };
+    if (p.brokerId === INPUT_BROKER_ID) {
+      // Only deliveries this connection is waiting for; stale session copies are the pump's to redo.
+      const connection = this.connections.get(client);
+      return connection !== undefined && p.brokerCounter !== undefined && connection.isPending(p.brokerCounter) ? packet : null;
+    }
+    // Clients only ever receive what the hub sends them. A client's own PUBLISH is never forwarded
+    // (a module subscribed with edgeHub's `devices/<d>/modules/<m>/#` would get its outputs echoed).
+    return p.brokerId === HUB_BROKER_ID ? packet : null;
+  }
+
+  // PUBLISH ----------------------------------------------------------------------------------
+
+  private async authorizePublish(client: Client, packet: PublishPacket): Promise<void> {
+    const connection = this.connections.get(client);
+    if (connection === undefined) throw new PublishRefused('not authenticated');
+    let topic: PublishTopic;
+    try {
+      topic = parsePublishTopic(packet.topic);
+    } catch (error) {
+      if (!(error instanceof IotHubTopicError)) throw error;
+      this.log.warn('publish refused, closing connection', { clientId: client.id, topic: packet.topic.slice(0, 200), reason: error.code, detail: error.message });
+      throw new PublishRefused(error.message);
+    }
+    const operation: ClientOperation = operationForPublish(topic);
+    const decision = authorize(connection.identity, operation);
+    if (!decision.allowed) {
+      this.log.warn('publish refused, closing connection', { clientId: client.id, topic: packet.topic.slice(0, 200), reason: decision.reason, detail: describeDenial(connection.identity, operation, decision.reason) });
+      throw new PublishRefused(decision.reason);
+    }
+    // Nothing is retained: no client may subscribe to what others publish.
+    packet.retain = false;
+    const payload = packet.payload === undefined ? Buffer.alloc(0) : typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    switch (topic.kind) {
+      case 'telemetry':
+        return await this.onTelemetry(client, connection, topic.bag, payload);
+      case 'twin-get':
+        return await this.onTwinGet(connection, topic.requestId);
+      case 'twin-patch-reported':
+        return await this.onReportedPatch(connection, topic.requestId, payload);
+      case 'method-response':
+        this.methods.handleResponse(connection.identity, topic.requestId, topic.status, payload);
+        return;
+    }
+  }
+
+  private async onTelemetry(client: Client, connection: MqttConnection, bag: PropertyBag, payload: Buffer): Promise<void> {
+    const identity = connection.identity;
+    const message: Message = { body: payload, properties: { ...bag.properties }, systemProperties: { ...bag.systemProperties } };
+    try {
+      await this.ingest.ingest(message, identity.kind === 'module' ? { deviceId: identity.deviceId, moduleId: identity.moduleId } : { deviceId: identity.deviceId });
+    } catch (error) {
+      if (error instanceof MessageTooLargeError || error instanceof StoreFullError) {
+        // No PUBACK: MQTT 3.1.1 cannot refuse a PUBLISH, so the connection is closed (IoT Hub does
+        // the same for oversize messages); the client keeps the message and may retry later.
+        this.log.warn('message refused, closing connection', { clientId: client.id, reason: error.code, detail: error.message });
+        throw new PublishRefused(error.message);
+      }
+      this.log.error('message not stored, closing connection', { clientId: client.id, error: errorText(error) });
+      throw error;
+    }
+  }
+
+  private async onTwinGet(connection: MqttConnection, requestId: string): Promise<void> {
+    try {
+      const twin = await this.twins.get(connection.identity);
+      connection.publish0(formatTwinResponseTopic(200, requestId), Buffer.from(JSON.stringify(twinResponseBody(twin))));
+    } catch (error) {
+      this.log.error('twin read failed', { identity: formatIdentity(connection.identity), error: errorText(error) });
+      connection.publish0(formatTwinResponseTopic(500, requestId), Buffer.from(JSON.stringify({ errorCode: 500001, message: 'twin could not be read' })));
+    }
+  }
+
+  private async onReportedPatch(connection: MqttConnection, requestId: string, payload: Buffer): Promise<void> {
+    let patch: unknown;
+    try {
+      patch = JSON.parse(payload.toString('utf8'));
+    } catch {
+      connection.publish0(formatTwinResponseTopic(400, requestId), Buffer.from(JSON.stringify({ errorCode: 400004, message: 'reported properties patch is not valid JSON' })));
+      return;
+    }
+    try {
+      const { version } = await this.twins.updateReported(connection.identity, patch);
+      // IoT Hub answers 204 with an empty body and the new version (iot-sdk-protocol.md §1.5).
+      connection.publish0(formatTwinResponseTopic(204, requestId, version), Buffer.alloc(0));
+    } catch (error) {
+      if (error instanceof TwinValidationError) {
+        this.log.warn('reported patch refused', { identity: formatIdentity(connection.identity), reason: error.code, detail: error.message });
+        connection.publish0(formatTwinResponseTopic(400, requestId), Buffer.from(JSON.stringify({ errorCode: 400004, message: error.message })));
+        return;
+      }
+      this.log.error('reported patch failed', { identity: formatIdentity(connection.identity), error: errorText(error) });
+      connection.publish0(formatTwinResponseTopic(500, requestId), Buffer.from(JSON.stringify({ errorCode: 500001, message: 'reported properties could not be stored' })));
+    }
+  }
+}

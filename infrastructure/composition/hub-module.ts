@@ -1,0 +1,91 @@
+import { ContainerModule } from 'inversify';
+import { AuthenticateClient } from '../../application/hub/authenticate-client.js';
+import { ClientDirectory } from '../../application/hub/client-directory.js';
+import { ClientEndpointDelivery } from '../../application/hub/client-endpoint-delivery.js';
+import { DeliverStoredMessages } from '../../application/hub/deliver-stored-messages.js';
+import { HubIdentity } from '../../application/hub/hub-identity.js';
+import { IngestMessage } from '../../application/hub/ingest-message.js';
+import { MethodService } from '../../application/hub/method-service.js';
+import { PipelineMetrics } from '../../application/hub/pipeline-metrics.js';
+import { PipelineOptions } from '../../application/hub/pipeline-options.js';
+import { QueueSignal } from '../../application/hub/queue-signal.js';
+import { RouteConfig } from '../../application/hub/route-config.js';
+import { StateIdentityStore } from '../../application/hub/state-identity-store.js';
+import { TwinService } from '../../application/hub/twin-service.js';
+import { TwinStore } from '../../application/hub/twin-store.js';
+import { SasSigner } from '../../application/ports/crypto.js';
+import { EndpointDelivery } from '../../application/ports/endpoint-delivery.js';
+import { HostedService } from '../../application/ports/hosted-service.js';
+import { IdentityStore } from '../../application/ports/identity-store.js';
+import { RandomSource } from '../../application/ports/random-source.js';
+import { NodeSasSigner } from '../../adapters/crypto/node-crypto.js';
+import { AedesMqttHead, MqttHeadOptions } from '../../adapters/mqtt/aedes-mqtt-head.js';
+import { CryptoRandomSource } from '../../adapters/random/crypto-random-source.js';
+
+export interface HubModuleOptions {
+  /** config `deviceId`: module endpoints and twin-change notifications belong to this device. */
+  edgeDeviceId: string;
+  /** config `iotHubHostname`: the host SAS tokens and MQTT usernames name. */
+  iotHubHostname: string;
+  /** config `hostname`: also accepted in `sr` and usernames (edgeHub accepts the edge host name). */
+  edgeHostname?: string;
+  mqtt: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    /** 0 = off. */
+    plainPort: number;
+    /** Server certificate and key PEM (from `ensureEdgeCertificates`); without it no TLS listener. */
+    tls?: { cert: string; key: string };
+    /** `MqttHeadOptions.nudgeAcks` (default false). */
+    nudgeAcks?: boolean;
+  };
+  /** Pipeline settings (`hub.storeAndForward`); omit `pipeline` to bind the pipeline elsewhere. */
+  pipeline?: { timeToLiveSecs: number; maxStoreBytes: number; deliveryBatchSize?: number };
+}
+
+/**
+ * The edge hub: pipeline (ingest, pumps), identity registry (in the StateStore), twins, methods,
+ * the client directory and module-input delivery, and the MQTT head. Needs `coreModule` (Clock,
+ * Logger, Metrics) and `storageModule` (MessageStore, StateStore, StorageLifecycle) loaded
+ * first: hosted services start in binding order (storage, pumps, then the head).
+ */
+export function hubModule(options: HubModuleOptions): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(HubIdentity).toConstantValue(new HubIdentity(options.edgeDeviceId, options.iotHubHostname, options.edgeHostname));
+    if (options.pipeline !== undefined) {
+      const maxStoreBytes = options.pipeline.maxStoreBytes > 0 ? options.pipeline.maxStoreBytes : Number.POSITIVE_INFINITY;
+      bind(PipelineOptions).toConstantValue(
+        new PipelineOptions({
+          timeToLiveSecs: options.pipeline.timeToLiveSecs,
+          maxStoreBytes,
+          ...(options.pipeline.deliveryBatchSize !== undefined ? { deliveryBatchSize: options.pipeline.deliveryBatchSize } : {}),
+        }),
+      );
+      bind(RandomSource).to(CryptoRandomSource).inSingletonScope();
+      bind(RouteConfig).toSelf().inSingletonScope();
+      bind(QueueSignal).toSelf().inSingletonScope();
+      bind(PipelineMetrics).toSelf().inSingletonScope();
+      bind(IngestMessage).toSelf().inSingletonScope();
+      bind(DeliverStoredMessages).toSelf().inSingletonScope();
+      bind(HostedService).toService(DeliverStoredMessages);
+    }
+    bind(ClientDirectory).toSelf().inSingletonScope();
+    bind(ClientEndpointDelivery).toSelf().inSingletonScope();
+    bind(EndpointDelivery).toService(ClientEndpointDelivery);
+    bind(SasSigner).to(NodeSasSigner).inSingletonScope();
+    bind(StateIdentityStore).toSelf().inSingletonScope();
+    bind(IdentityStore).toService(StateIdentityStore);
+    bind(AuthenticateClient).toSelf().inSingletonScope();
+    bind(TwinStore).toSelf().inSingletonScope();
+    bind(TwinService).toSelf().inSingletonScope();
+    bind(MethodService).toSelf().inSingletonScope();
+    if (options.mqtt.enabled) {
+      bind(MqttHeadOptions).toConstantValue(
+        new MqttHeadOptions({ host: options.mqtt.host, port: options.mqtt.port, plainPort: options.mqtt.plainPort, tls: options.mqtt.tls, nudgeAcks: options.mqtt.nudgeAcks ?? false }),
+      );
+      bind(AedesMqttHead).toSelf().inSingletonScope();
+      bind(HostedService).toService(AedesMqttHead);
+    }
+  });
+}
