@@ -3,6 +3,8 @@ import { ConfigError, loadConfig, type EdgeportConfig } from '../config/load-con
 import { ensureEdgeCertificates } from '../certs/edge-certificates.js';
 import { runRuntime } from '../lifecycle/run-runtime.js';
 import { packageVersion } from '../package-info.js';
+import { registerAgentCommands } from './agent-commands.js';
+import { registerIdentityCommands } from './identity-commands.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage. */
 export const EXIT_CONFIG = 2;
@@ -71,6 +73,9 @@ export function createProgram(): Command {
       const certificates = await ensureEdgeCertificates({ dir: config.certs.dir, hostname: config.hostname });
       process.stdout.write(`${certificates.caCertPath}\n`);
     });
+
+  registerAgentCommands(program);
+  registerIdentityCommands(program, { loadConfig: configOrReport });
 
   return program;
 }
