@@ -101,11 +101,13 @@ export class PlanRunner {
     switch (command.kind) {
       case 'create': {
         let environment = this.settings.environment;
+        let extra: Readonly<Record<string, string>> = {};
         if (this.identities !== undefined) {
           const identity = await this.identities.provision(command.module);
           environment = { ...environment, workloadUri: identity.workloadUri, generationIds: { ...environment.generationIds, [command.module]: identity.generationId } };
+          extra = identity.env ?? {};
         }
-        await this.runtime.create(command.spec, moduleEnvironment(command.spec, environment));
+        await this.runtime.create(command.spec, { ...moduleEnvironment(command.spec, environment), ...extra });
         return;
       }
       case 'start':

@@ -4,6 +4,11 @@ export interface ProvisionedModuleIdentity {
   generationId: string;
   /** `IOTEDGE_WORKLOADURI`: where the module signs its tokens and fetches the trust bundle. */
   workloadUri: string;
+  /**
+   * Extra variables for the module's environment, after the `IOTEDGE_*` ones: the opt-in legacy
+   * `EdgeHubConnectionString` + `EdgeModuleCACertificateFile` (Azure 1.0 Docker mode, §4.3).
+   */
+  env?: Readonly<Record<string, string>>;
 }
 
 /**

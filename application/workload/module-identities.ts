@@ -10,6 +10,20 @@ import { WorkloadCrypto } from '../ports/workload-crypto.js';
 /** State-store namespace of generation ids (key: module id, value `{generationId}`). */
 export const GENERATIONS_NAMESPACE = 'module-generations';
 
+/**
+ * Opt-in legacy credentials (Azure 1.0 Docker mode, iotedge-semantics §4.3): the module also gets
+ * `EdgeHubConnectionString=HostName=<hub>;DeviceId=<d>;ModuleId=<m>;SharedAccessKey=<primary key>;GatewayHostName=<gw>`
+ * and `EdgeModuleCACertificateFile`, for modules built on SDKs that predate the workload API. The
+ * SDK prefers the connection string when it is set. The key is then in the module's environment.
+ */
+export interface LegacyConnectionStringSettings {
+  iotHubHostname: string;
+  /** `host` or `host:port` of the MQTT head. */
+  gatewayHostname: string;
+  /** The edge CA certificate file. */
+  caCertPath: string;
+}
+
 /** Device and workload address the module identities belong to. Bound by the composition root. */
 export class WorkloadSettings {
   constructor(
@@ -17,6 +31,8 @@ export class WorkloadSettings {
     readonly deviceId: string,
     /** `unix:///abs/path/workload.sock`. */
     readonly workloadUri: string,
+    /** Also inject `EdgeHubConnectionString` (off unless given). */
+    readonly legacyConnectionString?: LegacyConnectionStringSettings,
   ) {}
 }
 
@@ -65,16 +81,23 @@ export class ModuleIdentities extends ModuleIdentityProvider {
   async provision(module: string): Promise<ProvisionedModuleIdentity> {
     const identity = this.identityOf(module);
     const moduleId = identity.moduleId;
-    const existing = await this.identities.get(identity);
+    let credentials = await this.identities.get(identity);
     let generationId = await this.generationOf(moduleId);
-    if (existing === undefined || generationId === undefined) {
+    if (credentials === undefined || generationId === undefined) {
       // A new identity (or one re-created after someone removed it) gets a new generation id.
       generationId = this.crypto.newGenerationId();
-      if (existing === undefined) await this.identities.put(identity, { primaryKey: this.crypto.newKey(), secondaryKey: this.crypto.newKey() });
+      const keptKeys = credentials !== undefined;
+      if (credentials === undefined) {
+        credentials = { primaryKey: this.crypto.newKey(), secondaryKey: this.crypto.newKey() };
+        await this.identities.put(identity, credentials);
+      }
       await this.state.put(GENERATIONS_NAMESPACE, moduleId, { generationId });
-      this.logger.info(`module identity ${this.settings.deviceId}/${moduleId} provisioned`, { module: moduleId, generationId, keptKeys: existing !== undefined });
+      this.logger.info(`module identity ${this.settings.deviceId}/${moduleId} provisioned`, { module: moduleId, generationId, keptKeys });
     }
-    return { generationId, workloadUri: this.settings.workloadUri };
+    const legacy = this.settings.legacyConnectionString;
+    if (legacy === undefined) return { generationId, workloadUri: this.settings.workloadUri };
+    const connectionString = `HostName=${legacy.iotHubHostname};DeviceId=${this.settings.deviceId};ModuleId=${moduleId};SharedAccessKey=${credentials.primaryKey};GatewayHostName=${legacy.gatewayHostname}`;
+    return { generationId, workloadUri: this.settings.workloadUri, env: { EdgeHubConnectionString: connectionString, EdgeModuleCACertificateFile: legacy.caCertPath } };
   }
 
   async deprovision(module: string): Promise<void> {

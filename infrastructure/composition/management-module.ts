@@ -29,6 +29,11 @@ export interface ManagementModuleOptions {
   caCertPath: string;
   /** Serve the management API (default true). */
   management?: boolean;
+  /**
+   * Opt-in: also give modules `EdgeHubConnectionString` (with their primary key) and
+   * `EdgeModuleCACertificateFile`, for SDKs older than the workload API (Azure 1.0 Docker mode).
+   */
+  legacyConnectionString?: { iotHubHostname: string; gatewayHostname: string };
 }
 
 /**
@@ -43,7 +48,8 @@ export interface ManagementModuleOptions {
 export function managementModule(options: ManagementModuleOptions): ContainerModule {
   const sockets = runtimeSockets(options.dataDir);
   return new ContainerModule(({ bind }) => {
-    bind(WorkloadSettings).toConstantValue(new WorkloadSettings(options.deviceId, `unix://${sockets.workload}`));
+    const legacy = options.legacyConnectionString === undefined ? undefined : { ...options.legacyConnectionString, caCertPath: options.caCertPath };
+    bind(WorkloadSettings).toConstantValue(new WorkloadSettings(options.deviceId, `unix://${sockets.workload}`, legacy));
     bind(WorkloadCrypto).to(NodeWorkloadCrypto).inSingletonScope();
     bind(ModuleIdentities)
       .toDynamicValue((context) => {

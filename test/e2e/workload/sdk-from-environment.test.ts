@@ -22,7 +22,7 @@ const { Mqtt } = require(${JSON.stringify(require.resolve('azure-iot-device-mqtt
   try {
     const client = await ModuleClient.fromEnvironment(Mqtt);
     await client.open();
-    console.log('connected as ' + process.env.IOTEDGE_DEVICEID + '/' + process.env.IOTEDGE_MODULEID);
+    console.log('connected as ' + process.env.IOTEDGE_DEVICEID + '/' + process.env.IOTEDGE_MODULEID + (process.env.EdgeHubConnectionString ? ' with EdgeHubConnectionString' : ' through the workload API'));
     const message = new Message(JSON.stringify({ hello: 'from ' + process.env.IOTEDGE_MODULEID }));
     message.properties.add('generation', process.env.IOTEDGE_MODULEGENERATIONID);
     await client.sendOutputEvent('out', message);
@@ -68,11 +68,37 @@ test('e2e: a process module using ModuleClient.fromEnvironment(Mqtt) gets its id
     const logsDir = join(runtime.dir, 'modules');
     await until(async () => (await readFile(join(logsDir, 'sender.log'), 'utf8').catch(() => '')).includes('sent'), 10_000, 'sender log');
     const log = await readFile(join(logsDir, 'sender.log'), 'utf8');
-    assert.match(log, /connected as edge1\/sender/);
+    assert.match(log, /connected as edge1\/sender through the workload API/);
     const modules = await runtime.get(ModuleRuntime).list();
     assert.equal(modules.find((m) => m.name === 'sender')?.state.status, 'running');
     const signed = runtime.logger.entries.filter((e) => e.message.startsWith('sign refused'));
     assert.deepEqual(signed, []);
+  } finally {
+    await receiver?.close().catch(() => undefined);
+    await runtime.close();
+  }
+});
+
+test('e2e (opt-in legacy): EdgeHubConnectionString + EdgeModuleCACertificateFile let fromEnvironment connect without the workload API', { timeout: 60_000 }, async () => {
+  const runtime = await startRuntime({
+    hub: true,
+    legacyConnectionString: true,
+    modules: { sender: { type: 'process', status: 'running', restartPolicy: 'never', version: '1.0', settings: { command: process.execPath, args: ['-e', SENDER] } } },
+    routes: { toReceiver: 'FROM /messages/modules/sender/outputs/out INTO BrokeredEndpoint("/modules/receiver/inputs/in")' },
+  });
+  let receiver: ModuleClient | undefined;
+  try {
+    const key = randomBytes(32).toString('base64');
+    await runtime.get(IdentityStore).put({ kind: 'module', deviceId: EDGE_DEVICE, moduleId: 'receiver' }, { primaryKey: key, secondaryKey: randomBytes(32).toString('base64') });
+    receiver = ModuleClient.fromConnectionString(`HostName=${IOT_HUB};DeviceId=${EDGE_DEVICE};ModuleId=receiver;SharedAccessKey=${key};GatewayHostName=localhost:${runtime.port}`, Mqtt);
+    await receiver.setOptions({ ca: runtime.ca });
+    const received = new Promise<Message>((resolve) => receiver!.on('inputMessage', (_input: string, msg: Message) => resolve(msg)));
+    await within(10_000, 'receiver open', receiver.open());
+    const msg = await within(30_000, 'the routed message from the sender module', received);
+    assert.equal(msg.properties.getValue('$.cmid'), 'sender');
+    const logsDir = join(runtime.dir, 'modules');
+    await until(async () => (await readFile(join(logsDir, 'sender.log'), 'utf8').catch(() => '')).includes('sent'), 10_000, 'sender log');
+    assert.match(await readFile(join(logsDir, 'sender.log'), 'utf8'), /connected as edge1\/sender with EdgeHubConnectionString/);
   } finally {
     await receiver?.close().catch(() => undefined);
     await runtime.close();

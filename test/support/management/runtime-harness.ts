@@ -28,6 +28,8 @@ export interface RuntimeOptions {
   /** Start the MQTT hub (TLS on a free port) too. */
   hub?: boolean;
   routes?: Record<string, RouteSpec>;
+  /** managementModule's opt-in `legacyConnectionString` (EdgeHubConnectionString injection). */
+  legacyConnectionString?: boolean;
 }
 
 export interface TestRuntime {
@@ -82,7 +84,14 @@ async function startOnce(options: RuntimeOptions): Promise<TestRuntime> {
     );
   }
   // Before the agent: the workload socket must exist when the first module starts.
-  container.load(managementModule({ dataDir: dir, deviceId: EDGE_DEVICE, caCertPath: certs.caCertPath }));
+  container.load(
+    managementModule({
+      dataDir: dir,
+      deviceId: EDGE_DEVICE,
+      caCertPath: certs.caCertPath,
+      ...(options.legacyConnectionString === true ? { legacyConnectionString: { iotHubHostname: IOT_HUB, gatewayHostname: `localhost:${port}` } } : {}),
+    }),
+  );
   container.load(
     agentModule({
       runtime: 'process',

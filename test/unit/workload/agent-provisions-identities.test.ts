@@ -16,7 +16,7 @@ class RecordingProvider extends ModuleIdentityProvider {
   async provision(module: string): Promise<ProvisionedModuleIdentity> {
     this.calls.push(`provision ${module}`);
     if (!this.generations.has(module)) this.generations.set(module, `gen-${module}-${++this.generation}`);
-    return { generationId: this.generations.get(module)!, workloadUri: 'unix:///data/sockets/workload.sock' };
+    return { generationId: this.generations.get(module)!, workloadUri: 'unix:///data/sockets/workload.sock', env: { EdgeHubConnectionString: `cs-${module}` } };
   }
   async deprovision(module: string): Promise<void> {
     this.calls.push(`deprovision ${module}`);
@@ -42,6 +42,7 @@ test('the agent provisions an identity before creating a module and puts IOTEDGE
   assert.equal(runtime.envOf('a')?.['IOTEDGE_WORKLOADURI'], 'unix:///data/sockets/workload.sock');
   assert.equal(runtime.envOf('a')?.['IOTEDGE_MODULEGENERATIONID'], 'gen-a-1');
   assert.equal(runtime.envOf('a')?.['IOTEDGE_AUTHSCHEME'], 'sasToken');
+  assert.equal(runtime.envOf('a')?.['EdgeHubConnectionString'], 'cs-a', 'extra (legacy) variables are added');
   await loop.stop();
 });
 

@@ -94,3 +94,16 @@ test('sign: 404 for an unknown module, a wrong or old generation id, a disabled 
   await identities.put(MOD('mod1'), { ...credentials, status: 'disabled' });
   assert.equal((await service.sign('mod1', fresh.generationId, ok) as { status: number }).status, 404);
 });
+
+test('opt-in legacy: provision also returns EdgeHubConnectionString with the primary key and the CA file', async () => {
+  const identities = new InMemoryIdentityStore();
+  const settings = new WorkloadSettings('dev1', 'unix:///w.sock', { iotHubHostname: 'hub.example', gatewayHostname: 'gw:8883', caCertPath: '/certs/ca.pem' });
+  const service = new ModuleIdentities(identities, new InMemoryStateStore(), new NodeWorkloadCrypto(), settings, new MemoryLogger());
+  const result = await service.provision('filter');
+  const key = (await identities.get(MOD('filter')))!.primaryKey;
+  assert.deepEqual(result.env, {
+    EdgeHubConnectionString: `HostName=hub.example;DeviceId=dev1;ModuleId=filter;SharedAccessKey=${key};GatewayHostName=gw:8883`,
+    EdgeModuleCACertificateFile: '/certs/ca.pem',
+  });
+  assert.equal((await setup().service.provision('x')).env, undefined, 'off by default');
+});
