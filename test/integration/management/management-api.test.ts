@@ -130,6 +130,8 @@ test('a second workload API on the same socket is refused; the running one keeps
   const second = new WorkloadApi(runtime.get(ModuleIdentities), new WorkloadApiOptions(runtime.sockets.workload, async () => 'x'), runtime.get(Logger));
   await assert.rejects(second.start(), (error: unknown) => error instanceof SocketListenError && /another process/.test(error.message));
   assert.equal((await http(runtime.sockets.workload, 'GET', '/trust-bundle')).status, 200);
+  const long = new WorkloadApi(runtime.get(ModuleIdentities), new WorkloadApiOptions(join(scratch, 'x'.repeat(120), 'workload.sock'), async () => 'x'), runtime.get(Logger));
+  await assert.rejects(long.start(), /longer than 107 bytes; choose a shorter dataDir/);
 });
 
 test('management API: GET /modules lists system modules and modules with status, description and config', async () => {
