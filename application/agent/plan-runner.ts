@@ -2,6 +2,7 @@ import { canonicalJson } from '../../domain/modules/module-spec.js';
 import type { Command } from '../../domain/modules/planner.js';
 import { moduleEnvironment } from '../../domain/modules/module-environment.js';
 import type { Logger } from '../ports/logger.js';
+import type { ModuleIdentityProvider } from '../ports/module-identity-provider.js';
 import type { ModuleRuntime } from '../ports/module-runtime.js';
 import type { ModuleStateStore } from '../ports/module-state-store.js';
 import type { AgentMetrics } from './agent-metrics.js';
@@ -50,6 +51,8 @@ export class PlanRunner {
     private readonly settings: AgentSettings,
     private readonly logger: Logger,
     private readonly metrics?: AgentMetrics,
+    /** Creates module identities (workload API); without it modules get no credentials. */
+    private readonly identities?: ModuleIdentityProvider,
   ) {}
 
   async run(commands: readonly Command[], deploymentId: number, now: () => number): Promise<PlanRunResult> {
@@ -96,9 +99,17 @@ export class PlanRunner {
 
   private async execute(command: Command, now: () => number): Promise<void> {
     switch (command.kind) {
-      case 'create':
-        await this.runtime.create(command.spec, moduleEnvironment(command.spec, this.settings.environment));
+      case 'create': {
+        let environment = this.settings.environment;
+        let extra: Readonly<Record<string, string>> = {};
+        if (this.identities !== undefined) {
+          const identity = await this.identities.provision(command.module);
+          environment = { ...environment, workloadUri: identity.workloadUri, generationIds: { ...environment.generationIds, [command.module]: identity.generationId } };
+          extra = identity.env ?? {};
+        }
+        await this.runtime.create(command.spec, { ...moduleEnvironment(command.spec, environment), ...extra });
         return;
+      }
       case 'start':
         await this.runtime.start(command.module);
         return;
@@ -107,6 +118,8 @@ export class PlanRunner {
         return;
       case 'remove':
         await this.runtime.remove(command.module);
+        // An update or a dead module is re-created with the same identity; only leaving the deployment removes it.
+        if (command.reason === 'removed') await this.identities?.deprovision(command.module);
         return;
       case 'restart': {
         // Stop then start rather than a runtime restart (Azure does the same); the count is

@@ -8,6 +8,7 @@ import { DeploymentSource, type DeploymentSnapshot } from '../ports/deployment-s
 import { HostedService, type ListenInfo } from '../ports/hosted-service.js';
 import { Logger } from '../ports/logger.js';
 import { Metrics } from '../ports/metrics.js';
+import { ModuleIdentityProvider } from '../ports/module-identity-provider.js';
 import { ModuleRuntime, type CurrentModule } from '../ports/module-runtime.js';
 import { ModuleStateStore, type ModuleState } from '../ports/module-state-store.js';
 import { AgentMetrics } from './agent-metrics.js';
@@ -67,11 +68,12 @@ export class ReconcileDeployment extends HostedService {
     @inject(AgentSettings) private readonly settings: AgentSettings,
     @inject(AgentReporter) @optional() private readonly sink?: AgentReporter,
     @inject(Metrics) @optional() metrics?: Metrics,
+    @inject(ModuleIdentityProvider) @optional() identities?: ModuleIdentityProvider,
   ) {
     super();
     this.logger = logger.child({ component: 'agent' });
     this.metrics = new AgentMetrics(metrics);
-    this.runner = new PlanRunner(runtime, stateStore, settings, this.logger, this.metrics);
+    this.runner = new PlanRunner(runtime, stateStore, settings, this.logger, this.metrics, identities);
     this.reporter = new ReportedStateBuilder(settings);
   }
 

@@ -4,3 +4,4 @@ export * from './restart-policy.js';
 export * from './planner.js';
 export * from './module-environment.js';
 export * from './log-time.js';
+export * from './status-description.js';

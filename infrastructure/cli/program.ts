@@ -2,8 +2,9 @@ import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type EdgeportConfig } from '../config/load-config.js';
 import { ensureEdgeCertificates } from '../certs/edge-certificates.js';
 import { runRuntime } from '../lifecycle/run-runtime.js';
-import { registerIdentityCommands } from './identity-commands.js';
 import { packageVersion } from '../package-info.js';
+import { registerAgentCommands } from './agent-commands.js';
+import { registerIdentityCommands } from './identity-commands.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage. */
 export const EXIT_CONFIG = 2;
@@ -73,6 +74,7 @@ export function createProgram(): Command {
       process.stdout.write(`${certificates.caCertPath}\n`);
     });
 
+  registerAgentCommands(program);
   registerIdentityCommands(program, { loadConfig: configOrReport });
 
   return program;

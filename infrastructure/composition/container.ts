@@ -9,6 +9,8 @@ import { coreModule } from './core-module.js';
 import { deploymentModule } from './deployment-module.js';
 import { dockerRuntimeModule } from './docker-runtime-module.js';
 import { hubModule } from './hub-module.js';
+import { managementModule } from './management-module.js';
+import { EDGE_CERT_FILES } from '../certs/edge-certificates.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
 
@@ -59,13 +61,17 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
     // Modules share the host's network: Edgeport's hub listens on the host, and this runtime
     // creates no bridge network of its own.
     if (runtime === 'docker') container.load(dockerRuntimeModule({ socketPath: config.agent.dockerSocket, defaultNetworkMode: 'host' }));
+    // Before the agent: the workload socket must exist when the first module starts.
+    container.load(managementModule({ dataDir: config.dataDir, deviceId: config.deviceId, caCertPath: join(config.certs.dir, EDGE_CERT_FILES.caCert) }));
     const version = packageVersion();
+    // The SDK connects to IOTEDGE_GATEWAYHOSTNAME on 8883 unless a port is given.
+    const gatewayHostname = config.hub.mqtt.port === 8883 ? config.hostname : `${config.hostname}:${config.hub.mqtt.port}`;
     container.load(
       agentModule({
         runtime,
         logsDir: join(config.dataDir, 'modules'),
         settings: {
-          environment: { iothubHostname: config.iotHubHostname, deviceId: config.deviceId, gatewayHostname: config.hostname, apiVersion: '2022-08-03' },
+          environment: { iothubHostname: config.iotHubHostname, deviceId: config.deviceId, gatewayHostname, apiVersion: '2022-08-03' },
           agentVersion: { version, build: '', commit: '' },
           embeddedHub: hub,
         },

@@ -1,0 +1,183 @@
+import { inject, injectable } from 'inversify';
+import { parseLogTime } from '../../domain/modules/log-time.js';
+import type { ModuleSpec } from '../../domain/modules/module-spec.js';
+import type { ModuleRuntimeStatus } from '../../domain/modules/module-status.js';
+import { effectiveStatus, restartDueAt } from '../../domain/modules/restart-policy.js';
+import { describeModuleStatus } from '../../domain/modules/status-description.js';
+import { Clock } from '../ports/clock.js';
+import { ModuleRuntime, type LogLine, type LogOptions } from '../ports/module-runtime.js';
+import { ModuleStateStore } from '../ports/module-state-store.js';
+import { AgentMethods } from './agent-methods.js';
+import { AgentSettings } from './agent-settings.js';
+import { ReconcileDeployment } from './reconcile-deployment.js';
+
+/** One row of `edgeport list` / `GET /modules`. Times are epoch ms. */
+export interface ModuleSummary {
+  name: string;
+  /** `process`, `docker`; system modules: the agent's runtime kind. */
+  type: string;
+  /** What the deployment asks for: `running` or `stopped`. */
+  desiredStatus: string;
+  /** Runtime status after the restart policy (`backoff`, `failed` after too many restarts). */
+  status: ModuleRuntimeStatus;
+  /** `Up 3 minutes`, `Failed (139) 10 seconds ago`, `Backoff, restart in 40 s` (at `now`). */
+  description: string;
+  exitCode: number;
+  /** Image (docker) or command line (process). */
+  config: string;
+  version: string;
+  restartCount: number;
+  startedAt?: number;
+  exitedAt?: number;
+  lastRestartAt?: number;
+  /** When a module in back-off will be restarted. */
+  restartAt?: number;
+  /** `edgeAgent`, `edgeHub`. */
+  system: boolean;
+}
+
+export class ManagementError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 500,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ManagementError';
+  }
+}
+
+export interface ModuleLogQuery {
+  /** Number of lines, or `all` (default). */
+  tail?: string | number;
+  /** Unix seconds, RFC 3339 or a duration back from now (`10m`, `1 day`). */
+  since?: string;
+  until?: string;
+  follow?: boolean;
+  signal?: AbortSignal;
+}
+
+function configOf(spec: ModuleSpec): string {
+  const settings = spec.settings;
+  if (settings.kind === 'process') return [settings.command, ...settings.args].map((a) => (/[\s"']/.test(a) || a === '' ? JSON.stringify(a) : a)).join(' ');
+  return settings.image;
+}
+
+/** Reported `0001-01-01T00:00:00` / `2026-01-01T00:00:05.123` (UTC without zone) to epoch ms. */
+function reportedMs(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value.startsWith('0001-')) return undefined;
+  const ms = Date.parse(`${value}Z`);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+const RUNTIME_STATUSES = new Set<string>(['unknown', 'backoff', 'running', 'unhealthy', 'stopped', 'failed', 'dead']);
+
+/**
+ * What the management API offers (`iotedge list|logs|restart`): module rows from the runtime and the
+ * agent's restart history, logs with `iotedge logs` options, and restarts through the agent's
+ * `RestartModule` method.
+ */
+@injectable()
+export class ModuleManagement {
+  constructor(
+    @inject(ModuleRuntime) private readonly runtime: ModuleRuntime,
+    @inject(ModuleStateStore) private readonly states: ModuleStateStore,
+    @inject(ReconcileDeployment) private readonly agent: ReconcileDeployment,
+    @inject(AgentMethods) private readonly methods: AgentMethods,
+    @inject(AgentSettings) private readonly settings: AgentSettings,
+    @inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  async list(): Promise<ModuleSummary[]> {
+    const now = this.clock.now();
+    const [current, states] = await Promise.all([this.runtime.list(), this.states.getAll()]);
+    const reported = this.agent.reported;
+    const reportedModules = (reported['modules'] ?? {}) as Record<string, { status?: unknown }>;
+    const rows: ModuleSummary[] = this.systemRows(reported, now);
+    for (const module of [...current].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const history = states.get(module.name);
+      const restartCount = history?.restartCount ?? 0;
+      const reportedStatus = reportedModules[module.name]?.status;
+      const desired = reportedStatus === 'running' || reportedStatus === 'stopped' ? reportedStatus : module.spec.status;
+      const status = effectiveStatus(desired, module.state.status, module.spec.restartPolicy, restartCount, this.settings.restartPolicy);
+      const row: ModuleSummary = {
+        name: module.name,
+        type: module.spec.type,
+        desiredStatus: desired,
+        status,
+        description: '',
+        exitCode: module.state.exitCode,
+        config: configOf(module.spec),
+        version: module.spec.version,
+        restartCount,
+        system: false,
+      };
+      if (module.state.startedAt !== undefined) row.startedAt = module.state.startedAt;
+      if (module.state.exitedAt !== undefined) row.exitedAt = module.state.exitedAt;
+      if (history?.lastRestartTime !== undefined) row.lastRestartAt = history.lastRestartTime;
+      if (status === 'backoff') row.restartAt = restartDueAt(module.state, restartCount, this.settings.restartPolicy);
+      row.description = describeModuleStatus(row, now);
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  /** `edgeAgent` (this process) and `edgeHub` (when the deployment has it) from the reported properties. */
+  private systemRows(reported: Record<string, unknown>, now: number): ModuleSummary[] {
+    const system = (reported['systemModules'] ?? {}) as Record<string, Record<string, unknown>>;
+    const rows: ModuleSummary[] = [];
+    for (const name of ['edgeAgent', 'edgeHub']) {
+      const entry = system[name];
+      if (entry === undefined) continue;
+      const status = typeof entry['runtimeStatus'] === 'string' && RUNTIME_STATUSES.has(entry['runtimeStatus']) ? (entry['runtimeStatus'] as ModuleRuntimeStatus) : 'unknown';
+      const settings = (entry['settings'] ?? {}) as Record<string, unknown>;
+      const row: ModuleSummary = {
+        name,
+        type: typeof entry['type'] === 'string' ? entry['type'] : this.runtime.kind,
+        desiredStatus: 'running',
+        status,
+        description: '',
+        exitCode: typeof entry['exitCode'] === 'number' ? entry['exitCode'] : 0,
+        config: typeof settings['image'] === 'string' ? settings['image'] : `edgeport (embedded)`,
+        version: '',
+        restartCount: 0,
+        system: true,
+      };
+      const startedAt = reportedMs(entry['lastStartTimeUtc']);
+      if (startedAt !== undefined) row.startedAt = startedAt;
+      row.description = describeModuleStatus(row, now);
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  /** Log lines of one module (`404` unknown module, `400` bad options). */
+  async logs(module: string, query: ModuleLogQuery): Promise<AsyncIterable<LogLine>> {
+    const options: LogOptions = {};
+    const now = this.clock.now();
+    if (query.tail !== undefined && query.tail !== 'all' && query.tail !== '') {
+      const tail = Number(query.tail);
+      if (!Number.isInteger(tail) || tail < 0) throw new ManagementError(400, `tail must be a non-negative integer or "all" (got ${JSON.stringify(query.tail)})`);
+      options.tail = tail;
+    }
+    for (const key of ['since', 'until'] as const) {
+      const raw = query[key];
+      if (raw === undefined || raw === '') continue;
+      const time = parseLogTime(raw, now);
+      if (time === undefined) throw new ManagementError(400, `${key} must be Unix seconds, an RFC 3339 time or a duration such as "10m" or "1 day" (got ${JSON.stringify(raw)})`);
+      options[key] = time;
+    }
+    if (query.follow === true) options.follow = true;
+    if (query.signal !== undefined) options.signal = query.signal;
+    const modules = await this.runtime.list();
+    if (!modules.some((m) => m.name === module)) throw new ManagementError(404, `module ${module} does not exist`);
+    return this.runtime.logs(module, options);
+  }
+
+  /** Stop + start through the agent's `RestartModule` (not counted as a policy restart). */
+  async restart(module: string): Promise<void> {
+    const answer = await this.methods.invoke('RestartModule', { schemaVersion: '1.0', id: module });
+    if (answer.status === 200) return;
+    const message = (answer.payload as { message?: string } | null)?.message ?? `restart failed (${answer.status})`;
+    throw new ManagementError(answer.status === 404 ? 404 : answer.status === 400 ? 400 : 500, message);
+  }
+}

@@ -1,0 +1,66 @@
+import type { ModuleRuntimeStatus } from './module-status.js';
+
+/** What `edgeport list` knows about a module to describe it. Times are epoch ms. */
+export interface ModuleStatusView {
+  /** The status after the restart policy (`backoff` included), as reported. */
+  status: ModuleRuntimeStatus;
+  exitCode: number;
+  startedAt?: number;
+  exitedAt?: number;
+  /** When a module in `backoff` is due to be restarted. */
+  restartAt?: number;
+}
+
+const UNITS: ReadonlyArray<readonly [number, string, string]> = [
+  [365 * 86_400_000, 'a year', 'years'],
+  [30 * 86_400_000, 'a month', 'months'],
+  [7 * 86_400_000, 'a week', 'weeks'],
+  [86_400_000, 'a day', 'days'],
+  [3_600_000, 'an hour', 'hours'],
+  [60_000, 'a minute', 'minutes'],
+];
+
+/**
+ * A rough duration in words, as `iotedge list` prints them (chrono-humanize, rough accuracy):
+ * `less than a second`, `1 second`, `10 seconds`, `a minute`, `3 minutes`, `an hour`, `5 hours`,
+ * `a day`, `2 weeks`... The largest unit that fits, rounded down.
+ */
+export function humanDuration(ms: number): string {
+  const value = Math.max(0, ms);
+  for (const [unit, one, many] of UNITS) {
+    if (value >= unit) {
+      const count = Math.floor(value / unit);
+      return count === 1 ? one : `${count} ${many}`;
+    }
+  }
+  const seconds = Math.floor(value / 1000);
+  if (seconds < 1) return 'less than a second';
+  return seconds === 1 ? '1 second' : `${seconds} seconds`;
+}
+
+/**
+ * The DESCRIPTION column of `edgeport list`, in `iotedge list`'s words: `Up 3 minutes`,
+ * `Stopped`, `Stopped 2 minutes ago`, `Failed (139) 10 seconds ago`, `Backoff, restart in 40 s`,
+ * `Up 5 minutes (unhealthy)`, `Dead`, `Unknown`. Pure: `now` is passed in.
+ */
+export function describeModuleStatus(view: ModuleStatusView, now: number): string {
+  switch (view.status) {
+    case 'running':
+      return view.startedAt === undefined ? 'Up' : `Up ${humanDuration(now - view.startedAt)}`;
+    case 'unhealthy':
+      return view.startedAt === undefined ? 'Up (unhealthy)' : `Up ${humanDuration(now - view.startedAt)} (unhealthy)`;
+    case 'stopped':
+      return view.exitedAt === undefined ? 'Stopped' : `Stopped ${humanDuration(now - view.exitedAt)} ago`;
+    case 'failed':
+      return view.exitedAt === undefined ? `Failed (${view.exitCode})` : `Failed (${view.exitCode}) ${humanDuration(now - view.exitedAt)} ago`;
+    case 'backoff': {
+      if (view.restartAt === undefined || !Number.isFinite(view.restartAt)) return 'Backoff';
+      const seconds = Math.ceil((view.restartAt - now) / 1000);
+      return seconds <= 0 ? 'Backoff, restart due' : `Backoff, restart in ${seconds} s`;
+    }
+    case 'dead':
+      return 'Dead';
+    case 'unknown':
+      return 'Unknown';
+  }
+}

@@ -1,0 +1,184 @@
+import { request, type IncomingMessage } from 'node:http';
+import { type Command, Option } from 'commander';
+import { parseLogTime } from '../../domain/modules/log-time.js';
+import type { ModuleRuntimeStatus } from '../../domain/modules/module-status.js';
+import { describeModuleStatus } from '../../domain/modules/status-description.js';
+import { runtimeSockets } from '../composition/management-module.js';
+import { ConfigError, loadConfig, type EdgeportConfig } from '../config/load-config.js';
+
+/** Exit codes as for the rest of the CLI: 1 failure (runtime not reachable, unknown module), 2 usage. */
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+type Output = { write(text: string): unknown };
+
+export interface AgentCommandDeps {
+  out?: Output;
+  err?: Output;
+  /** "Now" for descriptions and `--since` durations (default Date.now). */
+  now?: () => number;
+}
+
+/** A `GET /modules` row as the management API sends it. */
+interface ModuleRow {
+  name: string;
+  status: ModuleRuntimeStatus;
+  exitCode: number;
+  config: string;
+  startedAt?: number;
+  exitedAt?: number;
+  restartAt?: number;
+}
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = EXIT_FAILURE,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * `--since` / `--until` of `edgeport logs`: a duration back from now (`10m`, `1h30m`, `"1 day"`), an
+ * RFC 3339 time (`2026-11-26T08:00:00Z`) or Unix seconds. Returns Unix seconds for the API.
+ */
+export function parseSinceOption(text: string, now: number, name = '--since'): string {
+  const ms = parseLogTime(text, now);
+  if (ms === undefined) throw new CliError(`${name} must be a duration such as 10m, 2h or "1 day", an RFC 3339 time such as 2026-11-26T08:00:00Z, or Unix seconds (got ${JSON.stringify(text)})`, EXIT_USAGE);
+  return String(ms / 1000);
+}
+
+/** `--tail`: a number of lines or `all`. */
+export function parseTailOption(text: string): string {
+  if (text === 'all' || /^\d+$/.test(text)) return text;
+  throw new CliError(`--tail must be a number of lines or "all" (got ${JSON.stringify(text)})`, EXIT_USAGE);
+}
+
+/** The `edgeport list` table: NAME STATUS DESCRIPTION CONFIG, columns padded like `iotedge list`. */
+export function formatModuleTable(rows: readonly ModuleRow[], now: number): string {
+  const table = [['NAME', 'STATUS', 'DESCRIPTION', 'CONFIG'], ...rows.map((r) => [r.name, r.status, describeModuleStatus(r, now), r.config])];
+  const widths = [0, 1, 2].map((i) => Math.max(...table.map((line) => (line[i] ?? '').length)));
+  return table.map((line) => line.map((cell, i) => (i < 3 ? cell.padEnd((widths[i] ?? 0) + 4) : cell)).join('').trimEnd()).join('\n') + '\n';
+}
+
+function loadOrThrow(file: string | undefined): EdgeportConfig {
+  try {
+    return loadConfig({ file });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, EXIT_USAGE);
+    throw error;
+  }
+}
+
+/** One request on the management socket; resolves with the response (body unread). */
+function call(socketPath: string, method: string, path: string): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path, headers: { accept: 'application/json' } }, resolve);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') reject(new CliError(`no Edgeport runtime is running: cannot reach ${socketPath}`));
+      else if (error.code === 'EACCES') reject(new CliError(`permission denied on ${socketPath}: run as the user or group of the Edgeport runtime`));
+      else reject(new CliError(`cannot reach the Edgeport runtime at ${socketPath}: ${error.message}`));
+    });
+    req.end();
+  });
+}
+
+async function readBody(response: IncomingMessage): Promise<string> {
+  let text = '';
+  response.setEncoding('utf8');
+  for await (const chunk of response) text += chunk as string;
+  return text;
+}
+
+/** Throws the API's `{message}` for a non-2xx answer. */
+async function expectOk(response: IncomingMessage): Promise<void> {
+  const status = response.statusCode ?? 0;
+  if (status >= 200 && status < 300) return;
+  const text = await readBody(response);
+  let message = text;
+  try {
+    message = (JSON.parse(text) as { message?: string }).message ?? text;
+  } catch {
+    // not JSON: show it as it is
+  }
+  throw new CliError(message === '' ? `the runtime answered ${status}` : message);
+}
+
+/**
+ * `edgeport list`, `edgeport logs <module>`, `edgeport restart <module>` (`iotedge list|logs|restart`),
+ * talking to the running runtime's management socket `<dataDir>/sockets/management.sock`, found
+ * through the same configuration as `edgeport run` (`-c/--config`, `EDGEPORT_*`).
+ */
+export function registerAgentCommands(program: Command, deps: AgentCommandDeps = {}): void {
+  const out = deps.out ?? process.stdout;
+  const err = deps.err ?? process.stderr;
+  const now = deps.now ?? Date.now;
+  const configOption = () => new Option('-c, --config <file>', 'configuration file (TOML); default as for run');
+  const socketOf = (file: string | undefined): string => runtimeSockets(loadOrThrow(file).dataDir).management;
+  const run = (work: () => Promise<void>): Promise<void> =>
+    work().catch((error: unknown) => {
+      if (!(error instanceof CliError)) throw error;
+      err.write(`${error.message}\n`);
+      process.exitCode = error.exitCode;
+    });
+
+  program
+    .command('list')
+    .description('list modules with their status (NAME STATUS DESCRIPTION CONFIG)')
+    .addOption(configOption())
+    .option('--json', 'print the management API answer as JSON')
+    .action((options: { config?: string; json?: boolean }) =>
+      run(async () => {
+        const response = await call(socketOf(options.config), 'GET', '/modules');
+        await expectOk(response);
+        const body = JSON.parse(await readBody(response)) as { modules: ModuleRow[] };
+        out.write(options.json === true ? `${JSON.stringify(body.modules, null, 2)}\n` : formatModuleTable(body.modules, now()));
+      }),
+    );
+
+  program
+    .command('logs')
+    .description("print a module's logs (stdout lines to stdout, stderr lines to stderr)")
+    .argument('<module>', 'module name')
+    .addOption(configOption())
+    .option('--tail <lines>', 'only the last <lines> lines, or "all"', 'all')
+    .option('--since <time>', 'only lines since a duration ago (10m, 2h, "1 day"), an RFC 3339 time or Unix seconds')
+    .option('--until <time>', 'only lines before this time (same forms as --since)')
+    .option('-f, --follow', 'keep printing new lines until the module stops (Ctrl-C to quit)')
+    .action((module: string, options: { config?: string; tail: string; since?: string; until?: string; follow?: boolean }) =>
+      run(async () => {
+        const params = new URLSearchParams({ tail: parseTailOption(options.tail) });
+        if (options.since !== undefined) params.set('since', parseSinceOption(options.since, now()));
+        if (options.until !== undefined) params.set('until', parseSinceOption(options.until, now(), '--until'));
+        if (options.follow === true) params.set('follow', 'true');
+        const response = await call(socketOf(options.config), 'GET', `/modules/${encodeURIComponent(module)}/logs?${params.toString()}`);
+        await expectOk(response);
+        response.setEncoding('utf8');
+        let buffer = '';
+        for await (const chunk of response) {
+          buffer += chunk as string;
+          let newline: number;
+          while ((newline = buffer.indexOf('\n')) >= 0) {
+            const line = JSON.parse(buffer.slice(0, newline)) as { stream: string; text: string };
+            buffer = buffer.slice(newline + 1);
+            (line.stream === 'stderr' ? err : out).write(`${line.text}\n`);
+          }
+        }
+      }),
+    );
+
+  program
+    .command('restart')
+    .description('restart a module (stop, then start)')
+    .argument('<module>', 'module name')
+    .addOption(configOption())
+    .action((module: string, options: { config?: string }) =>
+      run(async () => {
+        const response = await call(socketOf(options.config), 'POST', `/modules/${encodeURIComponent(module)}/restart`);
+        await expectOk(response);
+        await readBody(response);
+        out.write(`${module}\n`);
+      }),
+    );
+}
