@@ -4,6 +4,7 @@ import { ensureEdgeCertificates } from '../certs/edge-certificates.js';
 import { runRuntime } from '../lifecycle/run-runtime.js';
 import { packageVersion } from '../package-info.js';
 import { registerAgentCommands } from './agent-commands.js';
+import { registerDeployCommands } from './deploy-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage. */
@@ -76,6 +77,7 @@ export function createProgram(): Command {
 
   registerAgentCommands(program);
   registerIdentityCommands(program, { loadConfig: configOrReport });
+  registerDeployCommands(program, { loadConfig: configOrReport });
 
   return program;
 }

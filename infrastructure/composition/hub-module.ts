@@ -15,6 +15,10 @@ import { RouteConfig } from '../../application/hub/route-config.js';
 import { StateIdentityStore } from '../../application/hub/state-identity-store.js';
 import { TwinService } from '../../application/hub/twin-service.js';
 import { TwinStore } from '../../application/hub/twin-store.js';
+import { TrafficReport } from '../../application/hub/traffic-report.js';
+import { Clock } from '../../application/ports/clock.js';
+import { Logger } from '../../application/ports/logger.js';
+import { Metrics } from '../../application/ports/metrics.js';
 import { SasSigner } from '../../application/ports/crypto.js';
 import { EndpointDelivery } from '../../application/ports/endpoint-delivery.js';
 import { HostedService } from '../../application/ports/hosted-service.js';
@@ -49,6 +53,8 @@ export interface HubModuleOptions {
   deployment?: boolean;
   /** Pipeline settings (`hub.storeAndForward`); omit `pipeline` to bind the pipeline elsewhere. */
   pipeline?: { timeToLiveSecs: number; maxStoreBytes: number; deliveryBatchSize?: number };
+  /** Log message counts every this many ms while messages flow (`TrafficReport`; default 10 000, 0 = off). */
+  trafficReportIntervalMs?: number;
 }
 
 /**
@@ -78,6 +84,12 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
       bind(HostedService).toService(DeliverStoredMessages);
       bind(IngestLifecycle).toSelf().inSingletonScope();
       bind(HostedService).toService(IngestLifecycle);
+      const reportEvery = options.trafficReportIntervalMs ?? 10_000;
+      if (reportEvery > 0) {
+        bind(HostedService)
+          .toDynamicValue((context) => new TrafficReport(context.get(Metrics), context.get(Clock), context.get(Logger), reportEvery))
+          .inSingletonScope();
+      }
     }
     bind(ClientDirectory).toSelf().inSingletonScope();
     bind(ClientEndpointDelivery).toSelf().inSingletonScope();
