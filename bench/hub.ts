@@ -30,7 +30,7 @@ import { Logger, type LogFields } from '../application/ports/logger.js';
 import { Metrics } from '../application/ports/metrics.js';
 import { RouteConfig } from '../application/hub/route-config.js';
 import { SystemClock } from '../adapters/clock/system-clock.js';
-import { InMemoryMetrics } from '../adapters/metrics/in-memory-metrics.js';
+import { InMemoryMetrics } from '../test/support/in-memory-metrics.js';
 import { hubModule } from '../infrastructure/composition/hub-module.js';
 import { storageModule } from '../infrastructure/composition/storage-module.js';
 

@@ -23,7 +23,7 @@ import { PipelineOptions } from '../application/hub/pipeline-options.js';
 import { QueueSignal } from '../application/hub/queue-signal.js';
 import { RouteConfig } from '../application/hub/route-config.js';
 import { SystemClock } from '../adapters/clock/system-clock.js';
-import { InMemoryMetrics } from '../adapters/metrics/in-memory-metrics.js';
+import { InMemoryMetrics } from '../test/support/in-memory-metrics.js';
 import { CryptoRandomSource } from '../adapters/random/crypto-random-source.js';
 import { createDataSource } from '../adapters/storage/create-data-source.js';
 import type { SqliteDatabase } from '../adapters/storage/sqlite-database.js';

@@ -1,8 +1,11 @@
 import type { z } from 'zod';
 import { configSchema } from './schema.js';
 
-/** Variables that start with EDGEPORT_ but are not configuration keys. */
-const NON_CONFIG_VARIABLES = new Set(['EDGEPORT_CONFIG', 'EDGEPORT_REQUIRE_SERVICES']);
+/**
+ * Variables that start with EDGEPORT_ but are not configuration keys: the config file path, the
+ * test switch, and the SQLite writer diagnostic switch the storage adapter reads (docs/storage.md).
+ */
+const NON_CONFIG_VARIABLES = new Set(['EDGEPORT_CONFIG', 'EDGEPORT_REQUIRE_SERVICES', 'EDGEPORT_SQLITE_WRITER']);
 
 type LeafKind = 'number' | 'boolean' | 'string';
 

@@ -11,7 +11,7 @@ import { PipelineMetrics } from '../../application/hub/pipeline-metrics.js';
 import { PipelineOptions } from '../../application/hub/pipeline-options.js';
 import { QueueSignal } from '../../application/hub/queue-signal.js';
 import { RouteConfig } from '../../application/hub/route-config.js';
-import { InMemoryMetrics } from '../../adapters/metrics/in-memory-metrics.js';
+import { InMemoryMetrics } from './in-memory-metrics.js';
 
 export class SilentLogger extends Logger {
   readonly lines: Array<{ level: string; message: string; fields?: LogFields }> = [];

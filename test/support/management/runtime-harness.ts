@@ -10,7 +10,7 @@ import { Logger } from '../../../application/ports/logger.js';
 import { Metrics } from '../../../application/ports/metrics.js';
 import { RouteConfig } from '../../../application/hub/route-config.js';
 import { SystemClock } from '../../../adapters/clock/system-clock.js';
-import { InMemoryMetrics } from '../../../adapters/metrics/in-memory-metrics.js';
+import { InMemoryMetrics } from '../in-memory-metrics.js';
 import { ensureEdgeCertificates } from '../../../infrastructure/certs/edge-certificates.js';
 import { deploymentModule } from '../../../infrastructure/composition/deployment-module.js';
 import { agentModule } from '../../../infrastructure/composition/agent-module.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeTraffic, TrafficReport, trafficTotals } from '../../../application/hub/traffic-report.js';
 import { PipelineMetrics } from '../../../application/hub/pipeline-metrics.js';
-import { InMemoryMetrics } from '../../../adapters/metrics/in-memory-metrics.js';
+import { InMemoryMetrics } from '../../support/in-memory-metrics.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { MemoryLogger } from '../../support/agent/memory-logger.js';
 
