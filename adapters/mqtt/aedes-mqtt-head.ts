@@ -147,6 +147,11 @@ class MqttConnection implements ClientChannel {
     this.publish0(formatMethodRequestTopic(methodName, requestId), Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
   }
 
+  sendC2d(_message: Message): Promise<void> {
+    // Cloud-to-device delivery over MQTT is being built separately; until it is merged, refuse.
+    return Promise.reject(new DeliveryError('cloud-to-device messages are not delivered over MQTT yet', false));
+  }
+
   publish0(topic: string, payload: Buffer): void {
     if (this.closed) return;
     const packet = { cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false, brokerId: HUB_BROKER_ID, brokerCounter: this.head.nextHubCounter() } as unknown as PublishPacket;

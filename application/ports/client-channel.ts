@@ -26,4 +26,9 @@ export interface ClientChannel {
   sendDesiredPatch(patch: JsonObject, version: number): void;
   /** Sends a direct-method request; the response arrives through `MethodService.handleResponse`. */
   sendMethodRequest(methodName: string, requestId: string, payload: Uint8Array): void;
+  /**
+   * Sends a cloud-to-device message; resolves once the client acknowledged it. Rejects with a
+   * `DeliveryError` (transient when the connection ended first) when it cannot be delivered.
+   */
+  sendC2d(message: Message): Promise<void>;
 }

@@ -33,3 +33,22 @@ export function applyReportedPatch(document: Record<string, unknown>, patch: Rec
   }
   return out;
 }
+
+/**
+ * The patch that makes a twin whose reported properties are `previous` hold exactly `next`: all of
+ * `next` (a full report, as Azure sends after a restart), plus `null` for every key of `previous`
+ * that `next` lacks, at any depth. Keys starting with `$` (`$version`, `$metadata`) are the
+ * twin's, not the reporter's, and are left alone.
+ */
+export function replacementPatch(previous: Record<string, unknown>, next: Record<string, unknown>): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(next)) {
+    if (value === undefined) continue;
+    const before = previous[key];
+    patch[key] = isObject(value) && isObject(before) ? replacementPatch(before, value) : value;
+  }
+  for (const key of Object.keys(previous)) {
+    if (!key.startsWith('$') && next[key] === undefined) patch[key] = null;
+  }
+  return patch;
+}

@@ -4,6 +4,7 @@ import type { Logger } from '../../application/ports/logger.js';
 import type { EdgeportConfig } from '../config/load-config.js';
 import { join } from 'node:path';
 import { packageVersion } from '../package-info.js';
+import { agentHubModule } from './agent-hub-module.js';
 import { agentModule } from './agent-module.js';
 import { coreModule } from './core-module.js';
 import { deploymentModule } from './deployment-module.js';
@@ -77,6 +78,8 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
         },
       }),
     );
+    // The agent's twin and direct methods live in the hub when both run here.
+    if (hub) container.load(agentHubModule());
   }
   return container;
 }

@@ -13,6 +13,7 @@ import { SystemClock } from '../../../adapters/clock/system-clock.js';
 import { InMemoryMetrics } from '../in-memory-metrics.js';
 import { ensureEdgeCertificates } from '../../../infrastructure/certs/edge-certificates.js';
 import { deploymentModule } from '../../../infrastructure/composition/deployment-module.js';
+import { agentHubModule } from '../../../infrastructure/composition/agent-hub-module.js';
 import { agentModule } from '../../../infrastructure/composition/agent-module.js';
 import { hubModule } from '../../../infrastructure/composition/hub-module.js';
 import { managementModule, runtimeSockets } from '../../../infrastructure/composition/management-module.js';
@@ -105,6 +106,8 @@ async function startOnce(options: RuntimeOptions): Promise<TestRuntime> {
       },
     }),
   );
+  // As `edgeport run`: with the hub in-process, the agent's twin and methods live in it.
+  if (options.hub === true) container.load(agentHubModule());
   const started: HostedService[] = [];
   const stop = async (): Promise<void> => {
     for (const s of started.splice(0).reverse()) await s.stop();

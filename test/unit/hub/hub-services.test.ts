@@ -36,6 +36,9 @@ class FakeChannel implements ClientChannel {
   sendMethodRequest(name: string, rid: string, payload: Uint8Array): void {
     this.methods.push({ name, rid, payload: new TextDecoder().decode(payload) });
   }
+  sendC2d(_message: Message): Promise<void> {
+    return Promise.reject(new DeliveryError('no C2D in this fake', false));
+  }
 }
 
 const HUB = new HubIdentity('edge1', 'hub.example');
