@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { basename, dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { Clock } from '../../application/ports/clock.js';
@@ -28,6 +29,8 @@ export const LABELS = {
   status: 'edgeport.status',
   /** SHA-256 of the registry credential used (never the credential itself). */
   credential: 'edgeport.registry-credential',
+  /** Config `agent.dockerInstance`, when several Edgeports share an engine (set through `labels`). */
+  instance: 'edgeport.instance',
 } as const;
 
 export const OWNER = 'Microsoft.Azure.Devices.Edge.Agent';
@@ -52,6 +55,29 @@ export interface DockerRuntimeOptions {
   pullProgressIntervalMs?: number;
   /** Wait before re-opening the Docker event stream after it ended (default 1 s). */
   eventsReconnectMs?: number;
+  /**
+   * Host path of the workload API socket. When a module's environment carries
+   * `IOTEDGE_WORKLOADURI`, the socket's directory is bind-mounted at `/var/run/iotedge` and the
+   * variable points there (`unix:///var/run/iotedge/<socket>`), as Azure mounts its workload socket.
+   */
+  workloadSocket?: string;
+}
+
+/** Where containers see the workload socket's directory (Azure's `/var/run/iotedge`). */
+export const WORKLOAD_MOUNT_DIR = '/var/run/iotedge';
+
+/**
+ * The workload socket for a container: its directory bind-mounted (a directory, not the socket
+ * file, so a runtime restart that re-creates the socket reaches running containers) and the
+ * environment's `IOTEDGE_WORKLOADURI` rewritten to the path inside the container.
+ */
+export function withWorkloadMount(env: Readonly<Record<string, string>>, binds: unknown, workloadSocket: string | undefined): { env: Record<string, string>; binds: unknown } {
+  if (workloadSocket === undefined || env['IOTEDGE_WORKLOADURI'] === undefined) return { env: { ...env }, binds };
+  const bind = `${dirname(workloadSocket)}:${WORKLOAD_MOUNT_DIR}`;
+  return {
+    env: { ...env, IOTEDGE_WORKLOADURI: `unix://${WORKLOAD_MOUNT_DIR}/${basename(workloadSocket)}` },
+    binds: [...(Array.isArray(binds) ? binds.filter((b) => b !== bind) : []), bind],
+  };
 }
 
 /** Something Docker answered with an HTTP status (dockerode errors carry `statusCode`). */
@@ -195,7 +221,10 @@ export class DockerModuleRuntime extends ModuleRuntime {
   }
 
   async list(): Promise<CurrentModule[]> {
-    const containers = await this.docker.listContainers({ all: true, filters: { label: this.labelFilters() } });
+    const instance = this.labels[LABELS.instance] ?? '';
+    const containers = (await this.docker.listContainers({ all: true, filters: { label: this.labelFilters() } }))
+      // An agent without an instance name leaves named instances' containers alone.
+      .filter((c) => (c.Labels?.[LABELS.instance] ?? '') === instance);
     const modules = await Promise.all(
       containers.map(async (c) => {
         try {
@@ -287,11 +316,13 @@ export class DockerModuleRuntime extends ModuleRuntime {
     }
     const hostConfig: Record<string, unknown> = isRecord(createOptions['HostConfig']) ? { ...createOptions['HostConfig'] } : {};
     if (hostConfig['NetworkMode'] === undefined && this.options.defaultNetworkMode !== undefined) hostConfig['NetworkMode'] = this.options.defaultNetworkMode;
+    const workload = withWorkloadMount(env, hostConfig['Binds'], this.options.workloadSocket);
+    if (workload.binds !== undefined) hostConfig['Binds'] = workload.binds;
     const params = {
       ...createOptions,
       name,
       Image: image,
-      Env: mergeEnv(env, createOptions['Env']),
+      Env: mergeEnv(workload.env, createOptions['Env']),
       Labels: labels,
       HostConfig: hostConfig,
     } as Docker.ContainerCreateOptions;

@@ -10,7 +10,7 @@ import { coreModule } from './core-module.js';
 import { deploymentModule } from './deployment-module.js';
 import { dockerRuntimeModule } from './docker-runtime-module.js';
 import { hubModule } from './hub-module.js';
-import { managementModule } from './management-module.js';
+import { managementModule, runtimeSockets } from './management-module.js';
 import { EDGE_CERT_FILES } from '../certs/edge-certificates.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
@@ -61,7 +61,17 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
     const runtime = roles.moduleRuntime?.kind ?? 'process';
     // Modules share the host's network: Edgeport's hub listens on the host, and this runtime
     // creates no bridge network of its own.
-    if (runtime === 'docker') container.load(dockerRuntimeModule({ socketPath: config.agent.dockerSocket, defaultNetworkMode: 'host' }));
+    if (runtime === 'docker') {
+      const instance = config.agent.dockerInstance;
+      container.load(
+        dockerRuntimeModule({
+          socketPath: config.agent.dockerSocket,
+          defaultNetworkMode: 'host',
+          workloadSocket: runtimeSockets(config.dataDir).workload,
+          ...(instance === '' ? {} : { labels: { 'edgeport.instance': instance }, namePrefix: `${instance}-` }),
+        }),
+      );
+    }
     // Before the agent: the workload socket must exist when the first module starts.
     container.load(managementModule({ dataDir: config.dataDir, deviceId: config.deviceId, caCertPath: join(config.certs.dir, EDGE_CERT_FILES.caCert) }));
     const version = packageVersion();

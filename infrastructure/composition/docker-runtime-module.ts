@@ -4,7 +4,7 @@ import { Clock } from '../../application/ports/clock.js';
 import { HostedService } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
 import { ModuleRuntime } from '../../application/ports/module-runtime.js';
-import { DockerModuleRuntime } from '../../adapters/docker/docker-module-runtime.js';
+import { DockerModuleRuntime, type DockerRuntimeOptions } from '../../adapters/docker/docker-module-runtime.js';
 import { DockerRuntimeLifecycle } from '../../adapters/docker/docker-runtime-lifecycle.js';
 
 export interface DockerRuntimeModuleOptions {
@@ -12,6 +12,14 @@ export interface DockerRuntimeModuleOptions {
   socketPath: string;
   /** `HostConfig.NetworkMode` for modules whose createOptions set none. */
   defaultNetworkMode?: string;
+  /** Host path of the workload API socket, mounted into modules (`DockerRuntimeOptions.workloadSocket`). */
+  workloadSocket?: string;
+  /**
+   * Labels that mark this agent's containers among others on the same engine (added to every
+   * container, and required when listing), and a container name prefix.
+   */
+  labels?: Record<string, string>;
+  namePrefix?: string;
 }
 
 /**
@@ -24,12 +32,12 @@ export function dockerRuntimeModule(options: DockerRuntimeModuleOptions): Contai
     bind(DockerModuleRuntime)
       .toDynamicValue((context) => {
         const settings = context.get(AgentSettings);
-        const runtimeOptions = { socketPath: options.socketPath, stopTimeoutMs: settings.stopTimeoutMs };
-        return new DockerModuleRuntime(
-          context.get(Clock),
-          context.get(Logger).child({ component: 'docker-runtime' }),
-          options.defaultNetworkMode === undefined ? runtimeOptions : { ...runtimeOptions, defaultNetworkMode: options.defaultNetworkMode },
-        );
+        const runtimeOptions: DockerRuntimeOptions = { socketPath: options.socketPath, stopTimeoutMs: settings.stopTimeoutMs };
+        if (options.defaultNetworkMode !== undefined) runtimeOptions.defaultNetworkMode = options.defaultNetworkMode;
+        if (options.workloadSocket !== undefined) runtimeOptions.workloadSocket = options.workloadSocket;
+        if (options.labels !== undefined) runtimeOptions.labels = options.labels;
+        if (options.namePrefix !== undefined) runtimeOptions.namePrefix = options.namePrefix;
+        return new DockerModuleRuntime(context.get(Clock), context.get(Logger).child({ component: 'docker-runtime' }), runtimeOptions);
       })
       .inSingletonScope();
     bind(ModuleRuntime).toService(DockerModuleRuntime);

@@ -14,14 +14,17 @@ import { NodeWorkloadCrypto } from '../../adapters/crypto/node-workload-crypto.j
 import { ManagementApi, ManagementApiOptions } from '../../adapters/http/management-api.js';
 import { WorkloadApi, WorkloadApiOptions } from '../../adapters/http/workload-api.js';
 
-/** The runtime's unix sockets under `<dataDir>/sockets`. */
+/**
+ * The runtime's unix sockets under `<dataDir>/sockets`. The workload socket has a directory of its
+ * own, which Docker modules get mounted: they must not reach the management socket.
+ */
 export function runtimeSockets(dataDir: string): { workload: string; management: string } {
   const dir = join(resolve(dataDir), 'sockets');
-  return { workload: join(dir, 'workload.sock'), management: join(dir, 'management.sock') };
+  return { workload: join(dir, 'workload', 'workload.sock'), management: join(dir, 'management.sock') };
 }
 
 export interface ManagementModuleOptions {
-  /** config `dataDir`: sockets go to `<dataDir>/sockets/{workload,management}.sock`. */
+  /** config `dataDir`: sockets go to `<dataDir>/sockets/workload/workload.sock` and `<dataDir>/sockets/management.sock`. */
   dataDir: string;
   /** config `deviceId`: module identities are `<deviceId>/<module>`. */
   deviceId: string;

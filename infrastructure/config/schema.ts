@@ -92,6 +92,13 @@ export const configSchema = z
         /** "auto" uses Docker when its socket answers, else plain processes. */
         runtime: oneOf(['auto', 'docker', 'process']).default('auto'),
         dockerSocket: text('a unix socket path').default('/var/run/docker.sock'),
+        /**
+         * Several Edgeports on one Docker engine: this one's containers are labelled
+         * `edgeport.instance=<name>` and named `<name>-<module>`; empty = named after the module.
+         */
+        dockerInstance: text('a container name prefix')
+          .regex(/^$|^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, { error: 'expected letters, digits, "_", "." or "-" (starting with a letter or digit, at most 63), or "" for none' })
+          .default(''),
         /** Local deployment manifest (standalone mode); empty = none yet. */
         manifest: text('a file path').default(''),
       })

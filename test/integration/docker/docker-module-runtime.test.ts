@@ -2,6 +2,9 @@ import { after, before, test } from 'node:test';
 import type { Readable } from 'node:stream';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { DockerModuleRuntime, LABELS, OWNER, mergeEnv } from '../../../adapters/docker/docker-module-runtime.js';
 import { ModuleNotFoundError, UnsupportedModuleError, type ModuleRuntimeEvent } from '../../../application/ports/module-runtime.js';
 import { specsEqual, type ModuleSpec } from '../../../domain/modules/module-spec.js';
@@ -257,5 +260,47 @@ test('a pull that hangs (registry accepts, never answers) fails after pullTimeou
   } finally {
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => silent.close(() => resolve()));
+  }
+});
+
+test('the workload socket directory is mounted at /var/run/iotedge and IOTEDGE_WORKLOADURI points there; a named instance sees only its containers', { skip, timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeport-wl-'));
+  const socketPath = join(dir, 'workload', 'workload.sock');
+  mkdirSync(dirname(socketPath));
+  const server = createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  const scoped = new DockerModuleRuntime(new SystemClock(), logger, {
+    labels: { [TEST_LABEL]: runId, [LABELS.instance]: 'inst' },
+    namePrefix: `ep-${runId}-inst-`,
+    defaultNetworkMode: 'none',
+    stopTimeoutMs: 2000,
+    workloadSocket: socketPath,
+  });
+  try {
+    const env = { IOTEDGE_WORKLOADURI: `unix://${socketPath}`, IOTEDGE_MODULEID: 'wl' };
+    await scoped.create(dockerSpec('wl', 'echo "uri=$IOTEDGE_WORKLOADURI"; [ -S /var/run/iotedge/workload.sock ] && echo "socket present"; exec sleep 600'), env);
+    await scoped.start('wl');
+    const info = await docker.getContainer(`ep-${runId}-inst-wl`).inspect();
+    assert.deepEqual(info.HostConfig.Binds, [`${dirname(socketPath)}:/var/run/iotedge`]);
+    assert.equal(info.Config.Labels[LABELS.instance], 'inst');
+    const lines: string[] = [];
+    await until(async () => {
+      lines.length = 0;
+      for await (const line of scoped.logs('wl')) lines.push(line.text);
+      return lines.length >= 2;
+    }, 5000, 'log lines');
+    assert.deepEqual(lines, ['uri=unix:///var/run/iotedge/workload.sock', 'socket present']);
+    assert.equal((await scoped.list()).map((m) => m.name).join(), 'wl');
+    assert.equal(await stateOf('wl'), undefined, 'an agent without an instance name does not see a named instance\'s containers');
+
+    // Without a workload URI in the environment (no identity provider) nothing is mounted.
+    await scoped.create(dockerSpec('plain', 'exec sleep 600'), {});
+    assert.equal((await docker.getContainer(`ep-${runId}-inst-plain`).inspect()).HostConfig.Binds, null);
+  } finally {
+    await scoped.remove('wl');
+    await scoped.remove('plain');
+    await scoped.close();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
