@@ -10,14 +10,18 @@ import { Logger } from '../../application/ports/logger.js';
 import { ModuleRuntime } from '../../application/ports/module-runtime.js';
 import { ModuleStateStore } from '../../application/ports/module-state-store.js';
 import { ProcessModuleRuntime } from '../../adapters/process/process-module-runtime.js';
+import { DockerModuleRuntime } from '../../adapters/docker/docker-module-runtime.js';
+import { CompositeModuleRuntime } from '../../application/agent/composite-module-runtime.js';
 import { ProcessRuntimeLifecycle } from '../../adapters/process/process-runtime-lifecycle.js';
 
 export interface AgentModuleOptions {
   /**
    * `process`: this module binds the process runtime. `docker`: load `dockerRuntimeModule` before
-   * this one; it binds `ModuleRuntime`.
+   * this one; it binds `ModuleRuntime`. `docker+process`: load `dockerRuntimeModule({
+   * bindModuleRuntime: false })` before this one; this module binds the process runtime and a
+   * `CompositeModuleRuntime` running each module on the runtime of its `type`.
    */
-  runtime: 'process' | 'docker';
+  runtime: 'process' | 'docker' | 'docker+process';
   /** Where process modules' output is kept. */
   logsDir: string;
   /** Overrides of the agent defaults (device identity for module env, intervals, ...). */
@@ -49,7 +53,7 @@ export function agentModule(options: AgentModuleOptions): ContainerModule {
     bind(ModuleStateStore).to(StoredModuleStateStore).inSingletonScope();
     bind(ReconcileDeployment).toSelf().inSingletonScope();
     bind(AgentMethods).toSelf().inSingletonScope();
-    if (options.runtime === 'process') {
+    if (options.runtime !== 'docker') {
       bind(ProcessModuleRuntime)
         .toDynamicValue((context) => {
           const settings = context.get(AgentSettings);
@@ -59,7 +63,12 @@ export function agentModule(options: AgentModuleOptions): ContainerModule {
           });
         })
         .inSingletonScope();
-      bind(ModuleRuntime).toService(ProcessModuleRuntime);
+      if (options.runtime === 'process') bind(ModuleRuntime).toService(ProcessModuleRuntime);
+      else {
+        bind(ModuleRuntime)
+          .toDynamicValue((context) => new CompositeModuleRuntime({ docker: context.get(DockerModuleRuntime), process: context.get(ProcessModuleRuntime) }))
+          .inSingletonScope();
+      }
       bind(HostedService)
         .toDynamicValue((context) => new ProcessRuntimeLifecycle(context.get(ProcessModuleRuntime), options.logsDir))
         .inSingletonScope();

@@ -61,13 +61,14 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
     const runtime = roles.moduleRuntime?.kind ?? 'process';
     // Modules share the host's network: Edgeport's hub listens on the host, and this runtime
     // creates no bridge network of its own.
-    if (runtime === 'docker') {
+    if (runtime !== 'process') {
       const instance = config.agent.dockerInstance;
       container.load(
         dockerRuntimeModule({
           socketPath: config.agent.dockerSocket,
           defaultNetworkMode: 'host',
           workloadSocket: runtimeSockets(config.dataDir).workload,
+          bindModuleRuntime: runtime === 'docker',
           ...(instance === '' ? {} : { labels: { 'edgeport.instance': instance }, namePrefix: `${instance}-` }),
         }),
       );

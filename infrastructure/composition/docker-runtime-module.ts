@@ -20,6 +20,11 @@ export interface DockerRuntimeModuleOptions {
    */
   labels?: Record<string, string>;
   namePrefix?: string;
+  /**
+   * Bind `ModuleRuntime` to the Docker runtime (default true). False when `agentModule` combines
+   * it with the process runtime (`runtime: "docker+process"`).
+   */
+  bindModuleRuntime?: boolean;
 }
 
 /**
@@ -40,7 +45,7 @@ export function dockerRuntimeModule(options: DockerRuntimeModuleOptions): Contai
         return new DockerModuleRuntime(context.get(Clock), context.get(Logger).child({ component: 'docker-runtime' }), runtimeOptions);
       })
       .inSingletonScope();
-    bind(ModuleRuntime).toService(DockerModuleRuntime);
+    if (options.bindModuleRuntime !== false) bind(ModuleRuntime).toService(DockerModuleRuntime);
     bind(HostedService)
       .toDynamicValue((context) => new DockerRuntimeLifecycle(context.get(DockerModuleRuntime)))
       .inSingletonScope();

@@ -1,7 +1,8 @@
 import { request } from 'node:http';
 import type { EdgeportConfig } from '../config/load-config.js';
 
-export type ModuleRuntimeKind = 'docker' | 'process';
+/** `docker+process`: each module on the runtime of its `type`. */
+export type ModuleRuntimeKind = 'docker' | 'process' | 'docker+process';
 
 export interface ModuleRuntimeChoice {
   kind: ModuleRuntimeKind;
@@ -22,7 +23,8 @@ export async function dockerAnswers(socketPath: string, timeoutMs = 1500): Promi
 }
 
 /**
- * `agent.runtime = "auto"` uses Docker when its socket answers and plain processes otherwise, so
+ * `agent.runtime = "auto"` runs `type: "docker"` modules on Docker and `type: "process"` modules
+ * as processes when a Docker engine answers on its socket, and only processes otherwise, so
  * `npm start` works on a machine without Docker. An explicit choice is honoured as given.
  */
 export async function selectModuleRuntime(
@@ -32,6 +34,6 @@ export async function selectModuleRuntime(
   if (agent.runtime === 'docker') return { kind: 'docker', reason: 'agent.runtime = "docker"' };
   if (agent.runtime === 'process') return { kind: 'process', reason: 'agent.runtime = "process"' };
   return (await probe(agent.dockerSocket))
-    ? { kind: 'docker', reason: `a Docker engine answers on ${agent.dockerSocket}` }
+    ? { kind: 'docker+process', reason: `a Docker engine answers on ${agent.dockerSocket}: type "docker" modules as containers, type "process" modules as processes` }
     : { kind: 'process', reason: `no Docker engine answers on ${agent.dockerSocket}` };
 }
