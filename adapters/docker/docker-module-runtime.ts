@@ -291,7 +291,7 @@ export class DockerModuleRuntime extends ModuleRuntime {
 
   async create(spec: ModuleSpec, env: Readonly<Record<string, string>>): Promise<void> {
     if (spec.settings.kind !== 'docker') {
-      throw new UnsupportedModuleError(spec.name, `module "${spec.name}" has type "${spec.type}"; the docker runtime runs only type "docker" modules (set agent.runtime to "process" for process modules)`);
+      throw new UnsupportedModuleError(spec.name, `module "${spec.name}" has type "${spec.type}"; the docker runtime runs only type "docker" modules (set agent.runtime to "auto" or "process" for process modules)`);
     }
     const { image, createOptions } = spec.settings;
     await this.ensureImage(spec.name, image, spec.imagePullPolicy, spec.registryCredential);

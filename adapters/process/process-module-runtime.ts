@@ -149,7 +149,7 @@ export class ProcessModuleRuntime extends ModuleRuntime {
 
   async create(spec: ModuleSpec, env: Readonly<Record<string, string>>): Promise<void> {
     if (spec.settings.kind !== 'process') {
-      throw new UnsupportedModuleError(spec.name, `module "${spec.name}" has type "${spec.type}"; the process runtime runs only type "process" modules (set agent.runtime to "docker" for containers)`);
+      throw new UnsupportedModuleError(spec.name, `module "${spec.name}" has type "${spec.type}"; the process runtime runs only type "process" modules (containers need a Docker engine and agent.runtime "auto" or "docker")`);
     }
     const existing = this.modules.get(spec.name);
     if (existing?.child !== undefined) throw new Error(`module "${spec.name}" is running; stop it before re-creating it`);
