@@ -1,13 +1,6 @@
 import type { ModuleSpec } from '../../domain/modules/module-spec.js';
-import {
-  ModuleNotFoundError,
-  ModuleRuntime,
-  UnsupportedModuleError,
-  type CurrentModule,
-  type LogLine,
-  type LogOptions,
-  type ModuleRuntimeEvent,
-} from '../ports/module-runtime.js';
+import { ModuleNotFoundError, ModuleRuntime, UnsupportedModuleError } from '../ports/module-runtime.js';
+import type { CurrentModule, LogLine, LogOptions, ModuleRuntimeEvent } from '../ports/module-runtime.js';
 
 /**
  * Several module runtimes as one, by module `type` (`agent.runtime = "auto"` with a Docker engine:

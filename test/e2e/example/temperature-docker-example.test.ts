@@ -1,13 +1,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../../support/free-port.js';
 import { skipUnless, SERVICES } from '../../support/services.js';
 import { dockerClient, newRunId } from '../../support/docker/docker-fixtures.js';
-import { deliveredTo, eventually, exampleEnv, modulesRunning, REPO, runExample } from '../../support/example/run-example.js';
+import { eventually, exampleSetup, modulesRunning, REPO, runExample, waitForFlow } from '../../support/example/run-example.js';
 
 const skip = await skipUnless('docker');
 const CONFIG = 'examples/temperature/edgeport.docker.toml';
@@ -29,14 +27,7 @@ test('e2e: the temperature example as Docker images built locally: build-images.
   const again = execFileSync(process.execPath, ['examples/temperature/build-images.mjs', '--docker-socket', SERVICES.docker.socketPath], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
   assert.equal((again.match(/: up to date/g) ?? []).length, 3, `a second build reuses all three images:\n${again}`);
 
-  const dataDir = mkdtempSync(join(tmpdir(), 'edgeport-docker-example-'));
-  const metricsPort = await freePort();
-  const env = exampleEnv({
-    EDGEPORT_DATA_DIR: dataDir,
-    EDGEPORT_HUB_MQTT_PORT: String(await freePort()),
-    EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
-    EDGEPORT_METRICS_PORT: String(metricsPort),
-    EDGEPORT_METRICS_HOST: '127.0.0.1',
+  const { dataDir, metricsPort, env } = await exampleSetup('edgeport-docker-example-', {
     EDGEPORT_AGENT_DOCKER_SOCKET: SERVICES.docker.socketPath,
     EDGEPORT_AGENT_DOCKER_INSTANCE: instance,
   });
@@ -44,7 +35,7 @@ test('e2e: the temperature example as Docker images built locally: build-images.
   const { lines, context } = run;
   try {
     await run.running();
-    assert.ok(lines.some((l) => String(l['msg']).startsWith('module runtime: docker')), `the docker runtime was chosen\n${context()}`);
+    assert.ok(lines.some((l) => String(l['msg']).startsWith('module runtime: docker (')), `the docker runtime was chosen\n${context()}`);
 
     const modules = await eventually('sensor and filter containers running in edgeport list', 60_000, () => modulesRunning(run, ['sensor', 'filter']), context);
     assert.equal(modules.find((m) => m.name === 'sensor')!.config, 'edgeport-example/temperature-sensor:1.0');
@@ -56,18 +47,9 @@ test('e2e: the temperature example as Docker images built locally: build-images.
     assert.ok(sensor.Config.Env.includes('IOTEDGE_WORKLOADURI=unix:///var/run/iotedge/workload.sock'), sensor.Config.Env.join('\n'));
     assert.ok(sensor.Config.Env.includes('IOTEDGE_MODULEID=sensor'));
 
-    const sent = await eventually(
-      'messages delivered to filter/input1 in /metrics',
-      60_000,
-      async () => {
-        const count = await deliveredTo(metricsPort, 'filter/input1');
-        return count > 0 ? count : undefined;
-      },
-      context,
-    );
-    assert.ok(sent > 0);
-    const report = await eventually('a traffic report line', 20_000, () => lines.find((l) => l['component'] === 'traffic' && /delivered .*filter\/input1 \d+/.test(String(l['msg']))), context);
-    assert.match(String(report['msg']), /^messages: received \d+/);
+    const flow = await waitForFlow(run, metricsPort, 'filter/input1', 60_000);
+    assert.ok(flow.delivered > 0);
+    assert.match(flow.report, /^messages: received \d+/);
 
     // The module's own output, read through `edgeport logs` (docker logs).
     const logs = await eventually('the filter logs its connection', 20_000, () => {

@@ -1,6 +1,9 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { delimiter, dirname } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../free-port.js';
 
 export const BIN = fileURLToPath(new URL('../../../infrastructure/cli/bin.js', import.meta.url));
 export const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -10,6 +13,24 @@ export function exampleEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGEPORT_')) env[k] = v;
   return { ...env, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`, EDGEPORT_LOG_FORMAT: 'json', ...extra };
+}
+
+/**
+ * A temp data dir, free MQTT and metrics ports on 127.0.0.1, and the environment overriding them
+ * (plus `extra`) for `edgeport run` of an example configuration.
+ */
+export async function exampleSetup(prefix: string, extra: Record<string, string> = {}): Promise<{ dataDir: string; metricsPort: number; env: NodeJS.ProcessEnv }> {
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
+  const metricsPort = await freePort();
+  const env = exampleEnv({
+    EDGEPORT_DATA_DIR: dataDir,
+    EDGEPORT_HUB_MQTT_PORT: String(await freePort()),
+    EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
+    EDGEPORT_METRICS_PORT: String(metricsPort),
+    EDGEPORT_METRICS_HOST: '127.0.0.1',
+    ...extra,
+  });
+  return { dataDir, metricsPort, env };
 }
 
 /** Polls `probe` every 250 ms until it returns a value; the error carries `context()`. */
@@ -100,4 +121,23 @@ export async function deliveredTo(metricsPort: number, endpoint: string): Promis
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const match = new RegExp(`^edgeport_messages_sent_total\\{[^}]*endpoint="${endpoint.replace(/[/]/g, '\\/')}"[^}]*\\} (\\d+)`, 'm').exec(text);
   return match === null ? 0 : Number(match[1]);
+}
+
+/**
+ * Waits until the hub has delivered messages to `endpoint` (metrics) and logged a traffic report
+ * line naming it; returns the count and the report message.
+ */
+export async function waitForFlow(run: ExampleRun, metricsPort: number, endpoint: string, timeoutMs = 30_000): Promise<{ delivered: number; report: string }> {
+  const delivered = await eventually(
+    `messages delivered to ${endpoint} in /metrics`,
+    timeoutMs,
+    async () => {
+      const count = await deliveredTo(metricsPort, endpoint);
+      return count > 0 ? count : undefined;
+    },
+    run.context,
+  );
+  const pattern = new RegExp(`delivered .*${endpoint.replace(/[/]/g, '\\/')} \\d+`);
+  const line = await eventually('a traffic report line', 20_000, () => run.lines.find((l) => l['component'] === 'traffic' && pattern.test(String(l['msg']))), run.context);
+  return { delivered, report: String(line['msg']) };
 }
