@@ -2,6 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +30,21 @@ function edgeport(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: num
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     child.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** One raw request on the management socket: status and `{message}`. */
+function management(socketPath: string, method: string, path: string, body?: string): Promise<{ status: number; message?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ socketPath, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => {
+        const message = (JSON.parse(text) as { message?: string }).message;
+        resolve(message === undefined ? { status: res.statusCode ?? 0 } : { status: res.statusCode ?? 0, message });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
   });
 }
 
@@ -112,6 +128,12 @@ test('CLI: c2d send reaches an SDK leaf device and method invoke round-trips to 
     const unknown = await edgeport(['c2d', 'send', 'ghost', '--body', 'x'], env);
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /device "ghost" is not registered/);
+    // The management API itself: bad bodies and methods get clear 4xx answers.
+    const socketPath = join(dir, 'data', 'sockets', 'management.sock');
+    assert.deepEqual(await management(socketPath, 'POST', '/devices/leaf1/messages/devicebound', '{not json'), { status: 400, message: 'the request body must be a JSON object {"body": "...", "properties": {...}}' });
+    assert.equal((await management(socketPath, 'GET', '/devices/leaf1/messages/devicebound')).status, 405);
+    assert.deepEqual(await management(socketPath, 'POST', '/twins/gw/modules/worker/methods', '{"payload": 1}'), { status: 400, message: 'methodName must be a non-empty string' });
+    assert.deepEqual(await management(socketPath, 'POST', '/devices/leaf1/messages/devicebound', '{"body": "x", "properties": {"n": 1}}'), { status: 400, message: 'properties must be an object of string values' });
     const noAgent = await edgeport(['list'], env);
     assert.equal(noAgent.status, 1);
     assert.match(noAgent.stderr, /edge agent is not running/);
