@@ -67,6 +67,7 @@ test('HTTPS: ModuleClient.invokeMethod (official SDK) from module A reaches modu
     assert.equal(fromLeaf.status, 403, fromLeaf.body);
     const good = await postMethod(hub, path, { authorization: sasToken(`${IOT_HUB}/devices/edge1/modules/A`, a.key), 'x-ms-edge-moduleId': 'edge1/A' }, { methodName: '' });
     assert.equal(good.status, 400, 'authenticated, but the body is invalid');
+    assert.equal((await postMethod(hub, '/no/such/route', {}, {})).status, 404);
     const logged = JSON.stringify(hub.logger.lines);
     assert.ok(hub.logger.lines.some((l) => l.message === 'method call refused' && l.fields?.['reason'] === 'bad-signature'));
     assert.ok(!logged.includes(wrong.split('sig=')[1]!.split('&')[0]!), 'no signature in the logs');
