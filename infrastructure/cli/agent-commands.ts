@@ -2,8 +2,7 @@ import { type Command, Option } from 'commander';
 import { parseLogTime } from '../../domain/modules/log-time.js';
 import type { ModuleRuntimeStatus } from '../../domain/modules/module-status.js';
 import { describeModuleStatus } from '../../domain/modules/status-description.js';
-import { runtimeSockets } from '../composition/management-module.js';
-import { CliError, EXIT_USAGE, type Output, call, cliRunner, expectOk, loadOrThrow, readBody } from './management-client.js';
+import { CliError, EXIT_USAGE, type Output, call, cliRunner, expectOk, managementSocket, readBody } from './management-client.js';
 
 export interface AgentCommandDeps {
   out?: Output;
@@ -56,7 +55,6 @@ export function registerAgentCommands(program: Command, deps: AgentCommandDeps =
   const err = deps.err ?? process.stderr;
   const now = deps.now ?? Date.now;
   const configOption = () => new Option('-c, --config <file>', 'configuration file (TOML); default as for run');
-  const socketOf = (file: string | undefined): string => runtimeSockets(loadOrThrow(file).dataDir).management;
   const run = cliRunner(err);
 
   program
@@ -66,7 +64,7 @@ export function registerAgentCommands(program: Command, deps: AgentCommandDeps =
     .option('--json', 'print the management API answer as JSON')
     .action((options: { config?: string; json?: boolean }) =>
       run(async () => {
-        const response = await call(socketOf(options.config), 'GET', '/modules');
+        const response = await call(await managementSocket(options.config), 'GET', '/modules');
         await expectOk(response);
         const body = JSON.parse(await readBody(response)) as { modules: ModuleRow[] };
         out.write(options.json === true ? `${JSON.stringify(body.modules, null, 2)}\n` : formatModuleTable(body.modules, now()));
@@ -88,7 +86,7 @@ export function registerAgentCommands(program: Command, deps: AgentCommandDeps =
         if (options.since !== undefined) params.set('since', parseSinceOption(options.since, now()));
         if (options.until !== undefined) params.set('until', parseSinceOption(options.until, now(), '--until'));
         if (options.follow === true) params.set('follow', 'true');
-        const response = await call(socketOf(options.config), 'GET', `/modules/${encodeURIComponent(module)}/logs?${params.toString()}`);
+        const response = await call(await managementSocket(options.config), 'GET', `/modules/${encodeURIComponent(module)}/logs?${params.toString()}`);
         await expectOk(response);
         response.setEncoding('utf8');
         let buffer = '';
@@ -111,7 +109,7 @@ export function registerAgentCommands(program: Command, deps: AgentCommandDeps =
     .addOption(configOption())
     .action((module: string, options: { config?: string }) =>
       run(async () => {
-        const response = await call(socketOf(options.config), 'POST', `/modules/${encodeURIComponent(module)}/restart`);
+        const response = await call(await managementSocket(options.config), 'POST', `/modules/${encodeURIComponent(module)}/restart`);
         await expectOk(response);
         await readBody(response);
         out.write(`${module}\n`);

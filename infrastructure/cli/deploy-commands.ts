@@ -2,9 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { parseDeploymentManifestText, type ParsedDeployment } from '../../domain/deployment/deployment-manifest.js';
-import { DeploymentStatusCode, type DeploymentStatus } from '../../domain/deployment/deployment-status.js';
-import { RouteTable } from '../../domain/routing/index.js';
 import type { EdgeportConfig } from '../config/load-config.js';
 
 /** Exit codes: 1 the copy failed, 2 invalid manifest, unreadable file or no `agent.manifest` (usage/configuration). */
@@ -15,54 +12,9 @@ type Output = { write(text: string): unknown };
 
 export interface DeployCommandDeps {
   /** Loads the configuration for `--config` (or reports problems, sets the exit code and returns undefined). */
-  loadConfig(file: string | undefined): EdgeportConfig | undefined;
+  loadConfig(file: string | undefined): EdgeportConfig | undefined | Promise<EdgeportConfig | undefined>;
   out?: Output;
   err?: Output;
-}
-
-/** What `edgeport deploy` found in a manifest: the agent's status and, if present, the hub's. */
-export interface ManifestCheck {
-  ok: boolean;
-  /** `<code> <description>` lines for the failing parts (`$edgeAgent` first, then `$edgeHub`). */
-  problems: string[];
-  /** Module sections that are not `{"properties.desired": {...}}` (ignored by the runtime). */
-  warnings: string[];
-  summary: string;
-}
-
-function statusLine(part: string, status: DeploymentStatus): string {
-  return `${status.code} ${part}: ${status.description}`;
-}
-
-/**
- * Validates a manifest as the runtime will: the `$edgeAgent` section with the agent's parser (status
- * 400/412/417 and the description `lastDesiredStatus` would carry), the `$edgeHub` section with the
- * hub's parser, and its routes with the routing engine (an invalid route is a 400 the hub would log).
- */
-export function checkManifest(text: string): ManifestCheck {
-  const parsed: ParsedDeployment = parseDeploymentManifestText(text);
-  const problems: string[] = [];
-  if (!parsed.agent.ok) problems.push(statusLine('$edgeAgent', parsed.agent.status));
-  let routes = 0;
-  if (parsed.hub !== undefined) {
-    if (!parsed.hub.ok) problems.push(statusLine('$edgeHub', parsed.hub.status));
-    else {
-      try {
-        routes = RouteTable.compile(parsed.hub.value.routes).size;
-      } catch (error) {
-        problems.push(statusLine('$edgeHub', { code: DeploymentStatusCode.ConfigFormatError, description: `Error while parsing desired properties - ${error instanceof Error ? error.message : String(error)}` }));
-      }
-    }
-  }
-  const warnings = parsed.moduleTwinProblems.map((p) => `${p.path}: ${p.message} (section ignored)`);
-  if (!parsed.agent.ok || problems.length > 0) return { ok: false, problems, warnings, summary: '' };
-  const modules = parsed.agent.value.modules.map((m) => m.name);
-  const twins = Object.keys(parsed.moduleTwins);
-  const summary =
-    `${modules.length} module${modules.length === 1 ? '' : 's'}${modules.length > 0 ? ` (${modules.join(', ')})` : ''}` +
-    (parsed.hub !== undefined ? `, ${routes} route${routes === 1 ? '' : 's'}` : ', no $edgeHub section') +
-    (twins.length > 0 ? `, module twins for ${twins.join(', ')}` : '');
-  return { ok: true, problems, warnings, summary };
 }
 
 /** Writes `text` to `target` atomically: a temp file in the same directory, then rename over it. */
@@ -99,7 +51,7 @@ export function registerDeployCommands(program: Command, deps: DeployCommandDeps
     .argument('<manifest>', 'deployment manifest ({"modulesContent": ...} JSON)')
     .addOption(new Option('-c, --config <file>', 'configuration file (TOML); default as for run'))
     .option('--dry-run', 'only validate; copy nothing')
-    .action((manifest: string, options: { config?: string; dryRun?: boolean }) => {
+    .action(async (manifest: string, options: { config?: string; dryRun?: boolean }) => {
       const source = resolve(manifest);
       let text: string;
       try {
@@ -109,6 +61,7 @@ export function registerDeployCommands(program: Command, deps: DeployCommandDeps
         process.exitCode = EXIT_INVALID;
         return;
       }
+      const { checkManifest } = await import('./manifest-check.js');
       const check = checkManifest(text);
       for (const warning of check.warnings) err.write(`warning: ${warning}\n`);
       if (!check.ok) {
@@ -120,7 +73,7 @@ export function registerDeployCommands(program: Command, deps: DeployCommandDeps
       out.write(`200 ${source}: valid: ${check.summary}\n`);
       if (options.dryRun === true) return;
 
-      const config = deps.loadConfig(options.config);
+      const config = await deps.loadConfig(options.config);
       if (config === undefined) return;
       const target = config.agent.manifest;
       if (target === '') {

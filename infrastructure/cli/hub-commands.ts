@@ -1,7 +1,6 @@
 import { type Command, Option } from 'commander';
 import { IdentityError, parseIdentity } from '../../domain/identity/identity.js';
-import { runtimeSockets } from '../composition/management-module.js';
-import { CliError, EXIT_FAILURE, EXIT_USAGE, type Output, call, cliRunner, expectOk, loadOrThrow, readBody } from './management-client.js';
+import { CliError, EXIT_FAILURE, EXIT_USAGE, type Output, call, cliRunner, expectOk, managementSocket, readBody } from './management-client.js';
 
 export interface HubCommandDeps {
   out?: Output;
@@ -39,7 +38,6 @@ export function registerHubCommands(program: Command, deps: HubCommandDeps = {})
   const err = deps.err ?? process.stderr;
   const run = cliRunner(err);
   const configOption = () => new Option('-c, --config <file>', 'configuration file (TOML); default as for run');
-  const socketOf = (file: string | undefined): string => runtimeSockets(loadOrThrow(file).dataDir).management;
 
   const c2d = program.command('c2d').description('cloud-to-device messages to leaf devices');
   c2d
@@ -64,7 +62,7 @@ export function registerHubCommands(program: Command, deps: HubCommandDeps = {})
         if (options.contentEncoding !== undefined) request['contentEncoding'] = options.contentEncoding;
         if (options.ttl !== undefined) request['ttlSeconds'] = positiveSeconds(options.ttl, '--ttl');
         if (options.ack !== undefined) request['ack'] = options.ack;
-        const response = await call(socketOf(options.config), 'POST', `/devices/${encodeURIComponent(deviceId)}/messages/devicebound`, request);
+        const response = await call(await managementSocket(options.config), 'POST', `/devices/${encodeURIComponent(deviceId)}/messages/devicebound`, request);
         await expectOk(response);
         const answer = JSON.parse(await readBody(response)) as { messageId: string; queued: number };
         out.write(`queued message ${answer.messageId} for ${deviceId} (${answer.queued} queued)\n`);
@@ -92,7 +90,7 @@ export function registerHubCommands(program: Command, deps: HubCommandDeps = {})
         const body: Record<string, unknown> = { methodName, payload: jsonPayload(options.payload) };
         if (options.timeout !== undefined) body['responseTimeoutInSeconds'] = positiveSeconds(options.timeout, '--timeout');
         const path = identity.kind === 'device' ? `/twins/${encodeURIComponent(identity.deviceId)}/methods` : `/twins/${encodeURIComponent(identity.deviceId)}/modules/${encodeURIComponent(identity.moduleId)}/methods`;
-        const response = await call(socketOf(options.config), 'POST', path, body);
+        const response = await call(await managementSocket(options.config), 'POST', path, body);
         await expectOk(response);
         const answer = JSON.parse(await readBody(response)) as { status: number; payload: unknown };
         out.write(`status: ${answer.status}\n${JSON.stringify(answer.payload ?? null, null, 2)}\n`);

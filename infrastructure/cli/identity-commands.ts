@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { type Command, Option } from 'commander';
 import { type Identity, IdentityError, formatIdentity, parseIdentity } from '../../domain/identity/identity.js';
-import { StateIdentityStore } from '../../application/hub/state-identity-store.js';
 import type { IdentityStore } from '../../application/ports/identity-store.js';
-import { createDataSource } from '../../adapters/storage/create-data-source.js';
-import { TypeormStateStore } from '../../adapters/storage/typeorm-state-store.js';
 import type { EdgeportConfig } from '../config/load-config.js';
 
 export interface IdentityCommandDeps {
   /** Loads the configuration for `--config` (or reports problems, sets the exit code and returns undefined). */
-  loadConfig(file: string | undefined): EdgeportConfig | undefined;
+  loadConfig(file: string | undefined): EdgeportConfig | undefined | Promise<EdgeportConfig | undefined>;
   /** Output (default: process.stdout). */
   out?: { write(text: string): unknown };
 }
@@ -28,7 +25,13 @@ export function connectionStringFor(config: EdgeportConfig, identity: Identity, 
   return `HostName=${config.iotHubHostname};${ids};SharedAccessKey=${key};GatewayHostName=${gateway}`;
 }
 
+/** Opens the configured database (loading TypeORM and its driver only now) for one piece of work. */
 async function withStore<T>(config: EdgeportConfig, work: (store: IdentityStore) => Promise<T>): Promise<T> {
+  const [{ StateIdentityStore }, { createDataSource }, { TypeormStateStore }] = await Promise.all([
+    import('../../application/hub/state-identity-store.js'),
+    import('../../adapters/storage/create-data-source.js'),
+    import('../../adapters/storage/typeorm-state-store.js'),
+  ]);
   const dataSource = createDataSource(config.storage.kind === 'postgres' ? { kind: 'postgres', url: config.storage.url } : { kind: 'sqlite', path: config.storage.path, sync: config.storage.sync });
   const state = new TypeormStateStore(dataSource);
   try {
@@ -68,7 +71,7 @@ export function registerIdentityCommands(program: Command, deps: IdentityCommand
     .option('--primary-key <base64>', 'use this primary key instead of a random one')
     .option('--secondary-key <base64>', 'use this secondary key instead of a random one')
     .action(async (id: string, options: { config?: string; primaryKey?: string; secondaryKey?: string }) => {
-      const config = deps.loadConfig(options.config);
+      const config = await deps.loadConfig(options.config);
       if (config === undefined) return;
       const target = identityArgument(id, out);
       if (target === undefined) return;
@@ -96,7 +99,7 @@ export function registerIdentityCommands(program: Command, deps: IdentityCommand
     .description('list registered identities (no keys)')
     .addOption(configOption())
     .action(async (options: { config?: string }) => {
-      const config = deps.loadConfig(options.config);
+      const config = await deps.loadConfig(options.config);
       if (config === undefined) return;
       const records = await withStore(config, (store) => store.list());
       for (const r of records) out.write(`${formatIdentity(r.identity)}\t${r.identity.kind}\t${r.credentials.status ?? 'enabled'}\n`);
@@ -108,7 +111,7 @@ export function registerIdentityCommands(program: Command, deps: IdentityCommand
     .argument('<id>', '<deviceId> or <deviceId>/<moduleId>')
     .addOption(configOption())
     .action(async (id: string, options: { config?: string }) => {
-      const config = deps.loadConfig(options.config);
+      const config = await deps.loadConfig(options.config);
       if (config === undefined) return;
       const target = identityArgument(id, out);
       if (target === undefined) return;

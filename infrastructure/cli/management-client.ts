@@ -1,5 +1,6 @@
 import { request, type IncomingMessage } from 'node:http';
-import { ConfigError, loadConfig, type EdgeportConfig } from '../config/load-config.js';
+import type { EdgeportConfig } from '../config/load-config.js';
+import { runtimeSockets } from '../runtime-sockets.js';
 
 /** Exit codes as for the rest of the CLI: 1 failure (runtime not reachable, refused request), 2 usage. */
 export const EXIT_FAILURE = 1;
@@ -27,13 +28,20 @@ export function cliRunner(err: Output): (work: () => Promise<void>) => Promise<v
     });
 }
 
-export function loadOrThrow(file: string | undefined): EdgeportConfig {
+/** Loads the configuration (loading the config modules only now); a problem is a usage error. */
+export async function loadOrThrow(file: string | undefined): Promise<EdgeportConfig> {
+  const { ConfigError, loadConfig } = await import('../config/load-config.js');
   try {
     return loadConfig({ file });
   } catch (error) {
     if (error instanceof ConfigError) throw new CliError(error.message, EXIT_USAGE);
     throw error;
   }
+}
+
+/** The running runtime's management socket, found through the configuration as for `edgeport run`. */
+export async function managementSocket(file: string | undefined): Promise<string> {
+  return runtimeSockets((await loadOrThrow(file)).dataDir).management;
 }
 
 /** One request on the management socket (with an optional JSON body); resolves with the response (body unread). */

@@ -1,23 +1,27 @@
+/**
+ * The CLI's command definitions. They stay cheap: this module and the `*-commands.ts` modules load
+ * only commander, node core modules and small pure helpers; each action `await import`s what it runs
+ * (configuration, certificates, storage, the runtime), so `edgeport version` or `--help` loads none of
+ * it (docs/architecture.md, "CLI start-up"; test/e2e/cli/cli-imports.test.ts checks it).
+ */
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, type EdgeportConfig } from '../config/load-config.js';
-import { ensureEdgeCertificates } from '../certs/edge-certificates.js';
-import { runRuntime } from '../lifecycle/run-runtime.js';
+import type { EdgeportConfig } from '../config/load-config.js';
 import { packageVersion } from '../package-info.js';
 import { registerAgentCommands } from './agent-commands.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerHubCommands } from './hub-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
+import { CliError, loadOrThrow } from './management-client.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage. */
 export const EXIT_CONFIG = 2;
 
-
 /** Loads configuration or prints every problem and sets the exit code; returns undefined then. */
-function configOrReport(file: string | undefined): EdgeportConfig | undefined {
+async function configOrReport(file: string | undefined): Promise<EdgeportConfig | undefined> {
   try {
-    return loadConfig({ file });
+    return await loadOrThrow(file);
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    if (!(error instanceof CliError)) throw error;
     process.stderr.write(`${error.message}\n`);
     process.exitCode = EXIT_CONFIG;
     return undefined;
@@ -39,8 +43,9 @@ export function createProgram(): Command {
     .addOption(configOption())
     .addOption(new Option('--only <part>', 'run only one role').choices(['hub', 'agent']))
     .action(async (options: { config?: string; only?: 'hub' | 'agent' }) => {
-      const config = configOrReport(options.config);
+      const config = await configOrReport(options.config);
       if (config === undefined) return;
+      const { runRuntime } = await import('../lifecycle/run-runtime.js');
       process.exitCode = await runRuntime(config, { only: options.only });
     });
 
@@ -49,8 +54,8 @@ export function createProgram(): Command {
     .command('check')
     .description('validate a configuration file plus EDGEPORT_* overrides; lists every problem')
     .argument('[file]', 'file to check; default as for run')
-    .action((file: string | undefined) => {
-      const config = configOrReport(file);
+    .action(async (file: string | undefined) => {
+      const config = await configOrReport(file);
       if (config === undefined) return;
       const from = config.source.file ?? 'built-in defaults (no file)';
       const env = config.source.env.length > 0 ? ` with ${config.source.env.join(', ')}` : '';
@@ -70,8 +75,9 @@ export function createProgram(): Command {
     .description('print the path of the edge CA certificate that clients must trust (creates it on first use)')
     .addOption(configOption())
     .action(async (options: { config?: string }) => {
-      const config = configOrReport(options.config);
+      const config = await configOrReport(options.config);
       if (config === undefined) return;
+      const { ensureEdgeCertificates } = await import('../certs/edge-certificates.js');
       const certificates = await ensureEdgeCertificates({ dir: config.certs.dir, hostname: config.hostname });
       process.stdout.write(`${certificates.caCertPath}\n`);
     });

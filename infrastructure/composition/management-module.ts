@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import { ContainerModule, type ContainerModuleLoadOptions } from 'inversify';
 import { ModuleManagement } from '../../application/agent/module-management.js';
 import { StateIdentityStore } from '../../application/hub/state-identity-store.js';
@@ -13,15 +12,7 @@ import { ModuleIdentities, WorkloadSettings } from '../../application/workload/m
 import { NodeWorkloadCrypto } from '../../adapters/crypto/node-workload-crypto.js';
 import { ManagementApi, ManagementApiOptions } from '../../adapters/http/management-api.js';
 import { WorkloadApi, WorkloadApiOptions } from '../../adapters/http/workload-api.js';
-
-/**
- * The runtime's unix sockets under `<dataDir>/sockets`. The workload socket has a directory of its
- * own, which Docker modules get mounted: they must not reach the management socket.
- */
-export function runtimeSockets(dataDir: string): { workload: string; management: string } {
-  const dir = join(resolve(dataDir), 'sockets');
-  return { workload: join(dir, 'workload', 'workload.sock'), management: join(dir, 'management.sock') };
-}
+import { runtimeSockets } from '../runtime-sockets.js';
 
 export interface ManagementModuleOptions {
   /** config `dataDir`: sockets go to `<dataDir>/sockets/workload/workload.sock` and `<dataDir>/sockets/management.sock`. */

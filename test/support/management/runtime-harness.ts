@@ -16,7 +16,8 @@ import { deploymentModule } from '../../../infrastructure/composition/deployment
 import { agentHubModule } from '../../../infrastructure/composition/agent-hub-module.js';
 import { agentModule } from '../../../infrastructure/composition/agent-module.js';
 import { hubModule } from '../../../infrastructure/composition/hub-module.js';
-import { managementModule, runtimeSockets } from '../../../infrastructure/composition/management-module.js';
+import { managementModule } from '../../../infrastructure/composition/management-module.js';
+import { runtimeSockets } from '../../../infrastructure/runtime-sockets.js';
 import { storageModule } from '../../../infrastructure/composition/storage-module.js';
 import { MemoryLogger } from '../agent/memory-logger.js';
 import { freePort } from '../free-port.js';
