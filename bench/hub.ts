@@ -17,7 +17,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { MessageStore } from '../application/ports/message-store.js';
 import { createHmac, randomBytes } from 'node:crypto';
 import { Aedes } from 'aedes';
 import { Container } from 'inversify';
@@ -78,6 +79,7 @@ async function freePort(): Promise<number> {
 }
 
 interface Path {
+  diag?: () => string;
   publisher: MqttClient;
   subscriber: MqttClient;
   topic: string;
@@ -139,6 +141,17 @@ async function routedPath(): Promise<Path> {
       pipeline: { timeToLiveSecs: 7200, maxStoreBytes: 0, ...(BATCH > 0 ? { deliveryBatchSize: BATCH } : {}) },
     }),
   );
+  const store = container.get(MessageStore);
+  const appendTimes: number[] = [];
+  const sizes: number[] = [];
+  const original = store.append.bind(store);
+  store.append = async (items) => {
+    const t0 = performance.now();
+    const r = await original(items);
+    appendTimes.push(performance.now() - t0);
+    sizes.push(items.length);
+    return r;
+  };
   const services = container.getAll(HostedService);
   for (const s of services) await s.start();
   const routes = container.get(RouteConfig).replace({ r: 'FROM /messages/modules/A/outputs/output1 INTO BrokeredEndpoint("/modules/B/inputs/input1")' });
@@ -156,6 +169,14 @@ async function routedPath(): Promise<Path> {
     publisher,
     subscriber,
     topic: 'devices/edge1/modules/A/messages/events/%24.on=output1/',
+    diag() {
+      const a = [...appendTimes].sort((x, y) => x - y);
+      const at = (q: number): string => (a[Math.min(a.length - 1, Math.floor(q * a.length))] ?? 0).toFixed(2);
+      const out = `appends ${a.length} (mean ${(sizes.reduce((x, y) => x + y, 0) / Math.max(1, sizes.length)).toFixed(1)} msgs): p50 ${at(0.5)} p90 ${at(0.9)} p99 ${at(0.99)} max ${at(1)} ms`;
+      appendTimes.length = 0;
+      sizes.length = 0;
+      return out;
+    },
     async close() {
       await publisher.endAsync(true);
       await subscriber.endAsync(true);
@@ -210,6 +231,14 @@ async function latency(path: Path): Promise<{ p50: number; p99: number; count: n
       if (latencies.length === total) resolve();
     });
   });
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const gcs: number[] = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push(e.duration);
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  path.diag?.();
+  loop.enable();
   const start = performance.now();
   for (let i = 0; i < total; i++) {
     const due = start + (i * 1000) / RATE;
@@ -221,6 +250,14 @@ async function latency(path: Path): Promise<{ p50: number; p99: number; count: n
     path.publisher.publish(path.topic, body, { qos: 1 }, () => acks.push(performance.now() - sentAt));
   }
   await done;
+  loop.disable();
+  obs.disconnect();
+  if (process.argv.includes('--diag=1')) {
+    gcs.sort((a, b) => b - a);
+    console.log(`diag: event-loop delay p50 ${(loop.percentile(50) / 1e6).toFixed(2)} p99 ${(loop.percentile(99) / 1e6).toFixed(2)} max ${(loop.max / 1e6).toFixed(2)} ms; GC ${gcs.length} pauses, total ${gcs.reduce((a, b) => a + b, 0).toFixed(1)} ms, worst ${gcs.slice(0, 5).map((g) => g.toFixed(1)).join(' ')} ms; ${path.diag?.() ?? ''}`);
+    const worst = latencies.map((l, i) => [l, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 60).map(([, i]) => Math.floor(i / RATE * 10) / 10);
+    console.log(`diag: when the 60 worst happened (s): ${[...new Set(worst)].sort((a, b) => a - b).join(' ')}`);
+  }
   path.subscriber.removeAllListeners('message');
   latencies.sort((a, b) => a - b);
   acks.sort((a, b) => a - b);

@@ -7,6 +7,8 @@ export type WriterRequest =
   | { id: number; op: 'removeRange'; queueId: number; afterSeq: number; uptoSeq: number }
   | { id: number; op: 'ensureQueue'; endpointId: string; priority: number }
   | { id: number; op: 'compact' }
+  /** PASSIVE: copies what it can without waiting for, or blocking, readers and writers. */
+  | { id: number; op: 'walCheckpoint' }
   | { id: number; op: 'close' };
 
 export type WriterResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; message: string; code?: string };

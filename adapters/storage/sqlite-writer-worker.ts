@@ -37,6 +37,9 @@ async function handle(req: WriterRequest): Promise<unknown> {
     case 'compact':
       await tables.compact();
       return null;
+    case 'walCheckpoint':
+      db.pragma('wal_checkpoint(PASSIVE)');
+      return null;
     case 'close':
       db.close();
       return null;
