@@ -14,7 +14,7 @@
  */
 import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { Socket, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -186,6 +186,22 @@ async function routedPath(): Promise<Path> {
   };
 }
 
+/** `--diag=1`: socket writes (syscalls) per message, by counting `Socket` writes. */
+const DIAG = process.argv.includes('--diag=1');
+let socketWrites = 0;
+let serverWrites = 0;
+if (DIAG) {
+  const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+  for (const name of ['_write', '_writev'] as const) {
+    const original = proto[name];
+    proto[name] = function (this: unknown, ...args: unknown[]) {
+      socketWrites++;
+      if ((this as { server?: unknown }).server) serverWrites++;
+      return original.apply(this, args);
+    };
+  }
+}
+
 /** Closed loop: `WINDOW` publishes in flight until `MESSAGES` were received. Returns msg/s. */
 async function throughput(path: Path): Promise<number> {
   const body = Buffer.alloc(BODY, 0x41);
@@ -196,6 +212,8 @@ async function throughput(path: Path): Promise<number> {
       if (++received === MESSAGES) resolve();
     });
   });
+  const writesBefore = socketWrites;
+  const serverBefore = serverWrites;
   const start = performance.now();
   await new Promise<void>((resolve, reject) => {
     let inFlight = 0;
@@ -215,6 +233,7 @@ async function throughput(path: Path): Promise<number> {
   });
   await done;
   const seconds = (performance.now() - start) / 1000;
+  if (DIAG) console.log(`diag: ${((socketWrites - writesBefore) / MESSAGES).toFixed(2)} socket writes per message (${((serverWrites - serverBefore) / MESSAGES).toFixed(2)} by the broker); ${path.diag?.() ?? ''}`);
   path.subscriber.removeAllListeners('message');
   return MESSAGES / seconds;
 }
@@ -252,7 +271,7 @@ async function latency(path: Path): Promise<{ p50: number; p99: number; count: n
   await done;
   loop.disable();
   obs.disconnect();
-  if (process.argv.includes('--diag=1')) {
+  if (DIAG) {
     gcs.sort((a, b) => b - a);
     console.log(`diag: event-loop delay p50 ${(loop.percentile(50) / 1e6).toFixed(2)} p99 ${(loop.percentile(99) / 1e6).toFixed(2)} max ${(loop.max / 1e6).toFixed(2)} ms; GC ${gcs.length} pauses, total ${gcs.reduce((a, b) => a + b, 0).toFixed(1)} ms, worst ${gcs.slice(0, 5).map((g) => g.toFixed(1)).join(' ')} ms; ${path.diag?.() ?? ''}`);
     const worst = latencies.map((l, i) => [l, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 60).map(([, i]) => Math.floor(i / RATE * 10) / 10);
@@ -271,12 +290,19 @@ async function main(): Promise<void> {
   const bare: number[] = [];
   const routed: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
-    const b = await barePath();
-    bare.push(await throughput(b));
-    await b.close();
-    const r = await routedPath();
-    routed.push(await throughput(r));
-    await r.close();
+    // `--skip=bare|routed` (diagnostics, e.g. to profile one path): the skipped path reports 1 msg/s.
+    if (process.argv.includes('--skip=bare')) bare.push(1);
+    else {
+      const b = await barePath();
+      bare.push(await throughput(b));
+      await b.close();
+    }
+    if (process.argv.includes('--skip=routed')) routed.push(1);
+    else {
+      const r = await routedPath();
+      routed.push(await throughput(r));
+      await r.close();
+    }
     console.log(`round ${round}: bare ${bare.at(-1)!.toFixed(0)} msg/s, routed ${routed.at(-1)!.toFixed(0)} msg/s (${MESSAGES} x ${BODY} B, window ${WINDOW})`);
   }
   const r = await routedPath();

@@ -80,7 +80,8 @@ export class SqliteWorkerMessageTables implements MessageTables {
   }
 
   async ensureQueue(endpointId: string, priority: number): Promise<QueueRow> {
-    const row = (await this.request({ op: 'ensureQueue', endpointId, priority })) as QueueRow;
+    // Inline when possible: the first message of a new queue should not wait for a cold writer thread.
+    const row = this.canRunInline() ? await this.reader.ensureQueue(endpointId, priority) : ((await this.request({ op: 'ensureQueue', endpointId, priority })) as QueueRow);
     this.checkpoints.set(row.id, row.checkpoint);
     return row;
   }
