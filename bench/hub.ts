@@ -15,7 +15,9 @@
 import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Socket, createServer, type Server } from 'node:net';
+import { fork } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { MessageStore } from '../application/ports/message-store.js';
@@ -30,8 +32,10 @@ import { IdentityStore } from '../application/ports/identity-store.js';
 import { Logger, type LogFields } from '../application/ports/logger.js';
 import { Metrics } from '../application/ports/metrics.js';
 import { RouteConfig } from '../application/hub/route-config.js';
+import { ClientDirectory } from '../application/hub/client-directory.js';
 import { SystemClock } from '../adapters/clock/system-clock.js';
 import { InMemoryMetrics } from '../test/support/in-memory-metrics.js';
+import { freePort } from '../test/support/free-port.js';
 import { hubModule } from '../infrastructure/composition/hub-module.js';
 import { storageModule } from '../infrastructure/composition/storage-module.js';
 
@@ -48,8 +52,10 @@ const RATE = arg('rate', 1000);
 const SECONDS = arg('seconds', 5);
 /** The pump's `deliveryBatchSize` (0: the pipeline default). */
 const BATCH = arg('batch', 0);
-/** `--nudge=1`: MqttHeadOptions.nudgeAcks (PINGRESP after a PUBACK while more are due). */
-const NUDGE = arg('nudge', 0) === 1;
+/** Open-loop seconds before latency is recorded (JIT, first queue, page cache). */
+const WARMUP = arg('warmup', 1);
+/** Idle connected clients whose hub-side cost is measured (0: skip). */
+const IDLE = arg('idle', 1000);
 const NO_DELAY = arg("nodelay", 0) === 1;
 const HUB = 'bench.azure-devices.net';
 
@@ -65,17 +71,6 @@ class QuietLogger extends Logger {
   child(): Logger {
     return this;
   }
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
 }
 
 interface Path {
@@ -124,7 +119,14 @@ async function barePath(): Promise<Path> {
   };
 }
 
-async function routedPath(): Promise<Path> {
+interface Hub {
+  port: number;
+  container: Container;
+  stop(): Promise<void>;
+}
+
+/** The hub as `edgeport run` composes it (MQTT head, pipeline, SQLite store), plain TCP on a free port. */
+async function startHub(): Promise<Hub> {
   const dir = await mkdtemp(join(tmpdir(), 'edgeport-bench-hub-'));
   const port = await freePort();
   const container = new Container({ defaultScope: 'Singleton' });
@@ -137,10 +139,24 @@ async function routedPath(): Promise<Path> {
       edgeDeviceId: 'edge1',
       iotHubHostname: HUB,
       // No TLS listener (no certificate given): plain TCP like the bare broker.
-      mqtt: { enabled: true, host: '127.0.0.1', port: 8883, plainPort: port, nudgeAcks: NUDGE },
+      mqtt: { enabled: true, host: '127.0.0.1', port: 8883, plainPort: port },
       pipeline: { timeToLiveSecs: 7200, maxStoreBytes: 0, ...(BATCH > 0 ? { deliveryBatchSize: BATCH } : {}) },
     }),
   );
+  const services = container.getAll(HostedService);
+  for (const s of services) await s.start();
+  return {
+    port,
+    container,
+    async stop() {
+      for (const s of [...services].reverse()) await s.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function routedPath(): Promise<Path> {
+  const { port, container, stop } = await startHub();
   const store = container.get(MessageStore);
   const appendTimes: number[] = [];
   const sizes: number[] = [];
@@ -152,8 +168,6 @@ async function routedPath(): Promise<Path> {
     sizes.push(items.length);
     return r;
   };
-  const services = container.getAll(HostedService);
-  for (const s of services) await s.start();
   const routes = container.get(RouteConfig).replace({ r: 'FROM /messages/modules/A/outputs/output1 INTO BrokeredEndpoint("/modules/B/inputs/input1")' });
   if (!routes.ok) throw new Error(routes.error);
   const keyA = randomBytes(32).toString('base64');
@@ -180,8 +194,7 @@ async function routedPath(): Promise<Path> {
     async close() {
       await publisher.endAsync(true);
       await subscriber.endAsync(true);
-      for (const s of [...services].reverse()) await s.stop();
-      await rm(dir, { recursive: true, force: true });
+      await stop();
     },
   };
 }
@@ -240,14 +253,16 @@ async function throughput(path: Path): Promise<number> {
 
 /** Open loop at `RATE` msg/s for `SECONDS`: publish-to-receipt latency percentiles (ms). */
 async function latency(path: Path): Promise<{ p50: number; p99: number; count: number; ackP50: number; ackP99: number }> {
-  const total = RATE * SECONDS;
+  const skip = Math.round(RATE * WARMUP);
+  const total = skip + RATE * SECONDS;
   const latencies: number[] = [];
   /** Publish-to-PUBACK (the durable commit as the sender sees it). */
   const acks: number[] = [];
+  let received = 0;
   const done = new Promise<void>((resolve) => {
     path.subscriber.on('message', (_topic, payload) => {
-      latencies.push(performance.now() - payload.readDoubleLE(0));
-      if (latencies.length === total) resolve();
+      if (payload.readUInt32LE(8) >= skip) latencies.push(performance.now() - payload.readDoubleLE(0));
+      if (++received === total) resolve();
     });
   });
   const loop = monitorEventLoopDelay({ resolution: 1 });
@@ -255,18 +270,23 @@ async function latency(path: Path): Promise<{ p50: number; p99: number; count: n
   const obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) gcs.push(e.duration);
   });
-  obs.observe({ entryTypes: ['gc'] });
-  path.diag?.();
-  loop.enable();
   const start = performance.now();
   for (let i = 0; i < total; i++) {
+    if (i === skip) {
+      obs.observe({ entryTypes: ['gc'] });
+      path.diag?.();
+      loop.enable();
+    }
     const due = start + (i * 1000) / RATE;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const body = Buffer.alloc(BODY, 0x41);
     const sentAt = performance.now();
     body.writeDoubleLE(sentAt, 0);
-    path.publisher.publish(path.topic, body, { qos: 1 }, () => acks.push(performance.now() - sentAt));
+    body.writeUInt32LE(i, 8);
+    path.publisher.publish(path.topic, body, { qos: 1 }, () => {
+      if (i >= skip) acks.push(performance.now() - sentAt);
+    });
   }
   await done;
   loop.disable();
@@ -282,6 +302,90 @@ async function latency(path: Path): Promise<{ p50: number; p99: number; count: n
   acks.sort((a, b) => a - b);
   const at = (values: number[], q: number): number => values[Math.min(values.length - 1, Math.floor(q * values.length))]!;
   return { p50: at(latencies, 0.5), p99: at(latencies, 0.99), count: latencies.length, ackP50: at(acks, 0.5), ackP99: at(acks, 0.99) };
+}
+
+type IdleRequest = { type: 'measure' } | { type: 'stop' };
+type IdleReply = { type: 'ready'; port: number; key: string } | { type: 'memory'; heapUsed: number; rss: number; connected: number };
+
+/**
+ * `--idle-hub` child: a hub with `IDLE` module identities (`edge1/idle<i>`, one key) that reports its
+ * memory after forced GCs whenever the parent asks. The hub runs in its own process so that the
+ * client objects of the parent never count.
+ */
+async function idleHubChild(): Promise<void> {
+  const send = (reply: IdleReply): void => void process.send!(reply);
+  const hub = await startHub();
+  const key = randomBytes(32).toString('base64');
+  const identities = hub.container.get(IdentityStore);
+  for (let i = 0; i < IDLE; i++) await identities.put(parseIdentity(`edge1/idle${i}`), { primaryKey: key, secondaryKey: key });
+  const gc = (globalThis as { gc?: () => void }).gc!;
+  process.on('message', (req: IdleRequest) => {
+    if (req.type === 'stop') {
+      void hub.stop().then(() => process.exit(0));
+      return;
+    }
+    void (async () => {
+      // Several times, with turns in between, so that weak callbacks and finalizers run.
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const connected = hub.container.get(ClientDirectory).connected().length;
+      const m = process.memoryUsage();
+      send({ type: 'memory', heapUsed: m.heapUsed, rss: m.rss, connected });
+    })();
+  });
+  send({ type: 'ready', port: hub.port, key });
+}
+
+/**
+ * Hub-side memory of `IDLE` connected, authenticated, subscribed MQTT clients: the hub runs in a
+ * child process (`--idle-hub`); the clients (MQTT.js, SAS tokens, clean=false sessions, each
+ * subscribed to its module inputs like the SDK's ModuleClient) connect from this process over the
+ * same plain TCP as the benchmark. Heap and RSS of the child are read after forced GCs before and
+ * after; the difference divided by the client count is the cost per client.
+ */
+async function idleClients(): Promise<{ heapPerClient: number; rssPerClient: number; detail: string }> {
+  const child = fork(fileURLToPath(import.meta.url), ['--idle-hub', `--idle=${IDLE}`], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const replies: IdleReply[] = [];
+  let wake: (() => void) | null = null;
+  child.on('message', (reply: IdleReply) => {
+    replies.push(reply);
+    wake?.();
+  });
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`idle hub exited with code ${code}`))));
+  const next = async <T extends IdleReply['type']>(type: T): Promise<Extract<IdleReply, { type: T }>> => {
+    while (replies.length === 0) await Promise.race([new Promise<void>((r) => (wake = r)), exited]);
+    const reply = replies.shift()!;
+    if (reply.type !== type) throw new Error(`idle hub: expected ${type}, got ${reply.type}`);
+    return reply as Extract<IdleReply, { type: T }>;
+  };
+  const { port, key } = await next('ready');
+  child.send({ type: 'measure' } satisfies IdleRequest);
+  const before = await next('memory');
+  const clients: MqttClient[] = [];
+  const connectOne = async (i: number): Promise<void> => {
+    const id = `idle${i}`;
+    const client = await connectAsync({ host: '127.0.0.1', port, protocolVersion: 4, clientId: `edge1/${id}`, clean: false, reconnectPeriod: 0, keepalive: 240, username: `${HUB}/edge1/${id}/?api-version=2021-04-12`, password: sas('edge1', id, key) });
+    await client.subscribeAsync(`devices/edge1/modules/${id}/inputs/#`, { qos: 1 });
+    clients.push(client);
+  };
+  for (let i = 0; i < IDLE; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, IDLE - i) }, (_, j) => connectOne(i + j)));
+  }
+  // Let session writes and socket buffers settle before measuring.
+  await new Promise((r) => setTimeout(r, 1000));
+  child.send({ type: 'measure' } satisfies IdleRequest);
+  const after = await next('memory');
+  await Promise.all(clients.map((c) => c.endAsync(true)));
+  child.send({ type: 'stop' } satisfies IdleRequest);
+  await new Promise((r) => child.once('exit', r));
+  const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+  return {
+    heapPerClient: (after.heapUsed - before.heapUsed) / IDLE / 1024,
+    rssPerClient: (after.rss - before.rss) / IDLE / 1024,
+    detail: `${after.connected} connected; hub heap ${mb(before.heapUsed)} -> ${mb(after.heapUsed)} MB, RSS ${mb(before.rss)} -> ${mb(after.rss)} MB`,
+  };
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -305,17 +409,23 @@ async function main(): Promise<void> {
     }
     console.log(`round ${round}: bare ${bare.at(-1)!.toFixed(0)} msg/s, routed ${routed.at(-1)!.toFixed(0)} msg/s (${MESSAGES} x ${BODY} B, window ${WINDOW})`);
   }
+  if (IDLE > 0) {
+    const idle = await idleClients();
+    console.log(`idle: ${IDLE} authenticated MQTT clients (SAS, clean=false, one subscription each) cost the hub ${idle.heapPerClient.toFixed(1)} KB heap, ${idle.rssPerClient.toFixed(1)} KB RSS per client (${idle.detail})`);
+  }
   const r = await routedPath();
   const lat = await latency(r);
   await r.close();
-  console.log(`routed latency at ${RATE} msg/s for ${SECONDS} s: p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.count} messages); publish-to-PUBACK p50 ${lat.ackP50.toFixed(2)} ms, p99 ${lat.ackP99.toFixed(2)} ms`);
+  console.log(`routed latency at ${RATE} msg/s for ${SECONDS} s (after ${WARMUP} s warm-up): p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.count} messages); publish-to-PUBACK p50 ${lat.ackP50.toFixed(2)} ms, p99 ${lat.ackP99.toFixed(2)} ms`);
   const bareMedian = median(bare);
   const routedMedian = median(routed);
   console.log(`hub: routed/bare = ${(routedMedian / bareMedian).toFixed(2)} (routed ${routedMedian.toFixed(0)} msg/s, bare ${bareMedian.toFixed(0)} msg/s, p99 at ${RATE} msg/s = ${lat.p99.toFixed(1)} ms)`);
 }
 
-main().then(
-  () => process.exit(0),
+(process.argv.includes('--idle-hub') ? idleHubChild() : main()).then(
+  () => {
+    if (!process.argv.includes('--idle-hub')) process.exit(0);
+  },
   (error: unknown) => {
     console.error(error);
     process.exit(1);
