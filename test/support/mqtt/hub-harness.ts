@@ -28,7 +28,6 @@ export interface HubOptions {
   dir?: string;
   port?: number;
   routes?: Record<string, RouteSpec>;
-  nudgeAcks?: boolean;
 }
 
 export interface Hub {
@@ -82,7 +81,7 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
       edgeDeviceId: EDGE_DEVICE,
       iotHubHostname: IOT_HUB,
       edgeHostname: 'localhost',
-      mqtt: { enabled: true, host: '127.0.0.1', port, plainPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem }, nudgeAcks: options.nudgeAcks ?? false },
+      mqtt: { enabled: true, host: '127.0.0.1', port, plainPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem } },
       pipeline: { timeToLiveSecs: 7200, maxStoreBytes: 0 },
     }),
   );
