@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { EncodedEntry, EncodedMessage, EntryRow, LoadedState, MessageTables, QueueRow, RemovalResult } from './message-tables.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { SqliteMessageTables } from './sqlite-message-tables.js';
-import { packAppend, type WriterRequest, type WriterResponse } from './sqlite-writer-protocol.js';
+import { packAppend, type WalCheckpointResult, type WriterRequest, type WriterResponse } from './sqlite-writer-protocol.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void; write: boolean };
 type Request = WriterRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -15,6 +15,8 @@ const INLINE_MAX_CHECKPOINT_SPAN = 64;
 /** WAL pages written on the calling thread after which the writer checkpoints the WAL (SQLite's own default). */
 const WAL_CHECKPOINT_PAGES = 1000;
 const PAGE_BYTES = 4096;
+/** WAL frames (pages) above which a PASSIVE checkpoint is followed by a RESTART one (16 MB). */
+const WAL_RESTART_FRAMES = 4000;
 
 /**
  * SQLite with large writes on a writer thread (`sqlite-writer-worker.ts`) and reads on the main
@@ -28,7 +30,7 @@ const PAGE_BYTES = 4096;
  * whole p99 of the hub benchmark, docs/mqtt-hub.md). Order is unchanged: a write runs inline only
  * when nothing is in flight on the writer, and inline writes complete before the call returns. The
  * main connection does no automatic WAL checkpoint (it would fsync on the event loop); the writer
- * runs a PASSIVE one (which never blocks writers) after every `WAL_CHECKPOINT_PAGES` inline pages.
+ * checkpoints the WAL after every `WAL_CHECKPOINT_PAGES` inline pages (see `wrote`).
  * With `synchronous = FULL` every commit fsyncs, so every write goes to the writer thread.
  */
 export class SqliteWorkerMessageTables implements MessageTables {
@@ -38,7 +40,7 @@ export class SqliteWorkerMessageTables implements MessageTables {
   private nextId = 1;
   private failure: Error | null = null;
   private readonly inline: boolean;
-  /** Write requests (everything but WAL checkpoints) in flight on the writer thread. */
+  /** Write requests (everything but PASSIVE WAL checkpoints) in flight on the writer thread. */
   private writesInFlight = 0;
   /** Last checkpoint per queue id, to size checkpoints before choosing where they run. */
   private readonly checkpoints = new Map<number, number>();
@@ -140,22 +142,32 @@ export class SqliteWorkerMessageTables implements MessageTables {
     return this.inline && this.writesInFlight === 0 && this.failure === null;
   }
 
-  /** Counts `pages` written inline; asks the writer for a PASSIVE WAL checkpoint every `WAL_CHECKPOINT_PAGES`. */
+  /**
+   * Counts `pages` written inline; every `WAL_CHECKPOINT_PAGES` the writer runs a PASSIVE WAL
+   * checkpoint, which never blocks writers. While writes go on, a PASSIVE checkpoint never catches
+   * up with the end of the WAL, so the WAL never rewinds and keeps growing: when it holds more than
+   * `WAL_RESTART_FRAMES`, a RESTART checkpoint follows. That one waits for writers, so it counts as a
+   * write: writes queue behind it on the writer thread until it is done (milliseconds).
+   */
   private wrote(pages: number): void {
     this.inlinePages += pages;
     if (this.inlinePages < WAL_CHECKPOINT_PAGES || this.walCheckpointing) return;
     this.inlinePages = 0;
     this.walCheckpointing = true;
-    this.request({ op: 'walCheckpoint' }).then(
-      () => (this.walCheckpointing = false),
-      () => (this.walCheckpointing = false),
-    );
+    void this.request({ op: 'walCheckpoint', mode: 'PASSIVE' })
+      .then(async (result) => {
+        if ((result as WalCheckpointResult).log > WAL_RESTART_FRAMES) await this.request({ op: 'walCheckpoint', mode: 'RESTART' });
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.walCheckpointing = false;
+      });
   }
 
   private request(req: Request, transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const id = this.nextId++;
-    const write = req.op !== 'walCheckpoint';
+    const write = !(req.op === 'walCheckpoint' && req.mode === 'PASSIVE');
     if (write) this.writesInFlight++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, write });
