@@ -168,6 +168,18 @@ async function routedPath(): Promise<Path> {
     sizes.push(items.length);
     return r;
   };
+  // Diagnostics: WAL checkpoints the writer thread ran (SqliteWorkerMessageTables.request).
+  const walCheckpoints: string[] = [];
+  const tables = (store as unknown as { tables?: { request?: (req: { op: string; mode?: string }, transfer?: unknown) => Promise<unknown> } }).tables;
+  const request = tables?.request?.bind(tables);
+  if (DIAG && tables !== undefined && request !== undefined) {
+    tables.request = (req, transfer) => {
+      const t0 = performance.now();
+      const result = request(req, transfer);
+      if (req.op === 'walCheckpoint') void result.then((r) => walCheckpoints.push(`${req.mode} ${(r as { log: number }).log} frames ${(performance.now() - t0).toFixed(1)} ms`));
+      return result;
+    };
+  }
   const routes = container.get(RouteConfig).replace({ r: 'FROM /messages/modules/A/outputs/output1 INTO BrokeredEndpoint("/modules/B/inputs/input1")' });
   if (!routes.ok) throw new Error(routes.error);
   const keyA = randomBytes(32).toString('base64');
@@ -186,7 +198,8 @@ async function routedPath(): Promise<Path> {
     diag() {
       const a = [...appendTimes].sort((x, y) => x - y);
       const at = (q: number): string => (a[Math.min(a.length - 1, Math.floor(q * a.length))] ?? 0).toFixed(2);
-      const out = `appends ${a.length} (mean ${(sizes.reduce((x, y) => x + y, 0) / Math.max(1, sizes.length)).toFixed(1)} msgs): p50 ${at(0.5)} p90 ${at(0.9)} p99 ${at(0.99)} max ${at(1)} ms`;
+      const wal = walCheckpoints.splice(0);
+      const out = `WAL checkpoints: ${wal.length} (${wal.slice(0, 6).join(', ')}${wal.length > 6 ? ', ...' : ''}); appends ${a.length} (mean ${(sizes.reduce((x, y) => x + y, 0) / Math.max(1, sizes.length)).toFixed(1)} msgs): p50 ${at(0.5)} p90 ${at(0.9)} p99 ${at(0.99)} max ${at(1)} ms`;
       appendTimes.length = 0;
       sizes.length = 0;
       return out;

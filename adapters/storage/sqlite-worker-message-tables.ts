@@ -15,8 +15,8 @@ const INLINE_MAX_CHECKPOINT_SPAN = 64;
 /** WAL pages written on the calling thread after which the writer checkpoints the WAL (SQLite's own default). */
 const WAL_CHECKPOINT_PAGES = 1000;
 const PAGE_BYTES = 4096;
-/** WAL frames (pages) above which a PASSIVE checkpoint is followed by a RESTART one (16 MB). */
-const WAL_RESTART_FRAMES = 4000;
+/** WAL frames (pages) above which a PASSIVE checkpoint is followed by a RESTART one (32 MB, half of `journal_size_limit`). */
+const WAL_RESTART_FRAMES = 8000;
 
 /**
  * SQLite with large writes on a writer thread (`sqlite-writer-worker.ts`) and reads on the main
