@@ -1,5 +1,6 @@
 /**
- * Hub benchmark: `npm run bench:hub [-- --messages=20000 --window=500 --body=1024 --rounds=3 --rate=1000 --seconds=5]`.
+ * Hub benchmark: `npm run bench:hub [-- --messages=20000 --window=500 --body=1024 --rounds=3 --rate=1000 --seconds=5 --warmup=1 --idle=1000]`
+ * (diagnostics: `--diag=1`, `--skip=bare|routed`, `--nodelay=1`, `--batch=N`; docs/mqtt-hub.md).
  * Same transport (plain TCP, `noDelay`), same MQTT.js 5 clients (3.1.1, QoS 1), same process:
  * - bare: an aedes 1.2 broker with default in-memory persistence; a publisher and a subscriber on
  *   one topic; QoS 1 both ways.
@@ -9,7 +10,9 @@
  *   and the pump delivers to module B, checkpointing after B's PUBACKs.
  * Throughput: `--messages` messages with `--window` publishes in flight, timed from the first
  * publish to the last message received. Bare and routed alternate over `--rounds`; medians are
- * reported. Latency: routed path, open loop at `--rate` msg/s for `--seconds`, publish to receipt.
+ * reported. Idle clients: `--idle` authenticated MQTT clients connect to a hub in a child process,
+ * whose heap and RSS growth per client is printed. Latency: routed path, open loop at `--rate` msg/s
+ * for `--seconds` after `--warmup` unrecorded seconds, publish to receipt.
  * The last line is `hub: routed/bare = R (routed N msg/s, bare M msg/s, p99 at 1000 msg/s = L ms)`.
  */
 import 'reflect-metadata';
@@ -56,7 +59,7 @@ const BATCH = arg('batch', 0);
 const WARMUP = arg('warmup', 1);
 /** Idle connected clients whose hub-side cost is measured (0: skip). */
 const IDLE = arg('idle', 1000);
-const NO_DELAY = arg("nodelay", 0) === 1;
+const NO_DELAY = arg('nodelay', 0) === 1;
 const HUB = 'bench.azure-devices.net';
 
 class QuietLogger extends Logger {
