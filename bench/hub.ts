@@ -1,6 +1,6 @@
 /**
  * Hub benchmark: `npm run bench:hub [-- --messages=20000 --window=500 --body=1024 --rounds=3 --rate=1000 --seconds=5 --warmup=1 --idle=1000]`
- * (diagnostics: `--diag=1`, `--skip=bare|routed`, `--nodelay=1`, `--batch=N`; docs/mqtt-hub.md).
+ * (diagnostics: `--diag=1`, `--skip=bare|routed`, `--nodelay=1`, `--batch=N`, `--sync=full`; docs/mqtt-hub.md).
  * Same transport (plain TCP, `noDelay`), same MQTT.js 5 clients (3.1.1, QoS 1), same process:
  * - bare: an aedes 1.2 broker with default in-memory persistence; a publisher and a subscriber on
  *   one topic; QoS 1 both ways.
@@ -60,6 +60,8 @@ const WARMUP = arg('warmup', 1);
 /** Idle connected clients whose hub-side cost is measured (0: skip). */
 const IDLE = arg('idle', 1000);
 const NO_DELAY = arg('nodelay', 0) === 1;
+/** `--sync=full`: the hub's `storage.sync` (default normal, as in `edgeport run`). */
+const SYNC = process.argv.includes('--sync=full') ? 'full' : 'normal';
 const HUB = 'bench.azure-devices.net';
 
 class QuietLogger extends Logger {
@@ -136,7 +138,7 @@ async function startHub(): Promise<Hub> {
   container.bind(Logger).toConstantValue(new QuietLogger());
   container.bind(Clock).to(SystemClock).inSingletonScope();
   container.bind(Metrics).to(InMemoryMetrics).inSingletonScope();
-  container.load(storageModule({ kind: 'sqlite', path: join(dir, 'edgeport.db') }));
+  container.load(storageModule({ kind: 'sqlite', path: join(dir, 'edgeport.db'), sync: SYNC }));
   container.load(
     hubModule({
       edgeDeviceId: 'edge1',
