@@ -233,6 +233,12 @@ if (DIAG) {
   }
 }
 
+/**
+ * CPU time of the whole process (all threads: clients, broker or hub, writer thread) per message of
+ * the last throughput run, in microseconds: less sensitive to other jobs than msg/s.
+ */
+let lastCpuPerMessage = 0;
+
 /** Closed loop: `WINDOW` publishes in flight until `MESSAGES` were received. Returns msg/s. */
 async function throughput(path: Path): Promise<number> {
   const body = Buffer.alloc(BODY, 0x41);
@@ -243,6 +249,7 @@ async function throughput(path: Path): Promise<number> {
       if (++received === MESSAGES) resolve();
     });
   });
+  const cpuBefore = process.cpuUsage();
   const writesBefore = socketWrites;
   const serverBefore = serverWrites;
   const start = performance.now();
@@ -264,6 +271,8 @@ async function throughput(path: Path): Promise<number> {
   });
   await done;
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  lastCpuPerMessage = (cpu.user + cpu.system) / MESSAGES;
   if (DIAG) console.log(`diag: ${((socketWrites - writesBefore) / MESSAGES).toFixed(2)} socket writes per message (${((serverWrites - serverBefore) / MESSAGES).toFixed(2)} by the broker); ${path.diag?.() ?? ''}`);
   path.subscriber.removeAllListeners('message');
   return MESSAGES / seconds;
@@ -411,21 +420,25 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 async function main(): Promise<void> {
   const bare: number[] = [];
   const routed: number[] = [];
+  const bareCpu: number[] = [];
+  const routedCpu: number[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     // `--skip=bare|routed` (diagnostics, e.g. to profile one path): the skipped path reports 1 msg/s.
     if (process.argv.includes('--skip=bare')) bare.push(1);
     else {
       const b = await barePath();
       bare.push(await throughput(b));
+      bareCpu.push(lastCpuPerMessage);
       await b.close();
     }
     if (process.argv.includes('--skip=routed')) routed.push(1);
     else {
       const r = await routedPath();
       routed.push(await throughput(r));
+      routedCpu.push(lastCpuPerMessage);
       await r.close();
     }
-    console.log(`round ${round}: bare ${bare.at(-1)!.toFixed(0)} msg/s, routed ${routed.at(-1)!.toFixed(0)} msg/s (${MESSAGES} x ${BODY} B, window ${WINDOW})`);
+    console.log(`round ${round}: bare ${bare.at(-1)!.toFixed(0)} msg/s, routed ${routed.at(-1)!.toFixed(0)} msg/s (${MESSAGES} x ${BODY} B, window ${WINDOW}; CPU per message: bare ${(bareCpu.at(-1) ?? 0).toFixed(0)} us, routed ${(routedCpu.at(-1) ?? 0).toFixed(0)} us)`);
   }
   if (IDLE > 0) {
     const idle = await idleClients();
