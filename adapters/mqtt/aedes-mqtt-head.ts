@@ -54,8 +54,6 @@ export class MqttHeadOptions {
   drainTimeoutMs = 30_000;
   /** aedes `concurrency` (in-flight deliveries through its emitter). */
   concurrency = 1000;
-  /** Send a PINGRESP after a PUBACK while more PUBACKs are due, to release the client's Nagle-held acks (see `MqttConnection.nudge`). */
-  nudgeAcks = false;
   /** Settings named in listen errors. */
   portSetting = 'hub.mqtt.port';
   plainPortSetting = 'hub.mqtt.plainPort';
@@ -77,7 +75,6 @@ const INPUT_BROKER_ID = 'edgeport-inputs';
  * QoS 1 sends reach that check in different orders.
  */
 const HUB_BROKER_ID = 'edgeport-hub';
-const PINGRESP = Buffer.from([0xd0, 0x00]);
 
 /** Longest client id: `<128-char device id>/<128-char module id>` (aedes' default is MQTT 3.1's 23). */
 const MAX_CLIENT_ID_LENGTH = 257;
@@ -178,28 +175,6 @@ class MqttConnection implements ClientChannel {
     }
     const [done] = this.pending.splice(index, 1);
     done?.resolve();
-    if (this.pending.length > 0 && this.head.nudgeAcks) this.nudge();
-  }
-
-  private nudgeScheduled = false;
-
-  /**
-   * Makes the hub send a byte so the client's pending PUBACKs flow. MQTT.js (and so the SDK) leaves
-   * Nagle on: after its first PUBACK it holds the next ones until the hub's TCP ACK, which the
-   * kernel delays up to 40 ms while the hub, waiting for those PUBACKs, has nothing to send. Any
-   * data from the hub carries the ACK at once. A PINGRESP is the only 2-byte packet a server sends;
-   * clients treat an extra one as a keep-alive answer (MQTT.js sets `pingResp = true`). Opt-in
-   * (`MqttHeadOptions.nudgeAcks`) because MQTT 3.1.1 sends PINGRESP only in answer to PINGREQ.
-   */
-  private nudge(): void {
-    if (this.nudgeScheduled) return;
-    this.nudgeScheduled = true;
-    setImmediate(() => {
-      this.nudgeScheduled = false;
-      if (this.closed || this.pending.length === 0) return;
-      const conn = this.client.conn as { write?: (b: Buffer) => boolean; destroyed?: boolean };
-      if (conn.destroyed !== true) conn.write?.(PINGRESP);
-    });
   }
 
   isPending(counter: number): boolean {
@@ -280,10 +255,6 @@ export class AedesMqttHead extends HostedService {
 
   nextInputCounter(): number {
     return ++this.inputCounter;
-  }
-
-  get nudgeAcks(): boolean {
-    return this.options.nudgeAcks;
   }
 
   nextHubCounter(): number {

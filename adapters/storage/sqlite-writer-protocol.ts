@@ -7,7 +7,16 @@ export type WriterRequest =
   | { id: number; op: 'removeRange'; queueId: number; afterSeq: number; uptoSeq: number }
   | { id: number; op: 'ensureQueue'; endpointId: string; priority: number }
   | { id: number; op: 'compact' }
+  /** PASSIVE copies what it can without waiting for, or blocking, readers and writers; RESTART waits for writers and rewinds the WAL. */
+  | { id: number; op: 'walCheckpoint'; mode: 'PASSIVE' | 'RESTART' }
   | { id: number; op: 'close' };
+
+/** SQLite's answer to `PRAGMA wal_checkpoint`: frames in the WAL and frames copied to the database. */
+export interface WalCheckpointResult {
+  busy: number;
+  log: number;
+  checkpointed: number;
+}
 
 export type WriterResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; message: string; code?: string };
 

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { SqliteMessageTables } from './sqlite-message-tables.js';
-import { unpackAppend, type WriterRequest, type WriterResponse } from './sqlite-writer-protocol.js';
+import { unpackAppend, type WalCheckpointResult, type WriterRequest, type WriterResponse } from './sqlite-writer-protocol.js';
 
 type DatabaseConstructor = new (path: string, options?: { timeout?: number; fileMustExist?: boolean }) => SqliteDatabase & { close(): void };
 
@@ -37,6 +37,8 @@ async function handle(req: WriterRequest): Promise<unknown> {
     case 'compact':
       await tables.compact();
       return null;
+    case 'walCheckpoint':
+      return (db.pragma(`wal_checkpoint(${req.mode})`) as WalCheckpointResult[])[0];
     case 'close':
       db.close();
       return null;

@@ -46,8 +46,8 @@ export class DeliverStoredMessages extends HostedService {
     this.running = true;
     await this.store.open();
     this.unsubscribe.push(
-      this.signal.subscribe((queues) => {
-        for (const q of queues) this.pump(q.endpointId).notify(q.priority);
+      this.signal.subscribe((queues, committed) => {
+        queues.forEach((q, i) => this.pump(q.endpointId).notify(q.priority, committed?.[i]));
       }),
       this.deps.delivery.onAvailabilityChange((endpointId) => this.pumps.get(endpointId)?.wake()),
     );

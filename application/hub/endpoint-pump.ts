@@ -31,6 +31,8 @@ interface QueueState {
   page: QueuedMessage[];
   /** There may be entries on disk above `cursor`. */
   dirty: boolean;
+  /** A read or an expiry removal after `cursor` is in flight. */
+  reading: boolean;
 }
 
 /**
@@ -61,17 +63,33 @@ export class EndpointPump {
     if (existing !== undefined) {
       if (hasEntries) existing.dirty = true;
     } else {
-      this.queues.push({ key: { endpointId: this.endpoint.id, priority }, cursor: checkpoint, page: [], dirty: hasEntries });
+      this.queues.push({ key: { endpointId: this.endpoint.id, priority }, cursor: checkpoint, page: [], dirty: hasEntries, reading: false });
       this.queues.sort((a, b) => a.key.priority - b.key.priority);
     }
     if (hasEntries) this.wake();
   }
 
-  /** New entries were committed to the queue of `priority`. */
-  notify(priority: number): void {
+  /**
+   * New entries were committed to the queue of `priority`. When they are given and the pump has
+   * read everything before them (the usual case when it keeps up), they join the page in memory and
+   * are not read back from the store; the page still never holds more than `readPageSize` entries,
+   * and an endpoint that is not available gets nothing in memory (its backlog stays on disk).
+   */
+  notify(priority: number, committed?: readonly QueuedMessage[]): void {
     const q = this.queues.find((s) => s.key.priority === priority);
     if (q === undefined) this.addQueue(priority, 0, true);
-    else q.dirty = true;
+    else if (
+      committed !== undefined &&
+      committed.length > 0 &&
+      !q.dirty &&
+      !q.reading &&
+      committed[0]!.offset > q.cursor &&
+      q.page.length + committed.length <= this.deps.options.readPageSize &&
+      this.deps.delivery.isAvailable(this.endpoint)
+    ) {
+      for (const entry of committed) q.page.push(entry);
+      q.cursor = committed[committed.length - 1]!.offset;
+    } else q.dirty = true;
     this.wake();
   }
 
@@ -152,9 +170,7 @@ export class EndpointPump {
     for (const q of this.queues) {
       if (q.page.length > 0) return q;
       if (!q.dirty) continue;
-      q.dirty = false;
-      const page = await this.deps.store.read(q.key, q.cursor, this.deps.options.readPageSize);
-      if (page.length === this.deps.options.readPageSize) q.dirty = true;
+      const page = await this.readPage(q);
       const last = page[page.length - 1];
       if (last === undefined) continue;
       q.page = page;
@@ -260,11 +276,25 @@ export class EndpointPump {
     }
   }
 
+  /** Reads the page after `q.cursor`; entries committed meanwhile leave `q` dirty (read next time). */
+  private async readPage(q: QueueState): Promise<QueuedMessage[]> {
+    q.dirty = false;
+    q.reading = true;
+    try {
+      const page = await this.deps.store.read(q.key, q.cursor, this.deps.options.readPageSize);
+      if (page.length === this.deps.options.readPageSize) q.dirty = true;
+      return page;
+    } catch (error) {
+      q.dirty = true;
+      throw error;
+    } finally {
+      q.reading = false;
+    }
+  }
+
   /** Appends the next page of `q` from disk to what is in memory. */
   private async readMore(q: QueueState): Promise<void> {
-    q.dirty = false;
-    const page = await this.deps.store.read(q.key, q.cursor, this.deps.options.readPageSize);
-    if (page.length === this.deps.options.readPageSize) q.dirty = true;
+    const page = await this.readPage(q);
     const last = page[page.length - 1];
     if (last === undefined) return;
     for (const entry of page) q.page.push(entry);
@@ -288,6 +318,7 @@ export class EndpointPump {
       q.page = [];
       q.cursor = info?.checkpoint ?? 0;
       q.dirty = true;
+      q.reading = false;
     }
   }
 
@@ -374,9 +405,14 @@ export class EndpointPump {
       }
       if (checkpoint > 0) await this.deps.store.checkpoint(q.key, checkpoint);
       if (q.page.length === 0) {
-        // Nothing of this queue is in memory: expire from disk after the cursor.
-        const removed = await this.deps.store.removeExpired(q.key, q.cursor, now);
-        expired += removed;
+        // Nothing of this queue is in memory: expire from disk after the cursor (new entries meanwhile
+        // stay on disk, so they are not both in memory and removed).
+        q.reading = true;
+        try {
+          expired += await this.deps.store.removeExpired(q.key, q.cursor, now);
+        } finally {
+          q.reading = false;
+        }
       }
       if (expired > 0) {
         this.deps.metrics.dropped.inc({ endpoint: this.endpoint.id, reason: 'ttl_expiry' }, expired);

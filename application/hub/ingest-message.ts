@@ -3,20 +3,12 @@ import { SystemProperty, checkMessageSize, type Message } from '../../domain/mes
 import { expiresAt, type QueueKey } from '../../domain/messages/store-and-forward.js';
 import { messageSource } from '../../domain/routing/index.js';
 import { Clock } from '../ports/clock.js';
-import { MessageStore, StoreFullError, type AppendItem, type NewQueueEntry } from '../ports/message-store.js';
+import { MessageStore, StoreFullError, type AppendItem, type NewQueueEntry, type QueuedMessage } from '../ports/message-store.js';
 import { RandomSource } from '../ports/random-source.js';
 import { PipelineMetrics } from './pipeline-metrics.js';
 import { PipelineOptions } from './pipeline-options.js';
 import { QueueSignal } from './queue-signal.js';
 import { RouteConfig } from './route-config.js';
-
-function sameQueues(a: readonly QueueKey[], b: readonly QueueKey[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i]!.endpointId !== b[i]!.endpointId || a[i]!.priority !== b[i]!.priority) return false;
-  }
-  return true;
-}
 
 /** The authenticated identity that sent a message. */
 export interface Sender {
@@ -33,7 +25,6 @@ export interface IngestResult {
 interface PendingWrite {
   item: AppendItem;
   size: number;
-  keys: readonly QueueKey[];
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -110,7 +101,7 @@ export class IngestMessage {
     }
 
     await new Promise<void>((resolve, reject) => {
-      this.pending.push({ item: { message: stored, enqueuedAt: now, entries, size }, size, keys: entries, resolve, reject });
+      this.pending.push({ item: { message: stored, enqueuedAt: now, entries, size }, size, resolve, reject });
       this.pendingBytes += size;
       if (this.pending.length >= this.options.maxWriteBatch) void this.flush();
       else if (!this.flushScheduled) {
@@ -147,8 +138,9 @@ export class IngestMessage {
       for (const w of batch) bytes += w.size;
       this.pendingBytes -= bytes;
       this.inFlightBytes += bytes;
+      let offsets: number[];
       try {
-        await this.store.append(batch.map((w) => w.item));
+        offsets = await this.store.append(batch.map((w) => w.item));
       } catch (error) {
         this.inFlightBytes -= bytes;
         for (const w of batch) w.reject(error);
@@ -157,15 +149,19 @@ export class IngestMessage {
       this.inFlightBytes -= bytes;
       this.metrics.received.inc(undefined, batch.length);
       this.metrics.storeBytes.set({}, this.store.usedBytes());
-      // Distinct queues of the batch; consecutive messages usually match the same routes.
+      // Distinct queues of the batch with their new entries, so pumps that are caught up take them
+      // from memory. Matches are few, so linear scans.
       const touched: QueueKey[] = [];
-      let previous: readonly QueueKey[] | undefined;
-      for (const w of batch) {
-        if (previous === undefined || !sameQueues(previous, w.keys)) {
-          for (const k of w.keys) {
-            if (!touched.some((t) => t.endpointId === k.endpointId && t.priority === k.priority)) touched.push(k);
+      const committed: QueuedMessage[][] = [];
+      for (let i = 0; i < batch.length; i++) {
+        const w = batch[i]!;
+        for (const k of w.item.entries) {
+          let t = touched.findIndex((x) => x.endpointId === k.endpointId && x.priority === k.priority);
+          if (t < 0) {
+            t = touched.push({ endpointId: k.endpointId, priority: k.priority }) - 1;
+            committed.push([]);
           }
-          previous = w.keys;
+          committed[t]!.push({ offset: offsets[i]!, expiresAt: k.expiresAt, enqueuedAt: w.item.enqueuedAt, message: w.item.message });
         }
         w.resolve();
       }
@@ -174,7 +170,7 @@ export class IngestMessage {
           this.metrics.queueLength.set({ endpoint: q.endpointId, priority: String(q.priority) }, q.length);
         }
       }
-      this.signal.notify(touched);
+      this.signal.notify(touched, committed);
     }
   }
 }

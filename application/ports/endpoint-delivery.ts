@@ -30,6 +30,9 @@ export abstract class EndpointDelivery {
   abstract isAvailable(endpoint: Endpoint): boolean;
   /** Calls `listener` when an endpoint becomes available or unavailable; returns an unsubscribe function. */
   abstract onAvailabilityChange(listener: AvailabilityListener): () => void;
-  /** Delivers `messages` in order, stopping at the first failure. */
+  /**
+   * Delivers `messages` in order, stopping at the first failure. The messages are read-only: one
+   * message routed to several endpoints may be the same object in each (fresh entries from memory).
+   */
   abstract deliver(endpoint: Endpoint, messages: readonly Message[]): Promise<DeliveryResult>;
 }

@@ -49,8 +49,6 @@ export interface HubModuleOptions {
     plainPort: number;
     /** Server certificate and key PEM (from `ensureEdgeCertificates`); without it no TLS listener. */
     tls?: { cert: string; key: string };
-    /** `MqttHeadOptions.nudgeAcks` (default false). */
-    nudgeAcks?: boolean;
   };
   /**
    * The HTTPS listener (`hub.https.*`): module-to-module methods (`POST /twins/.../methods`) and
@@ -126,7 +124,7 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
     }
     if (options.mqtt.enabled) {
       bind(MqttHeadOptions).toConstantValue(
-        new MqttHeadOptions({ host: options.mqtt.host, port: options.mqtt.port, plainPort: options.mqtt.plainPort, tls: options.mqtt.tls, nudgeAcks: options.mqtt.nudgeAcks ?? false }),
+        new MqttHeadOptions({ host: options.mqtt.host, port: options.mqtt.port, plainPort: options.mqtt.plainPort, tls: options.mqtt.tls }),
       );
       bind(AedesMqttHead).toSelf().inSingletonScope();
       bind(HostedService).toService(AedesMqttHead);

@@ -5,7 +5,7 @@
  * Protocol on stdout, one line each: `READY`, `A <id>` (acknowledged = committed),
  * `D <endpoint> <id>` (delivered; written synchronously before the pump checkpoints), `DONE`.
  */
-import { writeSync } from 'node:fs';
+import { writeSync as fsWriteSync } from 'node:fs';
 import type { Endpoint } from '../../domain/routing/index.js';
 import type { Message } from '../../domain/messages/message.js';
 import type { DeliveryResult } from '../../application/ports/endpoint-delivery.js';
@@ -14,6 +14,24 @@ import { createDataSource } from '../../adapters/storage/create-data-source.js';
 import { TypeormMessageStore } from '../../adapters/storage/typeorm-message-store.js';
 import { CryptoRandomSource } from '../../adapters/random/crypto-random-source.js';
 import { RecordingDelivery, SENSOR, buildPipeline, telemetry } from './pipeline-harness.js';
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `text` to stdout before returning. stdout is a non-blocking pipe: when the parent
+ * reads slower than we report, `write` fails with EAGAIN or writes part; wait 1 ms and go on.
+ */
+function writeSync(fd: number, text: string): void {
+  let rest = Buffer.from(text);
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(fsWriteSync(fd, rest));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      Atomics.wait(pause, 0, 0, 1);
+    }
+  }
+}
 
 class ReportingDelivery extends RecordingDelivery {
   override async deliver(endpoint: Endpoint, messages: readonly Message[]): Promise<DeliveryResult> {

@@ -29,7 +29,6 @@ export interface HubOptions {
   dir?: string;
   port?: number;
   routes?: Record<string, RouteSpec>;
-  nudgeAcks?: boolean;
   /** Also start the HTTPS listener (module methods, MQTT over WebSocket) on a free port. */
   https?: boolean;
   /** Shorter C2D limits for tests. */
@@ -90,7 +89,7 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
       edgeDeviceId: EDGE_DEVICE,
       iotHubHostname: IOT_HUB,
       edgeHostname: 'localhost',
-      mqtt: { enabled: true, host: '127.0.0.1', port, plainPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem }, nudgeAcks: options.nudgeAcks ?? false },
+      mqtt: { enabled: true, host: '127.0.0.1', port, plainPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem } },
       pipeline: { timeToLiveSecs: 7200, maxStoreBytes: 0 },
       https: { enabled: httpsPort !== 0, host: '127.0.0.1', port: httpsPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem } },
       ...(options.c2d !== undefined ? { c2d: options.c2d } : {}),

@@ -51,6 +51,35 @@ test('concurrent senders are group-committed: one transaction for many messages'
   assert.ok(appends.every((n) => n <= 256));
 });
 
+test('a pump that keeps up takes new entries from memory (no read back); an unavailable endpoint leaves them on disk', async () => {
+  const store = new InMemoryMessageStore();
+  const reads: string[] = [];
+  const read = store.read.bind(store);
+  store.read = async (queue, after, limit) => {
+    reads.push(queue.endpointId);
+    return await read(queue, after, limit);
+  };
+  const p = buildPipeline({ store, clock: new FakeClock(), routes: ROUTES });
+  p.delivery.setAvailable('filter/input1', false);
+  await p.pumps.start();
+  // The first message creates the queues (read from the store); later ones, sent one by one while
+  // the upstream keeps up, come from memory.
+  for (let i = 0; i < 50; i++) {
+    await p.ingest.ingest(telemetry(i), SENSOR);
+    await eventually(() => p.delivery.ids('$upstream').length === i + 1);
+  }
+  const upstreamReads = reads.filter((e) => e === '$upstream').length;
+  assert.ok(upstreamReads <= 2, `upstream pump read the store ${upstreamReads} times for 50 messages`);
+  assert.deepEqual(p.delivery.ids('$upstream'), Array.from({ length: 50 }, (_, i) => String(i)));
+  // The module was offline: its 50 messages are delivered from the store, in order, once it connects.
+  assert.equal(p.delivery.ids('filter/input1').length, 0);
+  p.delivery.setAvailable('filter/input1', true);
+  await eventually(() => p.delivery.ids('filter/input1').length === 50);
+  assert.deepEqual(p.delivery.ids('filter/input1'), Array.from({ length: 50 }, (_, i) => String(i)));
+  assert.ok(reads.includes('filter/input1'));
+  await p.pumps.stop();
+});
+
 test('an unrouted message is acknowledged without storing; an oversized one is refused', async () => {
   const store = new InMemoryMessageStore();
   const p = buildPipeline({ store, clock: new FakeClock(), routes: ROUTES });
