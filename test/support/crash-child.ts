@@ -3,9 +3,12 @@
  *   node crash-child.js <db path> ingest <first id>   ingest at full speed until killed
  *   node crash-child.js <db path> drain               deliver what is stored, print DONE, exit
  * Protocol on stdout, one line each: `READY`, `A <id>` (acknowledged = committed),
- * `D <endpoint> <id>` (delivered; written synchronously before the pump checkpoints), `DONE`.
+ * `D <endpoint> <id>` (delivered; written synchronously before the pump checkpoints), and from the
+ * drain `S <dropped> <queue entries> <messages>` (messages the pumps dropped, rows left in SQLite)
+ * followed by `DONE`.
  */
-import { writeSync as fsWriteSync } from 'node:fs';
+import { writeSync } from 'node:fs';
+import type { SqliteDatabase } from '../../adapters/storage/sqlite-database.js';
 import type { Endpoint } from '../../domain/routing/index.js';
 import type { Message } from '../../domain/messages/message.js';
 import type { DeliveryResult } from '../../application/ports/endpoint-delivery.js';
@@ -18,14 +21,16 @@ import { RecordingDelivery, SENSOR, buildPipeline, telemetry } from './pipeline-
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Writes all of `text` to stdout before returning. stdout is a non-blocking pipe: when the parent
- * reads slower than we report, `write` fails with EAGAIN or writes part; wait 1 ms and go on.
+ * Writes all of `text` to stdout before returning. Starting the SQLite writer's Worker makes Node
+ * open `process.stdout`, which switches fd 1 (a pipe) to non-blocking: a bare `writeSync` then
+ * throws EAGAIN (or writes only part) whenever the test process reads slower than we write, as
+ * under load. Here a full pipe makes us wait, like a slow endpoint; no line is ever lost.
  */
-function writeSync(fd: number, text: string): void {
+function writeLines(text: string): void {
   let rest = Buffer.from(text);
   while (rest.length > 0) {
     try {
-      rest = rest.subarray(fsWriteSync(fd, rest));
+      rest = rest.subarray(writeSync(1, rest));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
       Atomics.wait(pause, 0, 0, 1);
@@ -37,7 +42,7 @@ class ReportingDelivery extends RecordingDelivery {
   override async deliver(endpoint: Endpoint, messages: readonly Message[]): Promise<DeliveryResult> {
     let out = '';
     for (const m of messages) out += `D ${endpoint.id} ${m.properties['id']}\n`;
-    writeSync(1, out);
+    writeLines(out);
     return { delivered: messages.length };
   }
 }
@@ -63,13 +68,17 @@ const p = buildPipeline({
   options: { deliveryBatchSize: 100, readPageSize: 500 },
 });
 await p.pumps.start();
-writeSync(1, 'READY\n');
+writeLines('READY\n');
 
 if (mode === 'drain') {
   const timer = setInterval(() => {
     if (store.queues().every((q) => q.length === 0)) {
       clearInterval(timer);
-      writeSync(1, 'DONE\n');
+      // What the pumps dropped, and what SQLite itself still holds, counted in the database.
+      const db = (dataSource.driver as unknown as { databaseConnection: SqliteDatabase }).databaseConnection;
+      const count = (table: string): number => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+      const dropped = p.metrics.value('edgeport_messages_dropped_total');
+      writeLines(`S ${dropped} ${count('queue_entries')} ${count('messages')}\nDONE\n`);
       void p.pumps.stop().then(() => dataSource.destroy()).then(() => process.exit(0));
     }
   }, 20);
@@ -78,7 +87,7 @@ if (mode === 'drain') {
   let acks: string[] = [];
   const flushAcks = (): void => {
     if (acks.length === 0) return;
-    writeSync(1, acks.join(''));
+    writeLines(acks.join(''));
     acks = [];
   };
   const WINDOW = 1000;

@@ -11,13 +11,17 @@ const DELIVERY_BATCH = 100;
 
 interface Run {
   child: ChildProcess;
+  /** From the drain's `S` line: messages its pumps dropped, queue entries and messages left in SQLite. */
+  stats: { dropped: number; entries: number; messages: number } | undefined;
   ready: Promise<void>;
   done: Promise<void>;
   exited: Promise<void>;
 }
 
-function startChild(path: string, args: string[], onLine: (line: string) => void): Run {
+/** `stallMs`: the test process stops reading the child's stdout that long after READY (a loaded machine). */
+function startChild(path: string, args: string[], onLine: (line: string) => void, stallMs = 0): Run {
   const child = spawn(process.execPath, [CHILD, path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = { child } as Run;
   let buffered = '';
   let stderr = '';
   let readyResolve!: () => void;
@@ -31,8 +35,17 @@ function startChild(path: string, args: string[], onLine: (line: string) => void
     while ((nl = buffered.indexOf('\n')) >= 0) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
-      if (line === 'READY') readyResolve();
-      else if (line === 'DONE') doneResolve();
+      if (line === 'READY') {
+        readyResolve();
+        if (stallMs > 0) {
+          child.stdout!.pause();
+          setTimeout(() => child.stdout!.resume(), stallMs);
+        }
+      } else if (line === 'DONE') doneResolve();
+      else if (line.startsWith('S ')) {
+        const [dropped = NaN, entries = NaN, messages = NaN] = line.slice(2).split(' ').map(Number);
+        run.stats = { dropped, entries, messages };
+      }
       else onLine(line);
     }
   });
@@ -44,7 +57,7 @@ function startChild(path: string, args: string[], onLine: (line: string) => void
     });
   });
   exited.catch(() => undefined);
-  return { child, ready, done, exited };
+  return Object.assign(run, { ready, done, exited });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -82,6 +95,8 @@ test(`crash: ${KILLS} SIGKILLs while ingesting at full speed; after each restart
       running.push(drain);
       await withTimeout(drain.done, 30_000, 'drain');
       await withTimeout(drain.exited, 10_000, 'drain exit');
+      // Nothing may be dropped on the way (the recording delivery never fails), and SQLite is empty.
+      assert.deepEqual(drain.stats, { dropped: 0, entries: 0, messages: 0 }, `after restart ${k + 1}: dropped, queue entries, messages`);
       for (const [endpoint, ids] of delivered) {
         const seen = new Set(ids);
         const missing = acked.filter((id) => !seen.has(id));
@@ -110,12 +125,52 @@ test(`crash: ${KILLS} SIGKILLs while ingesting at full speed; after each restart
     }
     const duplicates = ids.length - firstSeen.length;
     totalDuplicates += duplicates;
-    // A kill can only repeat what was delivered but not yet checkpointed: the batches in flight.
+    // A kill can only repeat what was delivered but not yet checkpointed: the batches in flight. (Not a
+    // share of what was acknowledged: that shrinks with the machine's load, the batches in flight don't.)
     assert.ok(duplicates <= KILLS * DELIVERY_BATCH * PIPELINE_DEPTH, `${endpoint}: ${duplicates} duplicates`);
-    assert.ok(duplicates < 0.01 * acked.length, `${endpoint}: ${duplicates} duplicates of ${acked.length} (>= 1%)`);
   }
   process.stdout.write(
     `# crash: ${KILLS} kills, acknowledged per run ${ackedPerRun.join('/')} (total ${acked.length}), ` +
       `duplicates ${totalDuplicates} (${((100 * totalDuplicates) / (2 * acked.length)).toFixed(3)}% of deliveries), none lost, in order\n`,
   );
+});
+
+test('crash: a test process that stops reading for a second loses no line of the child protocol', { timeout: 60_000 }, async () => {
+  // Regression: the child wrote with a bare writeSync on a non-blocking stdout, so a slow reader made
+  // deliveries throw EAGAIN, which the pump drops as a non-transient failure: hundreds "lost".
+  const fixture = await sqliteFixture();
+  const acked: number[] = [];
+  const delivered = new Map<string, Set<number>>();
+  const onLine = (line: string): void => {
+    if (line.startsWith('A ')) acked.push(Number(line.slice(2)));
+    else if (line.startsWith('D ')) {
+      const [, endpoint = '', id = ''] = line.split(' ');
+      let ids = delivered.get(endpoint);
+      if (ids === undefined) delivered.set(endpoint, (ids = new Set()));
+      ids.add(Number(id));
+    }
+  };
+  const running: Run[] = [];
+  try {
+    const ingest = startChild(fixture.path, ['ingest', '10000000'], onLine);
+    running.push(ingest);
+    await withTimeout(ingest.ready, 15_000, 'child ready');
+    await new Promise((r) => setTimeout(r, 1500));
+    ingest.child.kill('SIGKILL');
+    await withTimeout(ingest.exited, 10_000, 'child exit');
+    const drain = startChild(fixture.path, ['drain'], onLine, 1000);
+    running.push(drain);
+    await withTimeout(drain.done, 30_000, 'drain');
+    await withTimeout(drain.exited, 10_000, 'drain exit');
+    assert.ok(acked.length > 1000, `acknowledged ${acked.length}`);
+    assert.deepEqual(drain.stats, { dropped: 0, entries: 0, messages: 0 }, 'dropped, queue entries, messages');
+    assert.deepEqual([...delivered.keys()].sort(), ['$upstream', 'filter/input1']);
+    for (const [endpoint, ids] of delivered) {
+      const missing = acked.filter((id) => !ids.has(id));
+      assert.equal(missing.length, 0, `${endpoint} misses ${missing.length} acknowledged messages, e.g. ${missing.slice(0, 5).join(', ')}`);
+    }
+  } finally {
+    for (const r of running) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+    await fixture.destroy();
+  }
 });
