@@ -36,10 +36,29 @@ interface QueueState {
 }
 
 /**
+ * Attempts for an error that is not a `DeliveryError` (an adapter failed in a way it did not
+ * classify: EAGAIN, a reset socket, a bug) before its message is dropped: ~1+2+4+8+16 s of
+ * back-off. Such an error is more often passing than final, so it must not drop at once; but a
+ * poison message must not block its queue until TTL either.
+ */
+export const UNCLASSIFIED_FAILURE_ATTEMPTS = 6;
+
+/**
+ * The error to back off with, or undefined to drop the message: a transient `DeliveryError` always
+ * retries, a non-transient one never, anything else until `UNCLASSIFIED_FAILURE_ATTEMPTS`.
+ */
+function retryableFailure(error: unknown, retries: number): DeliveryError | undefined {
+  if (error instanceof DeliveryError) return error.transient ? error : undefined;
+  if (retries + 1 >= UNCLASSIFIED_FAILURE_ATTEMPTS) return undefined;
+  return new DeliveryError(`unclassified delivery failure (attempt ${retries + 1} of ${UNCLASSIFIED_FAILURE_ATTEMPTS}): ${error instanceof Error ? error.message : String(error)}`, true, { cause: error });
+}
+
+/**
  * Delivers one endpoint's queues in order: strictly by priority (0 first; after every batch it
  * starts again from the highest priority), reading pages from disk, checkpointing after each batch.
  * Waits while the endpoint is unavailable; retries transient failures with exponential back-off;
- * drops non-transient failures and expired entries (logged and counted). Expired-entry sweeps run
+ * drops non-transient failures (unclassified errors after `UNCLASSIFIED_FAILURE_ATTEMPTS`) and expired
+ * entries (logged and counted). Expired-entry sweeps run
  * inside the pump's loop, so an entry is never counted twice.
  */
 export class EndpointPump {
@@ -245,10 +264,11 @@ export class EndpointPump {
         for (const behind of inflight.splice(0)) await behind.result;
         const failed = batch[delivered]!;
         const error = outcome.error ?? new DeliveryError('delivery stopped without an error', true);
-        if (error instanceof DeliveryError && error.transient) {
+        const retry = retryableFailure(error, this.retries);
+        if (retry !== undefined) {
           if (checkpoint > 0) await this.deps.store.checkpoint(q.key, checkpoint);
           this.refreshGauge(q.key.priority);
-          await this.backOff(error);
+          await this.backOff(retry);
           return;
         }
         this.deps.metrics.dropped.inc({ endpoint: this.endpoint.id, reason: 'delivery_failed' });

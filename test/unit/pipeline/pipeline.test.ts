@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageTooLargeError } from '../../../domain/messages/message.js';
 import { DeliveryError } from '../../../application/ports/endpoint-delivery.js';
+import { UNCLASSIFIED_FAILURE_ATTEMPTS } from '../../../application/hub/endpoint-pump.js';
 import { StoreFullError, type AppendItem } from '../../../application/ports/message-store.js';
 import { InMemoryMessageStore } from '../../../adapters/storage/in-memory-message-store.js';
 import { FakeClock } from '../../support/fake-clock.js';
@@ -176,7 +177,7 @@ test('transient failures retry with exponential back-off on the clock; success r
 test('a non-transient failure drops that message, logs and counts it, and delivery goes on', async () => {
   const store = new InMemoryMessageStore();
   const p = buildPipeline({ store, clock: new FakeClock(), routes: { up: 'FROM /messages/* INTO $upstream' } });
-  p.delivery.fail = (_e, m) => (m.properties['id'] === '2' ? new Error('message rejected by IoT Hub: bad property') : undefined);
+  p.delivery.fail = (_e, m) => (m.properties['id'] === '2' ? new DeliveryError('message rejected by IoT Hub: bad property', false) : undefined);
   await p.pumps.start();
   await Promise.all([1, 2, 3].map((i) => p.ingest.ingest(telemetry(i), SENSOR)));
   await eventually(() => p.delivery.ids('$upstream').length === 2);
@@ -184,6 +185,33 @@ test('a non-transient failure drops that message, logs and counts it, and delive
   assert.deepEqual(p.delivery.ids('$upstream'), ['1', '3']);
   assert.equal(p.metrics.value('edgeport_messages_dropped_total', { reason: 'delivery_failed' }), 1);
   assert.ok(p.logger.lines.some((l) => l.level === 'warn' && l.message.includes('dropped')));
+  await p.pumps.stop();
+});
+
+test('an unclassified error (not a DeliveryError) is retried with back-off, and the message dropped only after the last attempt', async () => {
+  const clock = new FakeClock();
+  const p = buildPipeline({ store: new InMemoryMessageStore(), clock, routes: { up: 'FROM /messages/* INTO $upstream' } });
+  let attempts = 0;
+  p.delivery.fail = (_e, m) => {
+    if (m.properties['id'] !== '1') return undefined;
+    attempts++;
+    return new Error('write EAGAIN');
+  };
+  await p.pumps.start();
+  await Promise.all([1, 2].map((i) => p.ingest.ingest(telemetry(i), SENSOR)));
+  await eventually(() => attempts === 1);
+  for (let n = 2; n <= UNCLASSIFIED_FAILURE_ATTEMPTS; n++) {
+    await settle();
+    // Nothing is dropped, and nothing behind the failing message delivered, while attempts remain.
+    assert.deepEqual(p.delivery.ids('$upstream'), []);
+    assert.equal(p.metrics.value('edgeport_messages_dropped_total', { reason: 'delivery_failed' }), 0);
+    clock.advance(61_000);
+    await eventually(() => attempts === n, 2000, `attempt ${n}`);
+  }
+  await eventually(() => p.delivery.ids('$upstream').length === 1);
+  assert.deepEqual(p.delivery.ids('$upstream'), ['2']);
+  assert.equal(attempts, UNCLASSIFIED_FAILURE_ATTEMPTS);
+  assert.equal(p.metrics.value('edgeport_messages_dropped_total', { reason: 'delivery_failed' }), 1);
   await p.pumps.stop();
 });
 
