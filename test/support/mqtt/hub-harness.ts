@@ -31,6 +31,8 @@ export interface HubOptions {
   nudgeAcks?: boolean;
   /** AMQP credit window per link (`AmqpHeadOptions.creditWindow`). */
   amqpCreditWindow?: number;
+  /** Fixed AMQP port (a restart keeps it); default a free one. */
+  amqpPort?: number;
 }
 
 export interface Hub {
@@ -65,7 +67,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
     try {
       return await startHubOnce(options);
     } catch (error) {
-      if (!(error instanceof ListenError) || options.port !== undefined || attempt >= 5) throw error;
+      if (!(error instanceof ListenError) || options.port !== undefined || options.amqpPort !== undefined || attempt >= 5) throw error;
     }
   }
 }
@@ -75,7 +77,7 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
   const certs = await ensureEdgeCertificates({ dir: join(dir, 'certs'), hostname: 'localhost' });
   const port = options.port ?? (await freePort());
   const plainPort = options.plain === true ? await freePort() : 0;
-  const amqpPort = await freePort();
+  const amqpPort = options.amqpPort ?? (await freePort());
   const logger = new SilentLogger();
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(Logger).toConstantValue(logger);
