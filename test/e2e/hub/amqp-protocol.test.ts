@@ -5,6 +5,10 @@ import { parseIdentity } from '../../../domain/identity/identity.js';
 import { ClientDirectory } from '../../../application/hub/client-directory.js';
 import { CloudToDeviceService } from '../../../application/hub/cloud-to-device-service.js';
 import { MessageStore } from '../../../application/ports/message-store.js';
+import { MethodService } from '../../../application/hub/method-service.js';
+import { TwinService } from '../../../application/hub/twin-service.js';
+import { Client, Message, agentToPort } from '../../support/mqtt/sdk.js';
+import { AmqpWs } from '../../support/amqp/sdk.js';
 import { IOT_HUB, startHub, within } from '../../support/mqtt/hub-harness.js';
 import { attachReceiver, attachSender, closeRaw, connectRaw, openCbs, putToken, sasFor, sendAndSettle } from '../../support/amqp/raw-client.js';
 
@@ -204,6 +208,32 @@ test('AMQP telemetry: credit is bounded by the window and topped up as messages 
     assert.equal(big, 'rejected:amqp:link:message-size-exceeded');
   } finally {
     for (const c of connections) await closeRaw(c);
+    await hub.close();
+  }
+});
+
+test('AMQP over WebSocket (official SDK AmqpWs, subprotocol AMQPWSB10 on the HTTPS listener): telemetry stored, twin read, method answered', { timeout: 30_000 }, async () => {
+  const hub = await startHub({ https: true, routes: { all: 'FROM /messages/* INTO $upstream' } });
+  const leaf = await hub.addIdentity('wsleaf');
+  await hub.get(TwinService).updateDesired(parseIdentity('wsleaf'), { interval: 7 });
+  // AmqpWs builds wss://<GatewayHostName>:443/$iothub/websocket: no port in the gateway name.
+  const client = Client.fromConnectionString(leaf.connectionString.replace(/GatewayHostName=[^;]+/, 'GatewayHostName=localhost'), AmqpWs);
+  try {
+    await client.setOptions({ ca: hub.ca, amqp: { webSocketAgent: agentToPort(hub.httpsPort) } } as Parameters<typeof client.setOptions>[0]);
+    await within(10_000, 'open over WebSocket', client.open());
+    await within(10_000, 'sendEvent', client.sendEvent(new Message('over-amqp-ws')));
+    const store = hub.get(MessageStore);
+    const queue = store.queues().find((q) => q.endpointId === '$upstream')!;
+    const [stored] = await store.read({ endpointId: '$upstream', priority: queue.priority }, queue.checkpoint, 10);
+    assert.equal(new TextDecoder().decode(stored!.message.body), 'over-amqp-ws');
+    assert.equal(stored!.message.systemProperties['connectionDeviceId'], 'wsleaf');
+    const twin = (await within(10_000, 'getTwin over WebSocket', client.getTwin())) as unknown as { properties: { desired: Record<string, unknown> } };
+    assert.equal(twin.properties.desired['interval'], 7);
+    client.onDeviceMethod('ping', (_request, response) => void response.send(200, { pong: true }));
+    await pause(300);
+    assert.deepEqual(await hub.get(MethodService).invoke(parseIdentity('wsleaf'), 'ping', null, 5000), { status: 200, payload: { pong: true } });
+  } finally {
+    await client.close().catch(() => undefined);
     await hub.close();
   }
 });
