@@ -8,7 +8,7 @@ import type { Message } from '../../domain/messages/message.js';
 import { type JsonObject, type JsonValue } from '../../domain/twins/json.js';
 import type { ClientFeature } from '../../application/ports/client-channel.js';
 import { DeliveryError } from '../../application/ports/endpoint-delivery.js';
-import { ListenError, type ListenInfo } from '../../application/ports/hosted-service.js';
+import { type ListenInfo, listenOn } from '../../application/ports/hosted-service.js';
 import type { Logger } from '../../application/ports/logger.js';
 import { type AmqpBackend, type AmqpClient, AmqpCondition, AmqpRefusal, type TwinReply } from './amqp-backend.js';
 import { bodyBytes, fromAmqpMessage, idText, toAmqpMessage, wireId } from './amqp-message.js';
@@ -260,20 +260,10 @@ export class AmqpServer {
     server.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
     server.on('tlsClientError', (error) => this.log.debug('TLS handshake failed', { error: error.message }));
     const info: ListenInfo = { protocol: 'amqps', host: this.options.host, port: this.options.port, setting: this.options.portSetting ?? 'amqp port' };
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException): void => reject(new ListenError(info, error.code ?? error.message));
-      server.once('error', onError);
-      server.listen(info.port, info.host, () => {
-        server.off('error', onError);
-        server.on('error', (error) => this.log.error('listener error', { port: info.port, error: error.message }));
-        resolve();
-      });
-    });
+    const bound = await listenOn(server, info, (error) => this.log.error('listener error', { port: info.port, error: error.message }));
     this.server = server;
-    const address = server.address();
-    const port = address !== null && typeof address === 'object' ? address.port : info.port;
-    this.log.debug('listening', { protocol: 'amqps', host: info.host, port });
-    return { ...info, port };
+    this.log.debug('listening', { protocol: 'amqps', host: info.host, port: bound.port });
+    return bound;
   }
 
   /** Serves one already-established transport (a TLS socket, or a WebSocket stream). */

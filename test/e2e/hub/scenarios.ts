@@ -97,23 +97,41 @@ export function collectInputs(client: ModuleClient): Array<{ input: string; msg:
   return received;
 }
 
+/**
+ * Runs `body` with a hub routing module A's `output1` to module B's `input1`, both connected over
+ * `t` (B first, listening to its inputs); closes clients and hub afterwards.
+ */
+async function withRoutedModules(
+  t: Transport,
+  hubOptions: HubOptions,
+  optionsB: Record<string, unknown>,
+  body: (ctx: { hub: Hub; moduleA: ModuleClient; received: Array<{ input: string; msg: Message }> }) => Promise<void>,
+): Promise<void> {
+  const hub = await startHub({ routes: ROUTES, ...hubOptions });
+  const clients: ModuleClient[] = [];
+  try {
+    const a = await hub.addIdentity('edge1/A');
+    const b = await hub.addIdentity('edge1/B');
+    const moduleB = await openModule(t, t.connectionString(b), hub.ca, optionsB);
+    clients.push(moduleB);
+    const received = collectInputs(moduleB);
+    // The SDK subscribes (MQTT) or attaches its receiver (AMQP) on the first 'inputMessage' listener.
+    await pause(300);
+    const moduleA = await openModule(t, t.connectionString(a), hub.ca);
+    clients.push(moduleA);
+    await body({ hub, moduleA, received });
+  } finally {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await hub.close();
+  }
+}
+
 /** Defines every scenario for transport `t`. */
 export function hubScenarios(t: Transport): void {
   const startHubFor = (options: HubOptions = {}): Promise<Hub> => startHub(options);
 
   test(`${t.name} SDK: module A output is routed to module B input with body and properties`, { timeout: 30_000 }, async () => {
-    const hub = await startHubFor({ routes: ROUTES });
-    const clients: ModuleClient[] = [];
-    try {
-      const a = await hub.addIdentity('edge1/A');
-      const b = await hub.addIdentity('edge1/B');
-      const moduleB = await openModule(t, t.connectionString(b), hub.ca);
-      clients.push(moduleB);
-      const received = collectInputs(moduleB);
-      // The SDK subscribes (MQTT) or attaches its receiver (AMQP) on the first 'inputMessage' listener.
-      await pause(300);
-      const moduleA = await openModule(t, t.connectionString(a), hub.ca);
-      clients.push(moduleA);
+    await withRoutedModules(t, {}, {}, async ({ moduleA, received }) => {
       const out = new Message(JSON.stringify({ temperature: 31.5 }));
       out.properties.add('alert', 'high temp & more=yes/no');
       out.messageId = 'mid-1';
@@ -132,25 +150,13 @@ export function hubScenarios(t: Transport): void {
       assert.equal(msg.contentEncoding, 'utf-8');
       // edgeHub adds the sender's identity.
       assert.deepEqual(t.connectionIds(msg), { deviceId: 'edge1', moduleId: 'A' });
-    } finally {
-      for (const c of clients) await c.close().catch(() => undefined);
-      await hub.close();
-    }
+    });
   });
 
   test(`${t.name} SDK: inputs keep flowing across SAS token renewals`, { timeout: 40_000 }, async () => {
-    const hub = await startHubFor({ routes: ROUTES });
-    const clients: ModuleClient[] = [];
-    try {
-      const a = await hub.addIdentity('edge1/A');
-      const b = await hub.addIdentity('edge1/B');
-      // Tokens valid 6 s, renewed 4 s before expiry: a renewal every ~2 s.
-      const moduleB = await openModule(t, t.connectionString(b), hub.ca, { tokenRenewal: { tokenValidTimeInSeconds: 6, tokenRenewalMarginInSeconds: 4 } });
-      clients.push(moduleB);
-      const received = collectInputs(moduleB);
-      await pause(300);
-      const moduleA = await openModule(t, t.connectionString(a), hub.ca);
-      clients.push(moduleA);
+    // Tokens valid 6 s, renewed 4 s before expiry: a renewal every ~2 s.
+    const renewing = { tokenRenewal: { tokenValidTimeInSeconds: 6, tokenRenewalMarginInSeconds: 4 } };
+    await withRoutedModules(t, {}, renewing, async ({ hub, moduleA, received }) => {
       await moduleA.sendOutputEvent('output1', new Message('before'));
       const before = t.renewals(hub, 'edge1/B');
       // Past the first token's expiry: without working renewals the hub would have dropped B.
@@ -159,32 +165,16 @@ export function hubScenarios(t: Transport): void {
       await moduleA.sendOutputEvent('output1', new Message('after'));
       await until(10_000, 'both messages', () => received.length >= 2);
       assert.deepEqual(received.map((r) => r.msg.getBytes().toString()), ['before', 'after']);
-    } finally {
-      for (const c of clients) await c.close().catch(() => undefined);
-      await hub.close();
-    }
+    });
   });
 
   test(`${t.name} SDK: 300 routed messages arrive in order`, { timeout: 40_000 }, async () => {
-    const hub = await startHubFor({ routes: ROUTES, nudgeAcks: true });
-    const clients: ModuleClient[] = [];
-    try {
-      const a = await hub.addIdentity('edge1/A');
-      const b = await hub.addIdentity('edge1/B');
-      const moduleB = await openModule(t, t.connectionString(b), hub.ca);
-      clients.push(moduleB);
-      const received = collectInputs(moduleB);
-      await pause(300);
-      const moduleA = await openModule(t, t.connectionString(a), hub.ca);
-      clients.push(moduleA);
+    await withRoutedModules(t, { nudgeAcks: true }, {}, async ({ moduleA, received }) => {
       const expected = Array.from({ length: 300 }, (_, i) => `m${i}`);
       await within(20_000, 'send 300', Promise.all(expected.map((body) => moduleA.sendOutputEvent('output1', new Message(body)))));
       await until(20_000, 'receive 300', () => received.length >= expected.length);
       assert.deepEqual(received.map((r) => r.msg.getBytes().toString()), expected);
-    } finally {
-      for (const c of clients) await c.close().catch(() => undefined);
-      await hub.close();
-    }
+    });
   });
 
   test(`${t.name} SDK: twin get, reported patch (stored, notification routed), desired push from TwinService`, { timeout: 30_000 }, async () => {
