@@ -68,6 +68,7 @@ class LinkState {
   constructor(
     readonly role: LinkRole,
     readonly link: Sender | Receiver,
+    readonly conn: ConnectionState,
     readonly client: ClientState | undefined,
     readonly channel: string | undefined,
   ) {}
@@ -433,7 +434,7 @@ export class AmqpServer {
       return;
     }
     if (parsed.kind === 'cbs') {
-      this.addLink(state, new LinkState(isSender ? 'cbs-out' : 'cbs-in', link, undefined, channel));
+      this.addLink(state, new LinkState(isSender ? 'cbs-out' : 'cbs-in', link, state, undefined, channel));
       if (isSender) {
         const sender = [...state.links].find((l) => l.link === link)!;
         for (const reply of state.cbsBacklog.splice(0)) this.send(sender, reply);
@@ -475,7 +476,7 @@ export class AmqpServer {
       this.refuse(state, link, condition, describeDenial(client.identity, operation, decision.reason));
       return;
     }
-    const linkState = new LinkState(role, link, client, channel);
+    const linkState = new LinkState(role, link, state, client, channel);
     this.addLink(state, linkState);
     client.links.add(linkState);
     if (FEATURE_OF_ROLE[role] !== undefined) this.backend.clientChanged(client);
@@ -517,7 +518,7 @@ export class AmqpServer {
     state.closed = true;
     this.links.delete(state.link);
     state.client?.links.delete(state);
-    for (const conn of this.connections.values()) conn.links.delete(state);
+    state.conn.links.delete(state);
     const error = (): DeliveryError => new DeliveryError(`${state.client === undefined ? 'link' : formatIdentity(state.client.identity)}: ${why} before the message was settled`, true);
     for (const p of state.pending.values()) p.reject(error());
     state.pending.clear();
