@@ -1,6 +1,6 @@
 /**
  * AMQP vs MQTT on the routed module-to-module path: `npm run bench:hub -- --transport amqp
- * [--messages=10000 --window=500 --body=1024 --rounds=3 --nodelay=1 --only=amqp|mqtt]` (bench/hub.ts dispatches here).
+ * [--messages=10000 --window=500 --body=1024 --rounds=5 --nodelay=1 --only=amqp|mqtt]` (bench/hub.ts dispatches here).
  *
  * One hub as `edgeport run` builds it (real pipeline, SQLite in a temp dir, TLS listeners with
  * the edge certificate, `test/support/mqtt/hub-harness.ts`), fresh per measurement. Module A
@@ -31,7 +31,7 @@ function arg(name: string, fallback: number): number {
 const MESSAGES = arg('messages', 10_000);
 const WINDOW = arg('window', 500);
 const BODY = arg('body', 1024);
-const ROUNDS = arg('rounds', 3);
+const ROUNDS = arg('rounds', 5);
 /** `--nodelay=1`: Nagle off on the bench clients (the SDKs leave it on). */
 const NO_DELAY = arg('nodelay', 0) === 1;
 const ROUTES = { r: 'FROM /messages/modules/A/outputs/output1 INTO BrokeredEndpoint("/modules/B/inputs/input1")' };

@@ -520,7 +520,14 @@ export class AmqpServer {
     state.client?.links.delete(state);
     state.conn.links.delete(state);
     const error = (): DeliveryError => new DeliveryError(`${state.client === undefined ? 'link' : formatIdentity(state.client.identity)}: ${why} before the message was settled`, true);
-    for (const p of state.pending.values()) p.reject(error());
+    for (const [delivery, p] of state.pending) {
+      p.reject(error());
+      // The peer will never settle a delivery of a detached link, and rhea frees its session's
+      // outgoing buffer only from the oldest delivery on while `settled && remote_settled`: mark it
+      // done (rhea has no API for this), or the session stops sending after ~2048 more transfers.
+      (delivery as { remote_settled: boolean }).remote_settled = true;
+      delivery.update(true);
+    }
     state.pending.clear();
     for (const o of state.queue.splice(0)) o.pending?.reject(error());
   }
@@ -611,6 +618,11 @@ export class AmqpServer {
     if (!link.closed && !delivery.remote_settled) {
       if (error === undefined) delivery.accept();
       else delivery.reject(error);
+    } else if (!delivery.settled) {
+      // Pre-settled by the client (the SDK's twin sender) or the link is gone: settle locally too, or
+      // rhea keeps the delivery at the head of the session's incoming buffer and the session window
+      // closes after ~2048 later transfers (telemetry stalls).
+      delivery.update(true);
     }
     if (link.closed) return;
     const receiver = link.link as Receiver & { credit: number };

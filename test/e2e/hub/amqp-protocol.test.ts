@@ -8,7 +8,7 @@ import { MessageStore } from '../../../application/ports/message-store.js';
 import { MethodService } from '../../../application/hub/method-service.js';
 import { TwinService } from '../../../application/hub/twin-service.js';
 import { Client, Message, agentToPort } from '../../support/mqtt/sdk.js';
-import { AmqpWs } from '../../support/amqp/sdk.js';
+import { Amqp, AmqpWs } from '../../support/amqp/sdk.js';
 import { IOT_HUB, startHub, within } from '../../support/mqtt/hub-harness.js';
 import { attachReceiver, attachSender, closeRaw, connectRaw, openCbs, putToken, sasFor, sendAndSettle } from '../../support/amqp/raw-client.js';
 
@@ -234,6 +234,68 @@ test('AMQP over WebSocket (official SDK AmqpWs, subprotocol AMQPWSB10 on the HTT
     assert.deepEqual(await hub.get(MethodService).invoke(parseIdentity('wsleaf'), 'ping', null, 5000), { status: 200, payload: { pong: true } });
   } finally {
     await client.close().catch(() => undefined);
+    await hub.close();
+  }
+});
+
+test('AMQP session window: pre-settled twin requests are settled locally, so 2100 later messages on the same session still flow', { timeout: 60_000 }, async () => {
+  const hub = await startHub({ routes: { all: 'FROM /messages/* INTO $upstream' } });
+  const leaf = await hub.addIdentity('leaf1');
+  const client = Client.fromConnectionString(leaf.amqpConnectionString, Amqp);
+  try {
+    await client.setOptions({ ca: hub.ca });
+    await within(10_000, 'open', client.open());
+    // The SDK's twin sender sends pre-settled (snd_settle_mode 1) on the session telemetry uses.
+    await within(10_000, 'getTwin', client.getTwin());
+    // rhea's session keeps 2048 incoming deliveries until they are settled from the oldest on.
+    const total = 2100;
+    await within(45_000, `${total} sendEvent`, Promise.all(Array.from({ length: total }, (_, i) => client.sendEvent(new Message(`m${i}`)))));
+    assert.equal(hub.get(MessageStore).queues().find((q) => q.endpointId === '$upstream')?.length, total);
+  } finally {
+    await client.close().catch(() => undefined);
+    await hub.close();
+  }
+});
+
+test('AMQP session window: inputs left unsettled on a detached link do not block later deliveries on the same session', { timeout: 60_000 }, async () => {
+  const hub = await startHub({ routes: { aToB: 'FROM /messages/modules/A/outputs/out INTO BrokeredEndpoint("/modules/B/inputs/in")' } });
+  const connections: Connection[] = [];
+  try {
+    const a = await hub.addIdentity('edge1/A');
+    const b = await hub.addIdentity('edge1/B');
+    const connA = await connectRaw(hub.amqpPort, hub.ca);
+    const connB = await connectRaw(hub.amqpPort, hub.ca);
+    connections.push(connA, connB);
+    const sasA = sasFor(IOT_HUB, 'edge1/A', a.key);
+    const sasB = sasFor(IOT_HUB, 'edge1/B', b.key);
+    assert.equal((await putToken(connA, sasA.audience, sasA.token)).status, 200);
+    assert.equal((await putToken(connB, sasB.audience, sasB.token)).status, 200);
+    const sender = (await attachSender(connA, '/devices/edge1/modules/A/messages/events')).link;
+    const output = (body: string): AmqpMessage => ({ application_properties: { 'iothub-outputname': 'out' }, body: dataBody(body) }) as AmqpMessage;
+
+    // B takes the first input and detaches without settling it.
+    const first = new Promise<EventContext>((resolve) => void attachReceiver(connB, '/devices/edge1/modules/B/messages/events', {}, resolve));
+    assert.equal(await sendAndSettle(sender, output('first')), 'accepted');
+    const unsettled = await within(5000, 'first input', first);
+    unsettled.receiver!.close();
+    // Forget it locally without a disposition, as a client stack does that drops a detached link's
+    // deliveries (rhea would otherwise keep it at the head of the client's own session buffer).
+    (unsettled.delivery as unknown as { settled: boolean }).settled = true;
+    await pause(200);
+
+    // B comes back on the same connection (same session) and accepts everything: the first again, then 2100 more.
+    const bodies: string[] = [];
+    await attachReceiver(connB, '/devices/edge1/modules/B/messages/events', { autoaccept: true }, (ctx) => bodies.push(Buffer.from((ctx.message!.body as { content: Buffer }).content).toString()));
+    const total = 2100;
+    const outcomes = await within(30_000, 'send', Promise.all(Array.from({ length: total }, (_, i) => sendAndSettle(sender, output(`m${i}`)))));
+    assert.deepEqual(new Set(outcomes), new Set(['accepted']));
+    await within(30_000, 'all inputs at B', (async () => {
+      while (bodies.length < total + 1) await pause(50);
+    })());
+    assert.equal(bodies[0], 'first', 'redelivered after the detach');
+    assert.equal(bodies.at(-1), `m${total - 1}`);
+  } finally {
+    for (const c of connections) await closeRaw(c);
     await hub.close();
   }
 });
