@@ -1,6 +1,6 @@
 /**
  * AMQP vs MQTT on the routed module-to-module path: `npm run bench:hub -- --transport amqp
- * [--messages=10000 --window=500 --body=1024 --rounds=5 --nodelay=1 --only=amqp|mqtt]` (bench/hub.ts dispatches here).
+ * [--messages=20000 --window=500 --body=1024 --rounds=5 --nodelay=1 --inprocess=1 --only=amqp|mqtt]` (bench/hub.ts dispatches here).
  *
  * One hub as `edgeport run` builds it (real pipeline, SQLite in a temp dir, TLS listeners with
  * the edge certificate, `test/support/mqtt/hub-harness.ts`), fresh per measurement. Module A
@@ -11,16 +11,20 @@
  *   `/devices/edge1/modules/A/messages/events` (application property `iothub-outputname`), a
  *   receiver on B's `messages/events` accepting each input; `accepted` = stored.
  * - mqtt: MQTT.js 5 clients (3.1.1, QoS 1) over TLS, as the SDK's MQTT transport does it.
+ * The two module clients run in a child process (as modules are other processes), so their
+ * protocol library does not share the hub's thread; `--inprocess=1` keeps them in the hub process.
  * Throughput: `--messages` with `--window` sends in flight, from the first send to the last
  * receipt; after an uncounted warm-up of each, the two alternate (and swap who goes first) over
  * `--rounds`, medians reported. Last line:
  * `hub-amqp: amqp/mqtt = R (amqp N msg/s, mqtt M msg/s)`.
  */
 import 'reflect-metadata';
+import { fork } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import rhea, { type EventContext, type Sender } from 'rhea';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { IOT_HUB, type Hub, startHub } from '../test/support/mqtt/hub-harness.js';
+import { IOT_HUB, startHub } from '../test/support/mqtt/hub-harness.js';
 import { attachReceiver, attachSender, closeRaw, connectRaw, putToken, sasFor } from '../test/support/amqp/raw-client.js';
 
 function arg(name: string, fallback: number): number {
@@ -28,13 +32,22 @@ function arg(name: string, fallback: number): number {
   return hit === undefined ? fallback : Number(hit.slice(name.length + 3));
 }
 
-const MESSAGES = arg('messages', 10_000);
+const MESSAGES = arg('messages', 20_000);
 const WINDOW = arg('window', 500);
 const BODY = arg('body', 1024);
 const ROUNDS = arg('rounds', 5);
 /** `--nodelay=1`: Nagle off on the bench clients (the SDKs leave it on). */
 const NO_DELAY = arg('nodelay', 0) === 1;
+/** `--inprocess=1`: the clients share the hub's process (and thread). */
+const IN_PROCESS = arg('inprocess', 0) === 1;
 const ROUTES = { r: 'FROM /messages/modules/A/outputs/output1 INTO BrokeredEndpoint("/modules/B/inputs/input1")' };
+
+/** What the clients need to reach a hub (serializable: the clients may run in another process). */
+interface HubEndpoint {
+  port: number;
+  amqpPort: number;
+  ca: string;
+}
 
 /** A routed path: `send` resolves when the hub acknowledged (stored) the message; `onReceive` fires per input at B. */
 interface Path {
@@ -43,7 +56,7 @@ interface Path {
   close(): Promise<void>;
 }
 
-async function amqpPath(hub: Hub, keyA: string, keyB: string): Promise<Path> {
+async function amqpPath(hub: HubEndpoint, keyA: string, keyB: string): Promise<Path> {
   const open = async (id: string, key: string) => {
     const connection = await connectRaw(hub.amqpPort, hub.ca, NO_DELAY ? ({ tcp_no_delay: true } as Record<string, unknown>) : {});
     const sas = sasFor(IOT_HUB, id, key);
@@ -90,7 +103,7 @@ async function amqpPath(hub: Hub, keyA: string, keyB: string): Promise<Path> {
   };
 }
 
-async function mqttPath(hub: Hub, keyA: string, keyB: string): Promise<Path> {
+async function mqttPath(hub: HubEndpoint, keyA: string, keyB: string): Promise<Path> {
   const connect = async (id: string, key: string): Promise<MqttClient> => {
     const client = await connectAsync({
       protocol: 'mqtts',
@@ -125,41 +138,65 @@ async function mqttPath(hub: Hub, keyA: string, keyB: string): Promise<Path> {
   };
 }
 
+interface ClientRun {
+  kind: 'amqp' | 'mqtt';
+  hub: HubEndpoint;
+  keyA: string;
+  keyB: string;
+  messages: number;
+}
+
 /** Closed loop: `WINDOW` sends in flight until `messages` were received at B. Returns msg/s. */
+async function runClients(run: ClientRun): Promise<number> {
+  const path = run.kind === 'amqp' ? await amqpPath(run.hub, run.keyA, run.keyB) : await mqttPath(run.hub, run.keyA, run.keyB);
+  const body = Buffer.alloc(BODY, 0x41);
+  let received = 0;
+  const done = new Promise<void>((resolve) =>
+    path.onReceive(() => {
+      if (++received === run.messages) resolve();
+    }),
+  );
+  const start = performance.now();
+  let sent = 0;
+  await new Promise<void>((resolve, reject) => {
+    let inFlight = 0;
+    const pump = (): void => {
+      while (inFlight < WINDOW && sent < run.messages) {
+        inFlight++;
+        sent++;
+        path.send(body).then(() => {
+          inFlight--;
+          if (sent === run.messages && inFlight === 0) resolve();
+          else pump();
+        }, reject);
+      }
+    };
+    pump();
+  });
+  await done;
+  const rate = run.messages / ((performance.now() - start) / 1000);
+  await path.close();
+  return rate;
+}
+
+/**
+ * One measurement on a fresh hub. The two module clients run in a child process by default, as
+ * modules do (their protocol library then does not compete with the hub for the same thread);
+ * `--inprocess=1` keeps them in the hub's process.
+ */
 async function throughput(kind: 'amqp' | 'mqtt', messages = MESSAGES): Promise<number> {
   const hub = await startHub({ routes: ROUTES });
   try {
     const a = await hub.addIdentity('edge1/A');
     const b = await hub.addIdentity('edge1/B');
-    const path = kind === 'amqp' ? await amqpPath(hub, a.key, b.key) : await mqttPath(hub, a.key, b.key);
-    const body = Buffer.alloc(BODY, 0x41);
-    let received = 0;
-    const done = new Promise<void>((resolve) =>
-      path.onReceive(() => {
-        if (++received === messages) resolve();
-      }),
-    );
-    const start = performance.now();
-    let sent = 0;
-    await new Promise<void>((resolve, reject) => {
-      let inFlight = 0;
-      const pump = (): void => {
-        while (inFlight < WINDOW && sent < messages) {
-          inFlight++;
-          sent++;
-          path.send(body).then(() => {
-            inFlight--;
-            if (sent === messages && inFlight === 0) resolve();
-            else pump();
-          }, reject);
-        }
-      };
-      pump();
+    const run: ClientRun = { kind, hub: { port: hub.port, amqpPort: hub.amqpPort, ca: hub.ca }, keyA: a.key, keyB: b.key, messages };
+    if (IN_PROCESS) return await runClients(run);
+    const child = fork(fileURLToPath(import.meta.url), [...process.argv.slice(2).filter((x) => !x.startsWith('--only=')), '--client'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    child.send(run);
+    return await new Promise<number>((resolve, reject) => {
+      child.once('message', (rate) => resolve(Number(rate)));
+      child.once('exit', (code) => reject(new Error(`client process exited with ${String(code)} before reporting`)));
     });
-    await done;
-    const rate = messages / ((performance.now() - start) / 1000);
-    await path.close();
-    return rate;
   } finally {
     await hub.close();
   }
@@ -168,6 +205,13 @@ async function throughput(kind: 'amqp' | 'mqtt', messages = MESSAGES): Promise<n
 const median = (values: number[]): number => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--client')) {
+    // Child: run the clients of one measurement and report msg/s to the parent.
+    const run = await new Promise<ClientRun>((resolve) => process.once('message', (m) => resolve(m as ClientRun)));
+    const rate = await runClients(run);
+    await new Promise<void>((resolve) => process.send!(rate, () => resolve()));
+    return;
+  }
   const only = process.argv.find((x) => x.startsWith('--only='))?.slice(7);
   if (only === 'amqp' || only === 'mqtt') {
     // For profiling one side: `--only=amqp|mqtt` measures that transport alone.
@@ -187,7 +231,7 @@ async function main(): Promise<void> {
       mqtt.push(await throughput('mqtt'));
       amqp.push(await throughput('amqp'));
     }
-    console.log(`round ${round}: amqp ${amqp.at(-1)!.toFixed(0)} msg/s, mqtt ${mqtt.at(-1)!.toFixed(0)} msg/s (${MESSAGES} x ${BODY} B, window ${WINDOW}, TLS)`);
+    console.log(`round ${round}: amqp ${amqp.at(-1)!.toFixed(0)} msg/s, mqtt ${mqtt.at(-1)!.toFixed(0)} msg/s (${MESSAGES} x ${BODY} B, window ${WINDOW}, TLS, clients ${IN_PROCESS ? 'in the hub process' : 'in a child process'})`);
   }
   const a = median(amqp);
   const m = median(mqtt);
