@@ -29,6 +29,8 @@ import { NodeSasSigner } from '../../adapters/crypto/node-crypto.js';
 import { HttpsListener, HttpsListenerOptions, webSocketStream } from '../../adapters/http/https-listener.js';
 import { ModuleMethodsApi } from '../../adapters/http/method-calls.js';
 import { AedesMqttHead, MqttHeadOptions } from '../../adapters/mqtt/aedes-mqtt-head.js';
+import { AmqpHeadOptions, AmqpHubHead } from '../../adapters/amqp/amqp-hub-head.js';
+import { EdgeHubAmqpBackend } from '../../adapters/amqp/edge-hub-amqp-backend.js';
 import { CryptoRandomSource } from '../../adapters/random/crypto-random-source.js';
 
 /** Where the SDKs' WebSocket transports connect (`wss://<gateway>:443/$iothub/websocket`). */
@@ -49,6 +51,16 @@ export interface HubModuleOptions {
     plainPort: number;
     /** Server certificate and key PEM (from `ensureEdgeCertificates`); without it no TLS listener. */
     tls?: { cert: string; key: string };
+  };
+  /** The AMQP head (`hub.amqp.*`): AMQP 1.0 over TLS for `azure-iot-device-amqp` clients. */
+  amqp?: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    /** Server certificate and key PEM; without it no listener. */
+    tls?: { cert: string; key: string };
+    /** `AmqpHeadOptions.creditWindow` (default 1000). */
+    creditWindow?: number;
   };
   /**
    * The HTTPS listener (`hub.https.*`): module-to-module methods (`POST /twins/.../methods`) and
@@ -129,6 +141,15 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
       bind(AedesMqttHead).toSelf().inSingletonScope();
       bind(HostedService).toService(AedesMqttHead);
     }
+    if (options.amqp?.enabled === true) {
+      const amqp = options.amqp;
+      bind(AmqpHeadOptions).toConstantValue(
+        new AmqpHeadOptions({ host: amqp.host, port: amqp.port, tls: amqp.tls, ...(amqp.creditWindow !== undefined ? { creditWindow: amqp.creditWindow } : {}) }),
+      );
+      bind(EdgeHubAmqpBackend).toSelf().inSingletonScope();
+      bind(AmqpHubHead).toSelf().inSingletonScope();
+      bind(HostedService).toService(AmqpHubHead);
+    }
     if (options.https?.enabled === true) {
       const https = options.https;
       bind(HttpsListenerOptions).toConstantValue(new HttpsListenerOptions({ host: https.host, port: https.port, tls: https.tls }));
@@ -141,6 +162,10 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
           if (options.mqtt.enabled) {
             const head = context.get(AedesMqttHead);
             listener.addWebSocket(IOTHUB_WEBSOCKET_PATH, 'mqtt', (socket, request) => head.handleStream(webSocketStream(socket), request));
+          }
+          if (options.amqp?.enabled === true) {
+            const amqpHead = context.get(AmqpHubHead);
+            listener.addWebSocket(IOTHUB_WEBSOCKET_PATH, 'AMQPWSB10', (socket) => amqpHead.handleStream(webSocketStream(socket)));
           }
           return listener;
         });

@@ -66,6 +66,8 @@ test('CLI: c2d send reaches an SDK leaf device and method invoke round-trips to 
     EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
     EDGEPORT_HUB_HTTPS_PORT: String(await freePort()),
     EDGEPORT_HUB_HTTPS_HOST: '127.0.0.1',
+    EDGEPORT_HUB_AMQP_PORT: String(await freePort()),
+    EDGEPORT_HUB_AMQP_HOST: '127.0.0.1',
     EDGEPORT_METRICS_PORT: String(await freePort()),
     EDGEPORT_METRICS_HOST: '127.0.0.1',
   });

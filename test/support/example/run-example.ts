@@ -16,7 +16,7 @@ export function exampleEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /**
- * A temp data dir, free MQTT, HTTPS and metrics ports on 127.0.0.1, and the environment overriding them
+ * A temp data dir, free MQTT, AMQP, HTTPS and metrics ports on 127.0.0.1, and the environment overriding them
  * (plus `extra`) for `edgeport run` of an example configuration.
  */
 export async function exampleSetup(prefix: string, extra: Record<string, string> = {}): Promise<{ dataDir: string; metricsPort: number; env: NodeJS.ProcessEnv }> {
@@ -28,6 +28,8 @@ export async function exampleSetup(prefix: string, extra: Record<string, string>
     EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
     EDGEPORT_METRICS_PORT: String(metricsPort),
     EDGEPORT_METRICS_HOST: '127.0.0.1',
+    EDGEPORT_HUB_AMQP_PORT: String(await freePort()),
+    EDGEPORT_HUB_AMQP_HOST: '127.0.0.1',
     EDGEPORT_HUB_HTTPS_PORT: String(await freePort()),
     EDGEPORT_HUB_HTTPS_HOST: '127.0.0.1',
     ...extra,

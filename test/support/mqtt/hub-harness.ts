@@ -29,6 +29,10 @@ export interface HubOptions {
   dir?: string;
   port?: number;
   routes?: Record<string, RouteSpec>;
+  /** AMQP credit window per link (`AmqpHeadOptions.creditWindow`). */
+  amqpCreditWindow?: number;
+  /** Fixed AMQP port (a restart keeps it); default a free one. */
+  amqpPort?: number;
   /** Also start the HTTPS listener (module methods, MQTT over WebSocket) on a free port. */
   https?: boolean;
   /** Shorter C2D limits for tests. */
@@ -40,6 +44,8 @@ export interface Hub {
   readonly port: number;
   /** 0 when not requested. */
   readonly plainPort: number;
+  /** The AMQP (TLS) port; `addIdentity(...).amqpConnectionString` points there. */
+  readonly amqpPort: number;
   /** HTTPS listener port; 0 when not requested. */
   readonly httpsPort: number;
   /** Edge CA PEM: pass to the SDK with `setOptions({ ca })`. */
@@ -47,7 +53,7 @@ export interface Hub {
   readonly logger: SilentLogger;
   readonly dir: string;
   /** Registers `dev` or `dev/mod` with a random key; returns the key and an SDK connection string through this hub. */
-  addIdentity(id: string): Promise<{ identity: Identity; key: string; connectionString: string }>;
+  addIdentity(id: string): Promise<{ identity: Identity; key: string; connectionString: string; amqpConnectionString: string }>;
   setRoutes(routes: Record<string, RouteSpec>): void;
   get<T>(token: abstract new (...args: never[]) => T): T;
   /** Stops every service; keeps the database (see `restart`). */
@@ -67,7 +73,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
     try {
       return await startHubOnce(options);
     } catch (error) {
-      if (!(error instanceof ListenError) || options.port !== undefined || attempt >= 5) throw error;
+      if (!(error instanceof ListenError) || options.port !== undefined || options.amqpPort !== undefined || attempt >= 5) throw error;
     }
   }
 }
@@ -77,6 +83,7 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
   const certs = await ensureEdgeCertificates({ dir: join(dir, 'certs'), hostname: 'localhost' });
   const port = options.port ?? (await freePort());
   const plainPort = options.plain === true ? await freePort() : 0;
+  const amqpPort = options.amqpPort ?? (await freePort());
   const httpsPort = options.https === true ? await freePort() : 0;
   const logger = new SilentLogger();
   const container = new Container({ defaultScope: 'Singleton' });
@@ -90,6 +97,7 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
       iotHubHostname: IOT_HUB,
       edgeHostname: 'localhost',
       mqtt: { enabled: true, host: '127.0.0.1', port, plainPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem } },
+      amqp: { enabled: true, host: '127.0.0.1', port: amqpPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem }, ...(options.amqpCreditWindow !== undefined ? { creditWindow: options.amqpCreditWindow } : {}) },
       pipeline: { timeToLiveSecs: 7200, maxStoreBytes: 0 },
       https: { enabled: httpsPort !== 0, host: '127.0.0.1', port: httpsPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem } },
       ...(options.c2d !== undefined ? { c2d: options.c2d } : {}),
@@ -121,6 +129,7 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
     container,
     port,
     plainPort,
+    amqpPort,
     httpsPort,
     ca: certs.caCertPem,
     logger,
@@ -130,7 +139,8 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
       const key = randomBytes(32).toString('base64');
       await container.get(IdentityStore).put(identity, { primaryKey: key, secondaryKey: randomBytes(32).toString('base64') });
       const ids = identity.kind === 'device' ? `DeviceId=${identity.deviceId}` : `DeviceId=${identity.deviceId};ModuleId=${identity.moduleId}`;
-      return { identity, key, connectionString: `HostName=${IOT_HUB};${ids};SharedAccessKey=${key};GatewayHostName=localhost:${port}` };
+      const base = `HostName=${IOT_HUB};${ids};SharedAccessKey=${key};GatewayHostName=localhost:`;
+      return { identity, key, connectionString: `${base}${port}`, amqpConnectionString: `${base}${amqpPort}` };
     },
     setRoutes(routes) {
       const update = container.get(RouteConfig).replace(routes);
