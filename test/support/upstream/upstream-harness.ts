@@ -28,6 +28,8 @@ import { InMemoryMetrics } from '../in-memory-metrics.js';
 import { InMemoryStateStore } from '../in-memory-state-store.js';
 import { FixedRandom, SilentLogger } from '../pipeline-harness.js';
 import { FakeUpstream } from './fake-upstream.js';
+import type { Upstream } from '../../../application/ports/upstream.js';
+import type { Clock } from '../../../application/ports/clock.js';
 
 /** A connected client as the upstream sync sees it (features set by the test). */
 export class TestChannel implements ClientChannel {
@@ -60,8 +62,8 @@ export class RecordingInbox extends CloudToDeviceInbox {
 export const EDGE = new HubIdentity('edge1', 'hub.example');
 
 /** The hub's application layer wired by hand around a `FakeUpstream` (what the composition root binds). */
-export function buildUpstreamHub(args: { state?: InMemoryStateStore; routes?: Record<string, RouteSpec>; upstream?: FakeUpstream; clock?: FakeClock } = {}) {
-  const clock = args.clock ?? new FakeClock();
+export function buildUpstreamHub<U extends Upstream = FakeUpstream, C extends Clock = FakeClock>(args: { state?: InMemoryStateStore; routes?: Record<string, RouteSpec>; upstream?: U; clock?: C } = {}) {
+  const clock = args.clock ?? (new FakeClock() as Clock as C);
   const state = args.state ?? new InMemoryStateStore();
   const store = new InMemoryMessageStore();
   const logger = new SilentLogger();
@@ -74,7 +76,7 @@ export function buildUpstreamHub(args: { state?: InMemoryStateStore; routes?: Re
   const signal = new QueueSignal();
   const ingest = new IngestMessage(routes, store, clock, random, signal, metrics, options);
   const directory = new ClientDirectory();
-  const upstream = args.upstream ?? new FakeUpstream();
+  const upstream = args.upstream ?? (new FakeUpstream() as Upstream as U);
   const delivery = new UpstreamEndpointDelivery(new ClientEndpointDelivery(directory, EDGE), upstream, EDGE);
   const pumps = new DeliverStoredMessages(store, delivery, signal, clock, random, metrics, options, logger);
   const twins = new TwinService(new TwinStore(state), directory, ingest, clock, EDGE, logger);
