@@ -1,6 +1,8 @@
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { inject, injectable } from 'inversify';
+import type { IncomingMessage } from 'node:http';
 import { type Server, createServer as createTcpServer } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { type ClientOperation, authorize, describeDenial } from '../../domain/identity/authorization.js';
 import { type Identity, type ModuleIdentity, formatIdentity } from '../../domain/identity/identity.js';
@@ -26,6 +28,7 @@ import { MqttSessionStore } from './mqtt-session-store.js';
 import {
   IotHubTopicError,
   type PublishTopic,
+  formatC2dTopic,
   formatDesiredPatchTopic,
   formatInputTopic,
   formatMethodRequestTopic,
@@ -63,9 +66,9 @@ export class MqttHeadOptions {
 }
 
 /**
- * brokerId of the packets the hub sends to module inputs. aedes redelivers unacknowledged QoS 1
- * packets of a `clean=false` session when the client reconnects; for these the endpoint pump owns
- * redelivery (from its checkpoint), so `authorizeForward` drops aedes' copies.
+ * brokerId of the QoS 1 packets the hub sends (module inputs and C2D). aedes redelivers unacknowledged QoS 1
+ * packets of a `clean=false` session when the client reconnects; for these the endpoint pump (inputs) or
+ * the C2D service owns redelivery (from storage), so `authorizeForward` drops aedes' copies.
  */
 const INPUT_BROKER_ID = 'edgeport-inputs';
 /**
@@ -128,6 +131,18 @@ class MqttConnection implements ClientChannel {
       // An input name no MQTT topic can carry: never deliverable, so not transient (the pump drops and logs it).
       return Promise.reject(new DeliveryError(`cannot deliver to input ${JSON.stringify(inputName)}: ${errorText(error)}`, false, { cause: error }));
     }
+    return this.sendQos1(topic, message);
+  }
+
+  sendC2d(message: Message): Promise<void> {
+    if (this.closed || this.identity.kind !== 'device') {
+      return Promise.reject(new DeliveryError(`${formatIdentity(this.identity)} is not a connected device`, this.identity.kind === 'device'));
+    }
+    return this.sendQos1(formatC2dTopic(this.identity.deviceId, toBag(message)), message);
+  }
+
+  /** A QoS 1 delivery the hub owns (module inputs, C2D): resolves on the client's PUBACK. */
+  private sendQos1(topic: string, message: Message): Promise<void> {
     const counter = this.head.nextInputCounter();
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ counter, resolve, reject });
@@ -334,6 +349,18 @@ export class AedesMqttHead extends HostedService {
     }
     if (listening.length === 0) this.log.warn('MQTT is enabled but nothing listens: no server certificate for TLS and hub.mqtt.plainPort = 0');
     return listening;
+  }
+
+  /**
+   * Serves one MQTT connection on an already-open stream: MQTT over WebSocket (the HTTPS listener
+   * hands over `/$iothub/websocket` connections with subprotocol `mqtt`). Same broker, same rules.
+   */
+  handleStream(stream: Duplex, request?: IncomingMessage): void {
+    if (this.broker === null) {
+      stream.destroy();
+      return;
+    }
+    this.broker.handle(stream, request);
   }
 
   async stop(): Promise<void> {

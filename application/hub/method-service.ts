@@ -10,6 +10,8 @@ import { ClientDirectory } from './client-directory.js';
 export interface MethodResult {
   readonly status: number;
   readonly payload: JsonValue;
+  /** True when the hub answered (not connected, timeout, bad request), not the client. */
+  readonly fromHub?: boolean;
 }
 
 interface PendingCall {
@@ -51,13 +53,13 @@ export class MethodService {
   invoke(identity: Identity, methodName: string, payload: JsonValue | undefined, timeoutMs = DEFAULT_METHOD_TIMEOUT_MS): Promise<MethodResult> {
     const channel = this.clients.get(identity);
     if (channel === undefined || !channel.has('methods')) {
-      return Promise.resolve({ status: 404, payload: { errorCode: 404103, message: `${formatIdentity(identity)} is not connected or does not listen for direct methods` } });
+      return Promise.resolve({ status: 404, fromHub: true, payload: { errorCode: 404103, message: `${formatIdentity(identity)} is not connected or does not listen for direct methods` } });
     }
     const requestId = this.random.uuid();
     return new Promise<MethodResult>((resolve) => {
       const timer = this.clock.schedule(Math.min(Math.max(timeoutMs, 0), MAX_METHOD_TIMEOUT_MS), () => {
         if (this.pending.delete(requestId)) {
-          resolve({ status: 504, payload: { errorCode: 504101, message: `${formatIdentity(identity)} did not answer ${methodName} within ${timeoutMs} ms` } });
+          resolve({ status: 504, fromHub: true, payload: { errorCode: 504101, message: `${formatIdentity(identity)} did not answer ${methodName} within ${timeoutMs} ms` } });
         }
       });
       this.pending.set(requestId, { identity, resolve, timer });
@@ -66,7 +68,7 @@ export class MethodService {
       } catch (error) {
         this.pending.delete(requestId);
         timer.cancel();
-        resolve({ status: 400, payload: { errorCode: 400027, message: error instanceof Error ? error.message : String(error) } });
+        resolve({ status: 400, fromHub: true, payload: { errorCode: 400027, message: error instanceof Error ? error.message : String(error) } });
       }
     });
   }

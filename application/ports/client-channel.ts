@@ -22,6 +22,12 @@ export interface ClientChannel {
    * PUBACK), rejects when the connection ends first or the client refuses it.
    */
   sendInput(inputName: string, message: Message): Promise<void>;
+  /**
+   * Sends a cloud-to-device message to a device; resolves when the client accepted it (MQTT
+   * PUBACK), rejects with `DeliveryError` when the connection ends first or the client refuses it
+   * (`transient: false` for a refusal: the message is then dropped, not retried).
+   */
+  sendC2d(message: Message): Promise<void>;
   /** Pushes a desired-properties patch (body includes `$version`). Fire and forget (QoS 0). */
   sendDesiredPatch(patch: JsonObject, version: number): void;
   /** Sends a direct-method request; the response arrives through `MethodService.handleResponse`. */

@@ -1,16 +1,9 @@
-import { request, type IncomingMessage } from 'node:http';
 import { type Command, Option } from 'commander';
 import { parseLogTime } from '../../domain/modules/log-time.js';
 import type { ModuleRuntimeStatus } from '../../domain/modules/module-status.js';
 import { describeModuleStatus } from '../../domain/modules/status-description.js';
 import { runtimeSockets } from '../composition/management-module.js';
-import { ConfigError, loadConfig, type EdgeportConfig } from '../config/load-config.js';
-
-/** Exit codes as for the rest of the CLI: 1 failure (runtime not reachable, unknown module), 2 usage. */
-const EXIT_FAILURE = 1;
-const EXIT_USAGE = 2;
-
-type Output = { write(text: string): unknown };
+import { CliError, EXIT_USAGE, type Output, call, cliRunner, expectOk, loadOrThrow, readBody } from './management-client.js';
 
 export interface AgentCommandDeps {
   out?: Output;
@@ -28,15 +21,6 @@ interface ModuleRow {
   startedAt?: number;
   exitedAt?: number;
   restartAt?: number;
-}
-
-class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = EXIT_FAILURE,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -62,49 +46,6 @@ export function formatModuleTable(rows: readonly ModuleRow[], now: number): stri
   return table.map((line) => line.map((cell, i) => (i < 3 ? cell.padEnd((widths[i] ?? 0) + 4) : cell)).join('').trimEnd()).join('\n') + '\n';
 }
 
-function loadOrThrow(file: string | undefined): EdgeportConfig {
-  try {
-    return loadConfig({ file });
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message, EXIT_USAGE);
-    throw error;
-  }
-}
-
-/** One request on the management socket; resolves with the response (body unread). */
-function call(socketPath: string, method: string, path: string): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, headers: { accept: 'application/json' } }, resolve);
-    req.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') reject(new CliError(`no Edgeport runtime is running: cannot reach ${socketPath}`));
-      else if (error.code === 'EACCES') reject(new CliError(`permission denied on ${socketPath}: run as the user or group of the Edgeport runtime`));
-      else reject(new CliError(`cannot reach the Edgeport runtime at ${socketPath}: ${error.message}`));
-    });
-    req.end();
-  });
-}
-
-async function readBody(response: IncomingMessage): Promise<string> {
-  let text = '';
-  response.setEncoding('utf8');
-  for await (const chunk of response) text += chunk as string;
-  return text;
-}
-
-/** Throws the API's `{message}` for a non-2xx answer. */
-async function expectOk(response: IncomingMessage): Promise<void> {
-  const status = response.statusCode ?? 0;
-  if (status >= 200 && status < 300) return;
-  const text = await readBody(response);
-  let message = text;
-  try {
-    message = (JSON.parse(text) as { message?: string }).message ?? text;
-  } catch {
-    // not JSON: show it as it is
-  }
-  throw new CliError(message === '' ? `the runtime answered ${status}` : message);
-}
-
 /**
  * `edgeport list`, `edgeport logs <module>`, `edgeport restart <module>` (`iotedge list|logs|restart`),
  * talking to the running runtime's management socket `<dataDir>/sockets/management.sock`, found
@@ -116,12 +57,7 @@ export function registerAgentCommands(program: Command, deps: AgentCommandDeps =
   const now = deps.now ?? Date.now;
   const configOption = () => new Option('-c, --config <file>', 'configuration file (TOML); default as for run');
   const socketOf = (file: string | undefined): string => runtimeSockets(loadOrThrow(file).dataDir).management;
-  const run = (work: () => Promise<void>): Promise<void> =>
-    work().catch((error: unknown) => {
-      if (!(error instanceof CliError)) throw error;
-      err.write(`${error.message}\n`);
-      process.exitCode = error.exitCode;
-    });
+  const run = cliRunner(err);
 
   program
     .command('list')

@@ -5,6 +5,7 @@ import { runRuntime } from '../lifecycle/run-runtime.js';
 import { packageVersion } from '../package-info.js';
 import { registerAgentCommands } from './agent-commands.js';
 import { registerDeployCommands } from './deploy-commands.js';
+import { registerHubCommands } from './hub-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage. */
@@ -78,6 +79,7 @@ export function createProgram(): Command {
   registerAgentCommands(program);
   registerIdentityCommands(program, { loadConfig: configOrReport });
   registerDeployCommands(program, { loadConfig: configOrReport });
+  registerHubCommands(program);
 
   return program;
 }

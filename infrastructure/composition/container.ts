@@ -9,7 +9,7 @@ import { coreModule } from './core-module.js';
 import { deploymentModule } from './deployment-module.js';
 import { dockerRuntimeModule } from './docker-runtime-module.js';
 import { hubModule } from './hub-module.js';
-import { managementModule } from './management-module.js';
+import { managementApiModule, managementModule } from './management-module.js';
 import { EDGE_CERT_FILES } from '../certs/edge-certificates.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
@@ -52,11 +52,16 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
           plainPort: config.hub.mqtt.plainPort,
           tls: roles.serverCertificate,
         },
+        amqp: { enabled: config.hub.amqp.enabled, host: config.hub.amqp.host, port: config.hub.amqp.port, ...(roles.serverCertificate !== undefined ? { tls: roles.serverCertificate } : {}) },
+        https: { enabled: config.hub.https.enabled, host: config.hub.https.host, port: config.hub.https.port, ...(roles.serverCertificate !== undefined ? { tls: roles.serverCertificate } : {}) },
         pipeline: { timeToLiveSecs: config.hub.storeAndForward.timeToLiveSecs, maxStoreBytes: config.hub.storeAndForward.maxBytes },
       }),
     );
   }
-  if (config.agent.enabled && roles.only !== 'hub') {
+  const agent = config.agent.enabled && roles.only !== 'hub';
+  // Without the agent the management API (hub routes: C2D, methods) is bound on its own.
+  if (hub && !agent) container.load(managementApiModule({ dataDir: config.dataDir }));
+  if (agent) {
     const runtime = roles.moduleRuntime?.kind ?? 'process';
     // Modules share the host's network: Edgeport's hub listens on the host, and this runtime
     // creates no bridge network of its own.

@@ -3,6 +3,7 @@ import { ApplyHubDeployment } from '../../application/hub/apply-hub-deployment.j
 import { AuthenticateClient } from '../../application/hub/authenticate-client.js';
 import { ClientDirectory } from '../../application/hub/client-directory.js';
 import { ClientEndpointDelivery } from '../../application/hub/client-endpoint-delivery.js';
+import { CloudToDeviceOptions, CloudToDeviceService } from '../../application/hub/cloud-to-device-service.js';
 import { DeliverStoredMessages } from '../../application/hub/deliver-stored-messages.js';
 import { HubIdentity } from '../../application/hub/hub-identity.js';
 import { IngestLifecycle } from '../../application/hub/ingest-lifecycle.js';
@@ -25,8 +26,15 @@ import { HostedService } from '../../application/ports/hosted-service.js';
 import { IdentityStore } from '../../application/ports/identity-store.js';
 import { RandomSource } from '../../application/ports/random-source.js';
 import { NodeSasSigner } from '../../adapters/crypto/node-crypto.js';
+import { HttpsListener, HttpsListenerOptions, webSocketStream } from '../../adapters/http/https-listener.js';
+import { ModuleMethodsApi } from '../../adapters/http/method-calls.js';
 import { AedesMqttHead, MqttHeadOptions } from '../../adapters/mqtt/aedes-mqtt-head.js';
+import { AmqpHeadOptions, AmqpHubHead } from '../../adapters/amqp/amqp-hub-head.js';
+import { EdgeHubAmqpBackend } from '../../adapters/amqp/edge-hub-amqp-backend.js';
 import { CryptoRandomSource } from '../../adapters/random/crypto-random-source.js';
+
+/** Where the SDKs' WebSocket transports connect (`wss://<gateway>:443/$iothub/websocket`). */
+export const IOTHUB_WEBSOCKET_PATH = '/$iothub/websocket';
 
 export interface HubModuleOptions {
   /** config `deviceId`: module endpoints and twin-change notifications belong to this device. */
@@ -46,6 +54,24 @@ export interface HubModuleOptions {
     /** `MqttHeadOptions.nudgeAcks` (default false). */
     nudgeAcks?: boolean;
   };
+  /** The AMQP head (`hub.amqp.*`): AMQP 1.0 over TLS for `azure-iot-device-amqp` clients. */
+  amqp?: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    /** Server certificate and key PEM; without it no listener. */
+    tls?: { cert: string; key: string };
+    /** `AmqpHeadOptions.creditWindow` (default 1000). */
+    creditWindow?: number;
+  };
+  /**
+   * The HTTPS listener (`hub.https.*`): module-to-module methods (`POST /twins/.../methods`) and
+   * MQTT over WebSocket (`/$iothub/websocket`, subprotocol `mqtt`). Other heads register their
+   * WebSocket subprotocols with `onActivation(HttpsListener, ...)` in their own module.
+   */
+  https?: { enabled: boolean; host: string; port: number; tls?: { cert: string; key: string } };
+  /** IoT Hub's C2D limits (tests shorten them). */
+  c2d?: Partial<CloudToDeviceOptions>;
   /**
    * Take routes, store-and-forward TTL and module twins from the bound `DeploymentSource`
    * (deployment module). Needs `pipeline`.
@@ -101,6 +127,10 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
     bind(TwinStore).toSelf().inSingletonScope();
     bind(TwinService).toSelf().inSingletonScope();
     bind(MethodService).toSelf().inSingletonScope();
+    bind(CloudToDeviceOptions).toConstantValue(new CloudToDeviceOptions(options.c2d));
+    bind(CloudToDeviceService).toSelf().inSingletonScope();
+    // Before the heads: stopped after them, so deliveries in flight end with their connections.
+    bind(HostedService).toService(CloudToDeviceService);
     if (options.deployment === true) {
       // Routes are in place before the protocol heads accept clients.
       bind(ApplyHubDeployment).toSelf().inSingletonScope();
@@ -112,6 +142,37 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
       );
       bind(AedesMqttHead).toSelf().inSingletonScope();
       bind(HostedService).toService(AedesMqttHead);
+    }
+    if (options.amqp?.enabled === true) {
+      const amqp = options.amqp;
+      bind(AmqpHeadOptions).toConstantValue(
+        new AmqpHeadOptions({ host: amqp.host, port: amqp.port, tls: amqp.tls, ...(amqp.creditWindow !== undefined ? { creditWindow: amqp.creditWindow } : {}) }),
+      );
+      bind(EdgeHubAmqpBackend).toSelf().inSingletonScope();
+      bind(AmqpHubHead).toSelf().inSingletonScope();
+      bind(HostedService).toService(AmqpHubHead);
+    }
+    if (options.https?.enabled === true) {
+      const https = options.https;
+      bind(HttpsListenerOptions).toConstantValue(new HttpsListenerOptions({ host: https.host, port: https.port, tls: https.tls }));
+      bind(ModuleMethodsApi).toSelf().inSingletonScope();
+      bind(HttpsListener)
+        .toSelf()
+        .inSingletonScope()
+        .onActivation((context, listener) => {
+          context.get(ModuleMethodsApi).register(listener);
+          if (options.mqtt.enabled) {
+            const head = context.get(AedesMqttHead);
+            listener.addWebSocket(IOTHUB_WEBSOCKET_PATH, 'mqtt', (socket, request) => head.handleStream(webSocketStream(socket), request));
+          }
+          if (options.amqp?.enabled === true) {
+            const amqpHead = context.get(AmqpHubHead);
+            listener.addWebSocket(IOTHUB_WEBSOCKET_PATH, 'AMQPWSB10', (socket) => amqpHead.handleStream(webSocketStream(socket)));
+          }
+          return listener;
+        });
+      // After the heads: WebSocket connections are handed to a started broker.
+      bind(HostedService).toService(HttpsListener);
     }
   });
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ContainerModule } from 'inversify';
+import { ContainerModule, type ContainerModuleLoadOptions } from 'inversify';
 import { ModuleManagement } from '../../application/agent/module-management.js';
 import { StateIdentityStore } from '../../application/hub/state-identity-store.js';
 import { HostedService } from '../../application/ports/hosted-service.js';
@@ -63,9 +63,21 @@ export function managementModule(options: ManagementModuleOptions): ContainerMod
     bind(HostedService).toService(WorkloadApi);
     if (options.management !== false) {
       bind(ModuleManagement).toSelf().inSingletonScope();
-      bind(ManagementApiOptions).toConstantValue(new ManagementApiOptions(sockets.management));
-      bind(ManagementApi).toSelf().inSingletonScope();
-      bind(HostedService).toService(ManagementApi);
+      bindManagementApi(bind, sockets.management);
     }
   });
+}
+
+function bindManagementApi(bind: ContainerModuleLoadOptions['bind'], socketPath: string): void {
+  bind(ManagementApiOptions).toConstantValue(new ManagementApiOptions(socketPath));
+  bind(ManagementApi).toSelf().inSingletonScope();
+  bind(HostedService).toService(ManagementApi);
+}
+
+/**
+ * The management API alone, for a runtime without the agent (`edgeport run --only hub`): its hub
+ * routes (C2D, direct methods) work, its module routes answer 503. Load after `hubModule`.
+ */
+export function managementApiModule(options: { dataDir: string }): ContainerModule {
+  return new ContainerModule(({ bind }) => bindManagementApi(bind, runtimeSockets(options.dataDir).management));
 }

@@ -62,6 +62,8 @@ export const configSchema = z
           .strict()
           .prefault({}),
         amqp: listener(5671, true),
+        /** HTTPS (edgeHub's 443): module-to-module methods and MQTT over WebSocket. */
+        https: listener(443, true),
         storeAndForward: z
           .object({
             /** Default message TTL when a route sets none; < 0 keeps messages forever (Azure semantics). */

@@ -53,6 +53,8 @@ test('e2e: the temperature example (npm start\'s configuration) starts sensor an
     EDGEPORT_DATA_DIR: dataDir,
     EDGEPORT_HUB_MQTT_PORT: String(await freePort()),
     EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
+    EDGEPORT_HUB_AMQP_PORT: String(await freePort()),
+    EDGEPORT_HUB_AMQP_HOST: '127.0.0.1',
     EDGEPORT_METRICS_PORT: String(metricsPort),
     EDGEPORT_METRICS_HOST: '127.0.0.1',
   });

@@ -57,6 +57,8 @@ test('edgeport run: manifest routes and module twins reach SDK modules over TLS'
     EDGEPORT_DEVICE_ID: 'gw',
     EDGEPORT_HUB_MQTT_PORT: String(mqttPort),
     EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
+    EDGEPORT_HUB_AMQP_PORT: String(await freePort()),
+    EDGEPORT_HUB_AMQP_HOST: '127.0.0.1',
     EDGEPORT_METRICS_PORT: String(await freePort()),
     EDGEPORT_METRICS_HOST: '127.0.0.1',
     EDGEPORT_AGENT_RUNTIME: 'process',

@@ -29,6 +29,8 @@ export interface HubOptions {
   port?: number;
   routes?: Record<string, RouteSpec>;
   nudgeAcks?: boolean;
+  /** AMQP credit window per link (`AmqpHeadOptions.creditWindow`). */
+  amqpCreditWindow?: number;
 }
 
 export interface Hub {
@@ -36,12 +38,14 @@ export interface Hub {
   readonly port: number;
   /** 0 when not requested. */
   readonly plainPort: number;
+  /** The AMQP (TLS) port; `addIdentity(...).amqpConnectionString` points there. */
+  readonly amqpPort: number;
   /** Edge CA PEM: pass to the SDK with `setOptions({ ca })`. */
   readonly ca: string;
   readonly logger: SilentLogger;
   readonly dir: string;
   /** Registers `dev` or `dev/mod` with a random key; returns the key and an SDK connection string through this hub. */
-  addIdentity(id: string): Promise<{ identity: Identity; key: string; connectionString: string }>;
+  addIdentity(id: string): Promise<{ identity: Identity; key: string; connectionString: string; amqpConnectionString: string }>;
   setRoutes(routes: Record<string, RouteSpec>): void;
   get<T>(token: abstract new (...args: never[]) => T): T;
   /** Stops every service; keeps the database (see `restart`). */
@@ -71,6 +75,7 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
   const certs = await ensureEdgeCertificates({ dir: join(dir, 'certs'), hostname: 'localhost' });
   const port = options.port ?? (await freePort());
   const plainPort = options.plain === true ? await freePort() : 0;
+  const amqpPort = await freePort();
   const logger = new SilentLogger();
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(Logger).toConstantValue(logger);
@@ -83,6 +88,7 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
       iotHubHostname: IOT_HUB,
       edgeHostname: 'localhost',
       mqtt: { enabled: true, host: '127.0.0.1', port, plainPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem }, nudgeAcks: options.nudgeAcks ?? false },
+      amqp: { enabled: true, host: '127.0.0.1', port: amqpPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem }, ...(options.amqpCreditWindow !== undefined ? { creditWindow: options.amqpCreditWindow } : {}) },
       pipeline: { timeToLiveSecs: 7200, maxStoreBytes: 0 },
     }),
   );
@@ -112,6 +118,7 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
     container,
     port,
     plainPort,
+    amqpPort,
     ca: certs.caCertPem,
     logger,
     dir,
@@ -120,7 +127,8 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
       const key = randomBytes(32).toString('base64');
       await container.get(IdentityStore).put(identity, { primaryKey: key, secondaryKey: randomBytes(32).toString('base64') });
       const ids = identity.kind === 'device' ? `DeviceId=${identity.deviceId}` : `DeviceId=${identity.deviceId};ModuleId=${identity.moduleId}`;
-      return { identity, key, connectionString: `HostName=${IOT_HUB};${ids};SharedAccessKey=${key};GatewayHostName=localhost:${port}` };
+      const base = `HostName=${IOT_HUB};${ids};SharedAccessKey=${key};GatewayHostName=localhost:`;
+      return { identity, key, connectionString: `${base}${port}`, amqpConnectionString: `${base}${amqpPort}` };
     },
     setRoutes(routes) {
       const update = container.get(RouteConfig).replace(routes);

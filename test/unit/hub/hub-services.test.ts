@@ -10,33 +10,12 @@ import { HubIdentity } from '../../../application/hub/hub-identity.js';
 import { MethodService } from '../../../application/hub/method-service.js';
 import { TwinService } from '../../../application/hub/twin-service.js';
 import { TwinStore } from '../../../application/hub/twin-store.js';
-import type { ClientChannel, ClientFeature } from '../../../application/ports/client-channel.js';
 import { DeliveryError } from '../../../application/ports/endpoint-delivery.js';
 import { InMemoryMessageStore } from '../../../adapters/storage/in-memory-message-store.js';
+import { FakeChannel } from '../../support/fake-client-channel.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { FixedRandom, SilentLogger, buildPipeline } from '../../support/pipeline-harness.js';
 import { InMemoryStateStore } from '../../support/in-memory-state-store.js';
-
-class FakeChannel implements ClientChannel {
-  readonly protocol = 'fake';
-  readonly features = new Set<ClientFeature>();
-  readonly inputs: Array<{ input: string; message: Message; ack: () => void; fail: (e: Error) => void }> = [];
-  readonly desired: Array<{ patch: JsonObject; version: number }> = [];
-  readonly methods: Array<{ name: string; rid: string; payload: string }> = [];
-  constructor(readonly identity: Identity) {}
-  has(feature: ClientFeature): boolean {
-    return this.features.has(feature);
-  }
-  sendInput(input: string, message: Message): Promise<void> {
-    return new Promise((resolve, reject) => this.inputs.push({ input, message, ack: resolve, fail: reject }));
-  }
-  sendDesiredPatch(patch: JsonObject, version: number): void {
-    this.desired.push({ patch, version });
-  }
-  sendMethodRequest(name: string, rid: string, payload: Uint8Array): void {
-    this.methods.push({ name, rid, payload: new TextDecoder().decode(payload) });
-  }
-}
 
 const HUB = new HubIdentity('edge1', 'hub.example');
 const msg = (id: string): Message => ({ body: new TextEncoder().encode(id), properties: { id }, systemProperties: {} });

@@ -1,0 +1,155 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Server, createServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { inject, injectable } from 'inversify';
+import { type WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
+import { HostedService, ListenError, type ListenInfo } from '../../application/ports/hosted-service.js';
+import { Logger } from '../../application/ports/logger.js';
+import { sendJson } from './unix-socket-http.js';
+
+/** Where the HTTPS listener binds (`hub.https.*`) and its TLS material (the edge server certificate). */
+export class HttpsListenerOptions {
+  host = '0.0.0.0';
+  port = 443;
+  tls: { cert: string; key: string } | undefined = undefined;
+  portSetting = 'hub.https.port';
+
+  constructor(overrides: Partial<HttpsListenerOptions> = {}) {
+    Object.assign(this, overrides);
+  }
+}
+
+/** Handles one HTTPS request; `match` is the route pattern's match on the path. Throwing answers 500. */
+export type HttpsRouteHandler = (request: IncomingMessage, response: ServerResponse, match: RegExpExecArray) => Promise<void> | void;
+/** Takes over one WebSocket connection whose path and subprotocol it was registered for. */
+export type WebSocketHandler = (socket: WebSocket, request: IncomingMessage) => void;
+
+interface Route {
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly handler: HttpsRouteHandler;
+}
+
+/** A WebSocket as a byte stream (MQTT and other stream protocols over WebSocket). */
+export function webSocketStream(socket: WebSocket): Duplex {
+  return createWebSocketStream(socket);
+}
+
+/**
+ * The hub's HTTPS port (Azure's edgeHub 443): TLS with the edge server certificate, serving HTTP
+ * routes and WebSocket upgrades that other parts register before it starts:
+ *
+ * - `addRoute(method, pattern, handler)`: requests whose path matches `pattern` (first match wins);
+ * - `addWebSocket(path, subprotocol, handler)`: upgrades on `path` offering `subprotocol` (the
+ *   client's first offered subprotocol that has a handler wins; edgeHub selects MQTT or AMQP on
+ *   `/$iothub/websocket` this way: `mqtt`, `AMQPWSB10`).
+ *
+ * Anything else gets a JSON 404 (requests) or an HTTP 400 before the upgrade (WebSockets).
+ */
+@injectable()
+export class HttpsListener extends HostedService {
+  readonly name = 'https';
+  private readonly routes: Route[] = [];
+  private readonly sockets = new Map<string, Map<string, WebSocketHandler>>();
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, handleProtocols: (offered, request) => this.protocolFor(request, offered) });
+  private server: Server | null = null;
+  private readonly log: Logger;
+
+  constructor(
+    @inject(HttpsListenerOptions) private readonly options: HttpsListenerOptions,
+    @inject(Logger) logger: Logger,
+  ) {
+    super();
+    this.log = logger.child({ component: 'https' });
+  }
+
+  addRoute(method: string, pattern: RegExp, handler: HttpsRouteHandler): void {
+    this.routes.push({ method: method.toUpperCase(), pattern, handler });
+  }
+
+  addWebSocket(path: string, subprotocol: string, handler: WebSocketHandler): void {
+    let byProtocol = this.sockets.get(path);
+    if (byProtocol === undefined) this.sockets.set(path, (byProtocol = new Map()));
+    byProtocol.set(subprotocol.toLowerCase(), handler);
+  }
+
+  async start(): Promise<ListenInfo[]> {
+    if (this.server !== null) return [];
+    if (this.options.tls === undefined) {
+      this.log.warn('HTTPS is enabled but there is no server certificate: not listening');
+      return [];
+    }
+    const server = createServer({ cert: this.options.tls.cert, key: this.options.tls.key, noDelay: true }, (request, response) => this.onRequest(request, response));
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(request, socket, head));
+    server.on('tlsClientError', (error) => this.log.debug('TLS handshake failed', { error: error.message }));
+    const info: ListenInfo = { protocol: 'https', host: this.options.host, port: this.options.port, setting: this.options.portSetting };
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => reject(new ListenError(info, error.code ?? error.message));
+      server.once('error', onError);
+      server.listen(info.port, info.host, () => {
+        server.off('error', onError);
+        server.on('error', (error) => this.log.error('listener error', { port: info.port, error: error.message }));
+        resolve();
+      });
+    });
+    this.server = server;
+    const address = server.address();
+    const port = address !== null && typeof address === 'object' ? address.port : info.port;
+    this.log.debug('listening', { protocol: 'https', host: info.host, port, routes: this.routes.length, webSockets: [...this.sockets].map(([p, m]) => `${p} (${[...m.keys()].join(', ')})`) });
+    return [{ ...info, port }];
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (server === null) return;
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private onRequest(request: IncomingMessage, response: ServerResponse): void {
+    const path = (request.url ?? '/').split('?')[0] as string;
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const match = route.pattern.exec(path);
+      if (match === null) continue;
+      pathMatched = true;
+      if (route.method !== request.method) continue;
+      Promise.resolve()
+        .then(() => route.handler(request, response, match))
+        .catch((error: unknown) => {
+          this.log.error('HTTPS request failed', { method: request.method, path, error: error instanceof Error ? error.message : String(error) });
+          if (!response.headersSent) sendJson(response, 500, { message: 'internal error' });
+          else response.destroy();
+        });
+      return;
+    }
+    if (pathMatched) sendJson(response, 405, { message: `method ${request.method ?? ''} is not allowed on ${path}` });
+    else sendJson(response, 404, { message: `no such resource: ${path}` });
+  }
+
+  private handlersFor(request: IncomingMessage): Map<string, WebSocketHandler> | undefined {
+    return this.sockets.get((request.url ?? '/').split('?')[0] as string);
+  }
+
+  private protocolFor(request: IncomingMessage, offered: Set<string>): string | false {
+    const handlers = this.handlersFor(request);
+    for (const protocol of offered) if (handlers?.has(protocol.toLowerCase()) === true) return protocol;
+    return false;
+  }
+
+  private onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const offered = new Set((request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter((p) => p.length > 0));
+    const protocol = this.protocolFor(request, offered);
+    if (protocol === false) {
+      this.log.warn('WebSocket upgrade refused', { path: (request.url ?? '/').split('?')[0], subprotocols: [...offered] });
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const handler = this.handlersFor(request)?.get(protocol.toLowerCase()) as WebSocketHandler;
+    this.wss.handleUpgrade(request, socket, head, (ws) => handler(ws, request));
+  }
+}
