@@ -1,6 +1,5 @@
 import type { Identity } from '../../../domain/identity/identity.js';
 import type { Message } from '../../../domain/messages/message.js';
-import type { JsonObject } from '../../../domain/twins/json.js';
 import type { RouteSpec } from '../../../domain/routing/index.js';
 import { ApplyHubDeployment } from '../../../application/hub/apply-hub-deployment.js';
 import { ClientDirectory } from '../../../application/hub/client-directory.js';
@@ -16,7 +15,6 @@ import { RouteConfig } from '../../../application/hub/route-config.js';
 import { StateIdentityStore } from '../../../application/hub/state-identity-store.js';
 import { TwinService } from '../../../application/hub/twin-service.js';
 import { TwinStore } from '../../../application/hub/twin-store.js';
-import type { ClientChannel, ClientFeature } from '../../../application/ports/client-channel.js';
 import { CloudToDeviceInbox } from '../../../application/ports/cloud-to-device-inbox.js';
 import { ReportedOutbox } from '../../../application/upstream/reported-outbox.js';
 import { TwinDeploymentSource } from '../../../application/upstream/twin-deployment-source.js';
@@ -30,27 +28,6 @@ import { FixedRandom, SilentLogger } from '../pipeline-harness.js';
 import { FakeUpstream } from './fake-upstream.js';
 import type { Upstream } from '../../../application/ports/upstream.js';
 import type { Clock } from '../../../application/ports/clock.js';
-
-/** A connected client as the upstream sync sees it (features set by the test). */
-export class TestChannel implements ClientChannel {
-  readonly protocol = 'test';
-  readonly features = new Set<ClientFeature>();
-  readonly desired: Array<{ patch: JsonObject; version: number }> = [];
-  readonly methodRequests: Array<{ name: string; requestId: string; payload: string }> = [];
-  constructor(readonly identity: Identity, features: ClientFeature[] = []) {
-    for (const f of features) this.features.add(f);
-  }
-  has(feature: ClientFeature): boolean {
-    return this.features.has(feature);
-  }
-  async sendInput(): Promise<void> {}
-  sendDesiredPatch(patch: JsonObject, version: number): void {
-    this.desired.push({ patch, version });
-  }
-  sendMethodRequest(name: string, requestId: string, payload: Uint8Array): void {
-    this.methodRequests.push({ name, requestId, payload: new TextDecoder().decode(payload) });
-  }
-}
 
 export class RecordingInbox extends CloudToDeviceInbox {
   readonly received: Array<{ identity: Identity; message: Message }> = [];

@@ -8,7 +8,15 @@ import { REPORTED_OUTBOX_NAMESPACE } from '../../../application/upstream/reporte
 import { eventually, settle } from '../../support/pipeline-harness.js';
 import { InMemoryStateStore } from '../../support/in-memory-state-store.js';
 import { FakeUpstream } from '../../support/upstream/fake-upstream.js';
-import { TestChannel, buildUpstreamHub } from '../../support/upstream/upstream-harness.js';
+import { FakeChannel } from '../../support/fake-client-channel.js';
+import { buildUpstreamHub } from '../../support/upstream/upstream-harness.js';
+import type { ClientFeature } from '../../../application/ports/client-channel.js';
+
+function channel(identity: ReturnType<typeof parseIdentity>, features: ClientFeature[]): FakeChannel {
+  const c = new FakeChannel(identity);
+  for (const f of features) c.features.add(f);
+  return c;
+}
 
 const text = new TextEncoder();
 const telemetry = (n: number): Message => ({ body: text.encode(`m${n}`), properties: { n: String(n) }, systemProperties: {} });
@@ -154,7 +162,7 @@ test('$edgeAgent desired from the cloud becomes the deployment; $edgeHub routes 
 
 test('reconnect: the full twin is fetched and what changed meanwhile is pushed to the listening client; a version gap refetches', async () => {
   const h = buildUpstreamHub();
-  const sensor = new TestChannel(SENSOR, ['twin-desired']);
+  const sensor = channel(SENSOR, ['twin-desired']);
   h.directory.register(sensor);
   h.upstream.setConnected(true);
   await h.sync.start();
@@ -183,7 +191,7 @@ test('reconnect: the full twin is fetched and what changed meanwhile is pushed t
 
 test('cloud methods reach the client through MethodService and the response returns; C2D goes to the inbox', async () => {
   const h = buildUpstreamHub();
-  const leaf = new TestChannel(LEAF, ['methods', 'c2d', 'twin-desired']);
+  const leaf = channel(LEAF, ['methods', 'c2d', 'twin-desired']);
   h.directory.register(leaf);
   h.upstream.setConnected(true);
   await h.sync.start();
@@ -192,9 +200,9 @@ test('cloud methods reach the client through MethodService and the response retu
 
   const call = h.upstream.handlers!.method(LEAF, { name: 'reboot', payload: { delay: 1 }, timeoutMs: 10_000 });
   await settle();
-  assert.equal(leaf.methodRequests.length, 1);
-  assert.equal(leaf.methodRequests[0]!.payload, '{"delay":1}');
-  h.methods.handleResponse(LEAF, leaf.methodRequests[0]!.requestId, 200, text.encode('{"ok":true}'));
+  assert.equal(leaf.methods.length, 1);
+  assert.equal(leaf.methods[0]!.payload, '{"delay":1}');
+  h.methods.handleResponse(LEAF, leaf.methods[0]!.rid, 200, text.encode('{"ok":true}'));
   assert.deepEqual(await call, { status: 200, payload: { ok: true } });
   assert.equal((await h.upstream.handlers!.method(SENSOR, { name: 'x', payload: undefined })).status, 404, 'not connected: 404 back to the cloud');
 
