@@ -137,8 +137,9 @@ export class IotHubUpstream extends Upstream {
   /** Unsettled sends per telemetry sender, failed together when the link or connection goes. */
   private readonly unsettled = new WeakMap<Sender, Set<Settlement>>();
   private readonly log: Logger;
-  /** Connections opened so far (tests and logs). */
-  connectionsOpened = 0;
+  /** Connection attempts so far, and how many of them were set up (tests and logs). */
+  connectAttempts = 0;
+  connectionsEstablished = 0;
 
   constructor(
     private readonly options: IotHubUpstreamOptions,
@@ -217,7 +218,7 @@ export class IotHubUpstream extends Upstream {
       idle_time_out: this.options.idleTimeoutMs ?? 60_000,
     } as Parameters<Container['connect']>[0]);
     this.connection = connection;
-    this.connectionsOpened++;
+    this.connectAttempts++;
     connection.on('connection_open', () => {
       if (this.connection !== connection) return;
       void this.onOpen(connection);
@@ -243,8 +244,9 @@ export class IotHubUpstream extends Upstream {
       // The edge device proves the connection works before it counts as connected.
       await this.authenticate(this.linksOf(deviceIdentity(this.options.connection.deviceId)));
       this.attempt = 0;
+      this.connectionsEstablished++;
       this.setConnected(true);
-      this.log.info(`connected to IoT Hub ${this.hubHost}`, { host: this.connectHost, connections: this.connectionsOpened });
+      this.log.info(`connected to IoT Hub ${this.hubHost}`, { host: this.connectHost, connections: this.connectionsEstablished });
     } catch (error) {
       this.log.warn('IoT Hub connection could not be set up; reconnecting', { error: errorText(error) });
       connection.close();
@@ -421,8 +423,10 @@ export class IotHubUpstream extends Upstream {
       sender.on('rejected', (context: EventContext) => this.settle(context, new DeliveryError(`IoT Hub rejected the message: ${JSON.stringify((context.delivery?.remote_state as { error?: unknown } | undefined)?.error ?? '')}`, false)));
       sender.on('released', (context: EventContext) => this.settle(context, new DeliveryError('IoT Hub released the message', true)));
       sender.on('modified', (context: EventContext) => this.settle(context, new DeliveryError('IoT Hub did not take the message (modified)', true)));
-      sender.on('sender_close', () => {
+      sender.on('sender_close', (context: EventContext) => {
         if (links.events === sender) delete links.events;
+        // Detached for an expired or refused token: put a token again before the next link.
+        if (/unauthorized/.test(JSON.stringify(context.sender?.error ?? ''))) delete links.authenticated;
         this.failUnsettled(sender, 'IoT Hub closed the telemetry link before the message was settled');
       });
       links.events = sender;
@@ -449,8 +453,10 @@ export class IotHubUpstream extends Upstream {
     try {
       sender = await this.eventsSender(links);
     } catch (error) {
-      const transient = !(error instanceof UpstreamError) || error.transient;
-      return { delivered: 0, error: new DeliveryError(`IoT Hub telemetry link for ${links.key} not available: ${errorText(error)}`, transient, { cause: error }) };
+      // Authentication or link refusals are retried (the token is put again): messages wait in the
+      // store until their TTL rather than being dropped for what may be a passing registry state.
+      delete links.authenticated;
+      return { delivered: 0, error: new DeliveryError(`IoT Hub telemetry link for ${links.key} not available: ${errorText(error)}`, true, { cause: error }) };
     }
     const results: Array<Promise<void>> = [];
     const to = `${links.prefix}/messages/events`;

@@ -54,8 +54,9 @@ export class IotHubEmulator implements AmqpBackend {
   private amqp: AmqpServer | undefined;
   private tls: TlsServer | undefined;
   private https: HttpsServer | undefined;
-  /** Authentication failures (for assertions). */
+  /** Authentication failures, and successful put-tokens per identity (renewals included), for assertions. */
   readonly refusals: string[] = [];
+  readonly authentications = new Map<string, number>();
   private dir = '';
   ca = '';
   private cert = { cert: '', key: '' };
@@ -254,7 +255,9 @@ export class IotHubEmulator implements AmqpBackend {
 
   async authenticate(request: AmqpAuthRequest): Promise<AmqpAuthResult> {
     const result = this.registry.check(request.identity, request.token, Date.now());
-    if (!result.ok) this.refusals.push(`${formatIdentity(request.identity)}: ${result.description}`);
+    const key = formatIdentity(request.identity);
+    if (!result.ok) this.refusals.push(`${key}: ${result.description}`);
+    else this.authentications.set(key, (this.authentications.get(key) ?? 0) + 1);
     return result;
   }
 
