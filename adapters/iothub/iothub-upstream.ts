@@ -61,6 +61,8 @@ interface IdentityLinks {
   readonly identity: Identity;
   readonly key: string;
   readonly prefix: string;
+  /** The cloud refused the identity's own key: tokens are signed with the edge device's key. */
+  onBehalf?: boolean;
   authenticated?: Promise<void>;
   renewTimer?: TimerHandle;
   events?: Sender;
@@ -338,29 +340,37 @@ export class IotHubUpstream extends Upstream {
     return this.cbsReady;
   }
 
-  private async keyFor(identity: Identity): Promise<string> {
-    if (identity.kind === 'device' && identity.deviceId === this.options.connection.deviceId) return this.options.connection.sharedAccessKey;
-    const own = await this.deps.identities.get(identity);
-    // Without a key of its own (not in the cached device scope yet), the edge device signs for it.
-    return own?.primaryKey ?? this.options.connection.sharedAccessKey;
+  /**
+   * The key that signs `identity`'s token: the edge device's own; for a leaf device its key from
+   * the identity store (the cached device scope) when it has one and the cloud took it before;
+   * otherwise (modules of this device, whose local keys the cloud may not know, and leaf devices
+   * without a key the cloud accepts) the edge device's key, on the identity's behalf as edgeHub does.
+   */
+  private async keyFor(links: IdentityLinks): Promise<string> {
+    const identity = links.identity;
+    const edgeKey = this.options.connection.sharedAccessKey;
+    if (identity.kind === 'module' || identity.deviceId === this.options.connection.deviceId || links.onBehalf === true) return edgeKey;
+    return (await this.deps.identities.get(identity))?.primaryKey ?? edgeKey;
   }
 
-  private async token(identity: Identity): Promise<{ token: string; audience: string; expiresAt: number }> {
+  private async token(links: IdentityLinks): Promise<{ token: string; audience: string; expiresAt: number; onBehalf: boolean }> {
+    const identity = links.identity;
     const ttl = this.options.tokenTtlSeconds ?? 3600;
     const expiry = Math.floor(this.deps.clock.now() / 1000) + ttl;
-    const key = await this.keyFor(identity);
+    const key = await this.keyFor(links);
     const signature = this.deps.signer.hmacSha256Base64(key, stringToSignFor(this.hubHost, identity, expiry));
     return {
       token: formatSasToken({ hubHostName: this.hubHost, identity, signatureBase64: signature, expirySeconds: expiry }),
       audience: encodeUriComponentStrict(sasResourceFor(this.hubHost, identity)),
       expiresAt: expiry * 1000,
+      onBehalf: key === this.options.connection.sharedAccessKey,
     };
   }
 
   private async putToken(links: IdentityLinks): Promise<void> {
     const connection = this.requireConnection();
     await this.openCbs(connection);
-    const { token, audience, expiresAt } = await this.token(links.identity);
+    const { token, audience, expiresAt, onBehalf } = await this.token(links);
     const id = rhea.generate_uuid();
     const answered = new Promise<void>((resolve, reject) => {
       const timer = this.deps.clock.schedule(this.options.operationTimeoutMs ?? 20_000, () => {
@@ -379,7 +389,16 @@ export class IotHubUpstream extends Upstream {
       application_properties: { operation: 'put-token', type: 'servicebus.windows.net:sastoken', name: audience },
       body: token,
     });
-    await answered;
+    try {
+      await answered;
+    } catch (error) {
+      if (error instanceof UpstreamError && error.status === 401 && !onBehalf) {
+        // The cloud does not know the locally kept key: sign on the identity's behalf from now on.
+        links.onBehalf = true;
+        return await this.putToken(links);
+      }
+      throw error;
+    }
     const ttlMs = expiresAt - this.deps.clock.now();
     links.renewTimer?.cancel();
     links.renewTimer = this.deps.clock.schedule(Math.max(1000, ttlMs * 0.75), () => {
@@ -711,7 +730,7 @@ export class IotHubUpstream extends Upstream {
 
   /** An HTTPS request to the hub's service endpoint, authorized with the edge device's token. */
   private async https(method: string, path: string, body: unknown): Promise<unknown> {
-    const { token } = await this.token(deviceIdentity(this.options.connection.deviceId));
+    const { token } = await this.token(this.linksOf(deviceIdentity(this.options.connection.deviceId)));
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return await new Promise((resolve, reject) => {
       const req = httpsRequest(

@@ -152,6 +152,20 @@ test('iothub upstream: tokens are renewed on the same connection before they exp
   }
 });
 
+test('iothub upstream: a leaf whose locally kept key the cloud does not know is signed for by the edge device', { timeout: 30_000 }, async () => {
+  const { emulator, h, close } = await setUp();
+  try {
+    emulator.registry.add('leafx', { parent: 'edge1' });
+    await h.identities.put(parseIdentity('leafx'), { primaryKey: Buffer.alloc(32, 1).toString('base64'), secondaryKey: Buffer.alloc(32, 2).toString('base64') });
+    await h.ingest.ingest(msg(1), { deviceId: 'leafx' });
+    await emulator.waitForMessages((r) => r.some((m) => m.identity === 'leafx'), 10_000, 'leafx telemetry');
+    assert.ok(emulator.refusals.some((r) => r.startsWith('leafx: signature')), 'own key tried first');
+    assert.equal(emulator.authentications.get('leafx'), 1, 'then the edge device signed on its behalf');
+  } finally {
+    await close();
+  }
+});
+
 test('connection string: clear errors, never the key', () => {
   assert.deepEqual(parseDeviceConnectionString('HostName=h.example;DeviceId=d;SharedAccessKey=a2V5'), { hostName: 'h.example', deviceId: 'd', sharedAccessKey: 'a2V5' });
   assert.throws(() => parseDeviceConnectionString('HostName=h;SharedAccessKey=secretkey'), (e: Error) => e instanceof ConnectionStringError && /DeviceId/.test(e.message) && !e.message.includes('secretkey'));
