@@ -617,6 +617,11 @@ export class AmqpServer {
     if (!link.closed && !delivery.remote_settled) {
       if (error === undefined) delivery.accept();
       else delivery.reject(error);
+    } else if (!delivery.settled) {
+      // Pre-settled by the client (the SDK's twin sender) or the link is gone: settle locally too, or
+      // rhea keeps the delivery at the head of the session's incoming buffer and the session window
+      // closes after ~2048 later transfers (telemetry stalls).
+      delivery.update(true);
     }
     if (link.closed) return;
     const receiver = link.link as Receiver & { credit: number };

@@ -220,6 +220,8 @@ export class IotHubUpstream extends Upstream {
       idle_time_out: this.options.idleTimeoutMs ?? 60_000,
     } as Parameters<Container['connect']>[0]);
     this.connection = connection;
+    // Every identity's pending link attach and credit wait listens for the disconnect.
+    connection.setMaxListeners(0);
     this.connectAttempts++;
     connection.on('connection_open', () => {
       if (this.connection !== connection) return;

@@ -166,6 +166,23 @@ test('iothub upstream: a leaf whose locally kept key the cloud does not know is 
   }
 });
 
+test('iothub upstream: twin links of 20 clients do not stall telemetry on the shared session (pre-settled twin requests are settled by the server)', { timeout: 60_000 }, async () => {
+  const { emulator, h, close } = await setUp();
+  try {
+    for (let i = 0; i < 10; i++) {
+      const leaf = new FakeChannel(parseIdentity(`leaf${i}`));
+      leaf.features.add('twin-desired');
+      h.directory.register(leaf);
+    }
+    await h.sync.idle();
+    // More transfers than rhea's session buffer (2048) after the twin requests.
+    for (let i = 0; i < 2600; i++) await h.ingest.ingest(msg(i), { deviceId: `leaf${i % 10}` });
+    await emulator.waitForMessages((r) => r.length >= 2600, 30_000, '2600 messages');
+  } finally {
+    await close();
+  }
+});
+
 test('connection string: clear errors, never the key', () => {
   assert.deepEqual(parseDeviceConnectionString('HostName=h.example;DeviceId=d;SharedAccessKey=a2V5'), { hostName: 'h.example', deviceId: 'd', sharedAccessKey: 'a2V5' });
   assert.throws(() => parseDeviceConnectionString('HostName=h;SharedAccessKey=secretkey'), (e: Error) => e instanceof ConnectionStringError && /DeviceId/.test(e.message) && !e.message.includes('secretkey'));
