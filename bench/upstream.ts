@@ -1,41 +1,30 @@
 /**
- * Upstream benchmark: `npm run bench:upstream [-- --messages=10000 --window=200 --body=1024 --rounds=3]`.
+ * Upstream benchmark: `npm run bench:upstream [-- --messages=10000 --window=50 --body=1024 --rounds=3]`.
  * One process, one IoT Hub emulator (AMQP over TLS on loopback, test/support/iothub-emulator), the
  * same 1 KB messages, timed from the first send until the emulator has received them all:
- * - edgeport: 20 leaf devices (MQTT.js 5, QoS 1, plain TCP to Edgeport's MQTT head) send
- *   `--messages` in total with `--window` publishes in flight overall; the real pipeline stores
- *   each one durably (temporary SQLite), the route `FROM /messages/* INTO $upstream` queues it and
- *   the pump sends it through the multiplexed IoT Hub upstream (one AMQP connection, one CBS token
- *   and telemetry link per device), checkpointing on the emulator's dispositions;
+ * - edgeport: `edgeport run` (hub role, its own process as deployed; routes from the emulator's
+ *   `$edgeHub` twin, leaf keys from the cached device scope); 20 leaf devices (MQTT.js 5, QoS 1,
+ *   plain TCP to its MQTT head) send `--messages` in total, each client with `--window`
+ *   publishes in flight (like the one SDK client below); the pipeline stores each one durably (SQLite), the route `FROM /messages/* INTO
+ *   $upstream` queues it and the pump sends it through the multiplexed IoT Hub upstream (one AMQP
+ *   connection, one CBS token and telemetry link per device), checkpointing on the dispositions;
  * - sdk: one official `azure-iot-device-amqp` Client sends the same number straight to the
  *   emulator, `--window` `sendEvent`s in flight.
  * The two alternate over `--rounds`; medians are reported. The last line is
  * `upstream: edgeport/sdk = R (edgeport N msg/s, sdk M msg/s)`.
  */
 import 'reflect-metadata';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Container } from 'inversify';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { Clock } from '../application/ports/clock.js';
-import { HostedService } from '../application/ports/hosted-service.js';
-import { IdentityStore } from '../application/ports/identity-store.js';
-import { Logger, type LogFields } from '../application/ports/logger.js';
-import { Metrics } from '../application/ports/metrics.js';
-import { Upstream } from '../application/ports/upstream.js';
-import { RouteConfig } from '../application/hub/route-config.js';
-import { SystemClock } from '../adapters/clock/system-clock.js';
-import { InMemoryMetrics } from '../test/support/in-memory-metrics.js';
 import { freePort } from '../test/support/free-port.js';
 import { IotHubEmulator } from '../test/support/iothub-emulator/iothub-emulator.js';
 import { sdkDeviceToken } from '../test/support/identity/sdk-sas-token.js';
 import { Client, Message } from '../test/support/mqtt/sdk.js';
 import { Amqp } from '../test/support/amqp/sdk.js';
-import { hubModule } from '../infrastructure/composition/hub-module.js';
-import { storageModule } from '../infrastructure/composition/storage-module.js';
-import { upstreamModule } from '../infrastructure/composition/upstream-module.js';
+import { RuntimeProcess } from '../test/support/runtime-process.js';
 
 function arg(name: string, fallback: number): number {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -43,24 +32,11 @@ function arg(name: string, fallback: number): number {
 }
 
 const MESSAGES = arg('messages', 10_000);
-const WINDOW = arg('window', 200);
+/** Sends in flight per client (each of the 20 leaf devices, and the one SDK client). */
+const WINDOW = arg('window', 50);
 const BODY = arg('body', 1024);
 const ROUNDS = arg('rounds', 3);
 const CLIENTS = 20;
-
-class QuietLogger extends Logger {
-  debug(): void {}
-  info(): void {}
-  warn(message: string, fields?: LogFields): void {
-    process.stderr.write(`warn: ${message} ${JSON.stringify(fields ?? {})}\n`);
-  }
-  error(message: string, fields?: LogFields): void {
-    process.stderr.write(`error: ${message} ${JSON.stringify(fields ?? {})}\n`);
-  }
-  child(): Logger {
-    return this;
-  }
-}
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -70,40 +46,53 @@ async function arrived(emulator: IotHubEmulator, base: number, count: number, st
   return performance.now() - start;
 }
 
-async function edgeportRound(emulator: IotHubEmulator): Promise<number> {
+/** `edgeport run` (hub only) connected to the emulator, as deployed: its own process; the deployment's routes come from the `$edgeHub` twin. */
+async function startEdgeport(emulator: IotHubEmulator): Promise<{ runtime: RuntimeProcess; mqttPort: number; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'edgeport-bench-upstream-'));
+  const caFile = join(dir, 'emulator-ca.pem');
+  await writeFile(caFile, emulator.ca);
   const mqttPort = await freePort();
-  const container = new Container({ defaultScope: 'Singleton' });
-  container.bind(Logger).toConstantValue(new QuietLogger());
-  container.bind(Clock).to(SystemClock).inSingletonScope();
-  container.bind(Metrics).to(InMemoryMetrics).inSingletonScope();
-  container.load(storageModule({ kind: 'sqlite', path: join(dir, 'edgeport.db') }));
-  container.load(hubModule({ edgeDeviceId: 'edge1', iotHubHostname: emulator.hostName, mqtt: { enabled: true, host: '127.0.0.1', port: 8883, plainPort: mqttPort }, pipeline: { timeToLiveSecs: 7200, maxStoreBytes: 0 } }));
-  const edgeKey = emulator.registry.get({ kind: 'device', deviceId: 'edge1' })!.primaryKey;
-  container.load(upstreamModule({ kind: 'iothub', connectionString: `HostName=${emulator.hostName};DeviceId=edge1;SharedAccessKey=${edgeKey}`, host: 'localhost', amqpPort: emulator.amqpPort, httpsPort: emulator.httpsPort, ca: emulator.ca, twinDeployment: false }));
-  const services = container.getAll(HostedService);
-  for (const s of services) await s.start();
+  emulator.setDesired('edge1/$edgeHub', { schemaVersion: '1.1', routes: { up: 'FROM /messages/* INTO $upstream' }, storeAndForwardConfiguration: { timeToLiveSecs: 7200 } });
+  const runtime = new RuntimeProcess(dir, {
+    EDGEPORT_DEVICE_ID: 'edge1',
+    EDGEPORT_IOT_HUB_HOSTNAME: emulator.hostName,
+    EDGEPORT_LOG_LEVEL: 'warn',
+    EDGEPORT_AGENT_ENABLED: 'false',
+    EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
+    EDGEPORT_HUB_MQTT_PORT: String(await freePort()),
+    EDGEPORT_HUB_MQTT_PLAIN_PORT: String(mqttPort),
+    EDGEPORT_HUB_AMQP_ENABLED: 'false',
+    EDGEPORT_HUB_HTTPS_ENABLED: 'false',
+    EDGEPORT_METRICS_ENABLED: 'false',
+    EDGEPORT_UPSTREAM_KIND: 'iothub',
+    EDGEPORT_UPSTREAM_CONNECTION_STRING: `HostName=${emulator.hostName};DeviceId=edge1;SharedAccessKey=${emulator.registry.get({ kind: 'device', deviceId: 'edge1' })!.primaryKey}`,
+    EDGEPORT_UPSTREAM_HOST: 'localhost',
+    EDGEPORT_UPSTREAM_AMQP_PORT: String(emulator.amqpPort),
+    EDGEPORT_UPSTREAM_HTTPS_PORT: String(emulator.httpsPort),
+    EDGEPORT_UPSTREAM_CA_FILE: caFile,
+    
+  });
+  // Connected, routes from the $edgeHub twin applied, device scope (leaf keys) cached.
+  await runtime.until('edgeport connected with routes', 60_000, () => ((emulator.twin('edge1/$edgeHub').reported.properties['lastDesiredStatus'] as { code?: number } | undefined)?.code === 200 ? true : undefined));
+  return { runtime, mqttPort, dir };
+}
+
+async function edgeportRound(emulator: IotHubEmulator, mqttPort: number): Promise<number> {
   const clients: MqttClient[] = [];
   try {
-    const routes = container.get(RouteConfig).replace({ up: 'FROM /messages/* INTO $upstream' });
-    if (!routes.ok) throw new Error(routes.error);
-    const upstream = container.get(Upstream);
-    while (!upstream.isConnected()) await new Promise((r) => setTimeout(r, 20));
-    const store = container.get(IdentityStore);
     for (let i = 0; i < CLIENTS; i++) {
       const leaf = emulator.registry.get({ kind: 'device', deviceId: `leaf${i}` })!;
-      await store.put(leaf.identity, { primaryKey: leaf.primaryKey, secondaryKey: leaf.secondaryKey });
       clients.push(
         await connectAsync({ host: '127.0.0.1', port: mqttPort, protocolVersion: 4, clientId: `leaf${i}`, clean: true, reconnectPeriod: 0, username: `${emulator.hostName}/leaf${i}/?api-version=2021-04-12`, password: sdkDeviceToken({ host: emulator.hostName, deviceId: `leaf${i}`, key: leaf.primaryKey, expiry: Math.floor(Date.now() / 1000) + 3600 }) }),
       );
     }
+    // Let the hub open each client's upstream links (twin) before timing.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !Array.from({ length: CLIENTS }, (_, i) => `leaf${i}`).every((id) => [...emulator.identitiesByConnection().values()].some((ids) => ids.includes(id)))) await new Promise((r) => setTimeout(r, 50));
     const body = Buffer.alloc(BODY, 0x41);
     const perClient = Math.ceil(MESSAGES / CLIENTS);
-    const windowPerClient = Math.max(1, Math.floor(WINDOW / CLIENTS));
     const base = emulator.received.length;
     const start = performance.now();
-    let acked = 0;
-    const progress = process.env['BENCH_DEBUG'] ? setInterval(() => console.log(`acked ${acked} received ${emulator.received.length - base}`), 2000) : undefined;
     await Promise.all(
       clients.map(async (client, i) => {
         let next = 0;
@@ -111,20 +100,17 @@ async function edgeportRound(emulator: IotHubEmulator): Promise<number> {
           while (next < perClient) {
             next++;
             await client.publishAsync(`devices/leaf${i}/messages/events/`, body, { qos: 1 });
-            acked++;
           }
         };
-        await Promise.all(Array.from({ length: windowPerClient }, lane));
+        await Promise.all(Array.from({ length: WINDOW }, lane));
       }),
     );
-    const ms = await arrived(emulator, base, perClient * CLIENTS, start).finally(() => clearInterval(progress));
-    const connections = emulator.identitiesByConnection().size;
-    if (connections !== 1) throw new Error(`expected one upstream connection, the emulator saw ${connections}`);
+    const ms = await arrived(emulator, base, perClient * CLIENTS, start);
+    const connections = emulator.openConnections;
+    if (connections !== 1) throw new Error(`expected one upstream connection, the emulator has ${connections}`);
     return (perClient * CLIENTS) / (ms / 1000);
   } finally {
     for (const c of clients) await c.endAsync(true);
-    for (const s of [...services].reverse()) await s.stop();
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -154,25 +140,30 @@ async function sdkRound(emulator: IotHubEmulator): Promise<number> {
 async function main(): Promise<void> {
   const emulator = new IotHubEmulator('bench.azure-devices.net');
   emulator.registry.add('edge1', { edge: true });
+  emulator.registry.add('edge1/$edgeAgent');
+  emulator.registry.add('edge1/$edgeHub');
   emulator.registry.add('direct');
   for (let i = 0; i < CLIENTS; i++) emulator.registry.add(`leaf${i}`, { parent: 'edge1' });
   await emulator.start();
   const edgeport: number[] = [];
   const sdk: number[] = [];
+  const hub = await startEdgeport(emulator);
   try {
     for (let round = 1; round <= ROUNDS; round++) {
-      edgeport.push(await edgeportRound(emulator));
+      edgeport.push(await edgeportRound(emulator, hub.mqttPort));
       emulator.received.length = 0;
       sdk.push(await sdkRound(emulator));
       emulator.received.length = 0;
       console.log(`round ${round}: edgeport ${Math.round(edgeport.at(-1)!)} msg/s (${CLIENTS} clients, one upstream connection), sdk ${Math.round(sdk.at(-1)!)} msg/s`);
     }
   } finally {
+    await hub.runtime.stop();
+    await rm(hub.dir, { recursive: true, force: true });
     await emulator.close();
   }
   const e = median(edgeport);
   const s = median(sdk);
-  console.log(`messages ${MESSAGES} x ${BODY} B, window ${WINDOW}, rounds ${ROUNDS} (medians)`);
+  console.log(`messages ${MESSAGES} x ${BODY} B, window ${WINDOW} per client, rounds ${ROUNDS} (medians)`);
   console.log(`upstream: edgeport/sdk = ${(e / s).toFixed(2)} (edgeport ${Math.round(e)} msg/s, sdk ${Math.round(s)} msg/s)`);
 }
 
