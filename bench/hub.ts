@@ -12,6 +12,8 @@
  * reported. Latency: routed path, open loop at `--rate` msg/s for `--seconds`, publish to receipt.
  * The last line is `hub: routed/bare = R (routed N msg/s, bare M msg/s, p99 at 1000 msg/s = L ms)`.
  */
+// `--transport amqp`: the AMQP vs MQTT routed comparison, bench/hub-amqp.ts (it exits when done).
+if (/(^| )--transport[= ]amqp( |$)/.test(process.argv.slice(2).join(' '))) await import('./hub-amqp.js');
 import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';

@@ -54,7 +54,14 @@ export interface AmqpAuthRequest {
 export type AmqpAuthResult =
   | { readonly ok: true; readonly identity: Identity; readonly expiresAtMs: number }
   /** `status` is the CBS `status-code` (401 unauthorized, 404 unknown identity, 500 ...). */
-  | { readonly ok: false; readonly status: number; readonly description: string };
+  | {
+      readonly ok: false;
+      readonly status: number;
+      /** Sent to the client and logged: never include the token. */
+      readonly description: string;
+      /** A short machine-readable reason for logs, e.g. `bad-signature`. */
+      readonly reason?: string;
+    };
 
 /** A twin operation's answer: `status` and `version` go in message annotations, `body` as a JSON data section. */
 export interface TwinReply {

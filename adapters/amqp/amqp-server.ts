@@ -8,7 +8,7 @@ import type { Message } from '../../domain/messages/message.js';
 import { type JsonObject, type JsonValue } from '../../domain/twins/json.js';
 import type { ClientFeature } from '../../application/ports/client-channel.js';
 import { DeliveryError } from '../../application/ports/endpoint-delivery.js';
-import { ListenError, type ListenInfo } from '../../application/ports/hosted-service.js';
+import { type ListenInfo, listenOn } from '../../application/ports/hosted-service.js';
 import type { Logger } from '../../application/ports/logger.js';
 import { type AmqpBackend, type AmqpClient, AmqpCondition, AmqpRefusal, type TwinReply } from './amqp-backend.js';
 import { bodyBytes, fromAmqpMessage, idText, toAmqpMessage, wireId } from './amqp-message.js';
@@ -68,6 +68,7 @@ class LinkState {
   constructor(
     readonly role: LinkRole,
     readonly link: Sender | Receiver,
+    readonly conn: ConnectionState,
     readonly client: ClientState | undefined,
     readonly channel: string | undefined,
   ) {}
@@ -260,20 +261,10 @@ export class AmqpServer {
     server.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
     server.on('tlsClientError', (error) => this.log.debug('TLS handshake failed', { error: error.message }));
     const info: ListenInfo = { protocol: 'amqps', host: this.options.host, port: this.options.port, setting: this.options.portSetting ?? 'amqp port' };
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException): void => reject(new ListenError(info, error.code ?? error.message));
-      server.once('error', onError);
-      server.listen(info.port, info.host, () => {
-        server.off('error', onError);
-        server.on('error', (error) => this.log.error('listener error', { port: info.port, error: error.message }));
-        resolve();
-      });
-    });
+    const bound = await listenOn(server, info, (error) => this.log.error('listener error', { port: info.port, error: error.message }));
     this.server = server;
-    const address = server.address();
-    const port = address !== null && typeof address === 'object' ? address.port : info.port;
-    this.log.debug('listening', { protocol: 'amqps', host: info.host, port });
-    return { ...info, port };
+    this.log.debug('listening', { protocol: 'amqps', host: info.host, port: bound.port });
+    return bound;
   }
 
   /** Serves one already-established transport (a TLS socket, or a WebSocket stream). */
@@ -287,23 +278,26 @@ export class AmqpServer {
     } as unknown as Parameters<typeof this.container.create_connection>[0]);
     const state = new ConnectionState(`amqp-${++this.nextConnection}`, connection, socket);
     this.connections.set(connection, state);
-    socket.once('close', () => this.onConnectionGone(connection, 'socket closed'));
+    socket.once('close', () => {
+      this.onConnectionGone(connection, 'socket closed');
+      // rhea listens for 'end' and 'error' only: a destroyed socket would leave its heartbeat timers running.
+      (connection as unknown as { eof(): void }).eof();
+    });
     (connection as unknown as { accept(socket: Duplex): void }).accept(socket);
   }
 
-  /** Closes every connection and the listener. */
+  /**
+   * Drops every connection and closes the listener. The sockets are ended without an AMQP close:
+   * the SDK treats a closed socket as `NotConnectedError` and reconnects with its retry policy at
+   * once, while a close frame (any condition) sends it through a link-by-link detach that waits
+   * for answers a stopped server never gives (seen: 45 s before it reconnects).
+   */
   async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
     for (const state of [...this.connections.values()]) {
-      try {
-        state.connection.close({ condition: 'amqp:connection:forced', description: 'server shutting down' });
-      } catch {
-        // already closing
-      }
       this.onConnectionGone(state.connection, 'server stopped');
-      // Give the close frame a moment, then drop the socket whatever the peer does.
-      setTimeout(() => state.socket.destroy(), 200).unref();
+      state.socket.destroy();
     }
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -327,7 +321,7 @@ export class AmqpServer {
     try {
       const result = await this.backend.authenticate({ identity, token: password, audience: user, via: 'sasl-plain' });
       if (!result.ok) {
-        this.log.warn('connection refused', { via: 'sasl-plain', identity: formatIdentity(identity), status: result.status, detail: result.description });
+        this.log.warn('connection refused', { via: 'sasl-plain', identity: formatIdentity(identity), status: result.status, reason: result.reason, detail: result.description });
         return undefined;
       }
       return { identity: result.identity, expiresAtMs: result.expiresAtMs };
@@ -403,7 +397,7 @@ export class AmqpServer {
       this.backend.clientDisconnected(client, why);
     }
     state.clients.clear();
-    if (!connection.is_closed()) {
+    if (why !== 'server stopped' && !connection.is_closed()) {
       try {
         connection.close();
       } catch {
@@ -440,7 +434,7 @@ export class AmqpServer {
       return;
     }
     if (parsed.kind === 'cbs') {
-      this.addLink(state, new LinkState(isSender ? 'cbs-out' : 'cbs-in', link, undefined, channel));
+      this.addLink(state, new LinkState(isSender ? 'cbs-out' : 'cbs-in', link, state, undefined, channel));
       if (isSender) {
         const sender = [...state.links].find((l) => l.link === link)!;
         for (const reply of state.cbsBacklog.splice(0)) this.send(sender, reply);
@@ -482,7 +476,7 @@ export class AmqpServer {
       this.refuse(state, link, condition, describeDenial(client.identity, operation, decision.reason));
       return;
     }
-    const linkState = new LinkState(role, link, client, channel);
+    const linkState = new LinkState(role, link, state, client, channel);
     this.addLink(state, linkState);
     client.links.add(linkState);
     if (FEATURE_OF_ROLE[role] !== undefined) this.backend.clientChanged(client);
@@ -524,7 +518,7 @@ export class AmqpServer {
     state.closed = true;
     this.links.delete(state.link);
     state.client?.links.delete(state);
-    for (const conn of this.connections.values()) conn.links.delete(state);
+    state.conn.links.delete(state);
     const error = (): DeliveryError => new DeliveryError(`${state.client === undefined ? 'link' : formatIdentity(state.client.identity)}: ${why} before the message was settled`, true);
     for (const p of state.pending.values()) p.reject(error());
     state.pending.clear();
@@ -659,7 +653,7 @@ export class AmqpServer {
       const result = await this.backend.authenticate({ identity, token, audience, via: 'cbs' });
       if (!result.ok) {
         // Never log the token: the backend's description is token-free by contract.
-        this.log.warn('put-token refused', { connection: state.id, identity: formatIdentity(identity), status: result.status, detail: result.description });
+        this.log.warn('put-token refused', { connection: state.id, identity: formatIdentity(identity), status: result.status, reason: result.reason, detail: result.description });
         reply(result.status, result.description);
         return;
       }

@@ -72,7 +72,7 @@ export class EdgeHubAmqpBackend implements AmqpBackend {
     });
     if (result.ok) return { ok: true, identity: result.identity, expiresAtMs: result.expiresAtMs };
     // reason and detail are token-free by contract.
-    return { ok: false, status: 401, description: `${result.reason}: ${result.detail}` };
+    return { ok: false, status: 401, description: `${result.reason}: ${result.detail}`, reason: result.reason };
   }
 
   clientConnected(client: AmqpClient): void {

@@ -47,3 +47,32 @@ function describeListenReason(reason: string): string {
       return reason;
   }
 }
+
+/** The part of a Node `net.Server` (or `tls.Server`, `https.Server`) that `listenOn` uses. */
+export interface ListenableServer {
+  once(event: 'error', listener: (error: Error & { code?: string }) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'error', listener: (error: Error & { code?: string }) => void): unknown;
+  listen(port: number, host: string, callback: () => void): unknown;
+  address(): unknown;
+}
+
+/**
+ * Binds `server` to `info.host:info.port`; rejects with `ListenError` (naming `info.setting`) when
+ * that fails, and reports later server errors to `onError`. Resolves with the bound port (port 0
+ * picks a free one).
+ */
+export async function listenOn(server: ListenableServer, info: ListenInfo, onError: (error: Error) => void): Promise<ListenInfo> {
+  await new Promise<void>((resolve, reject) => {
+    const failed = (error: Error & { code?: string }): void => reject(new ListenError(info, error.code ?? error.message));
+    server.once('error', failed);
+    server.listen(info.port, info.host, () => {
+      server.off('error', failed);
+      server.on('error', onError);
+      resolve();
+    });
+  });
+  const address = server.address() as { port?: number } | string | null;
+  const port = address !== null && typeof address === 'object' && typeof address.port === 'number' ? address.port : info.port;
+  return { ...info, port };
+}

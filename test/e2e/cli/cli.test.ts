@@ -139,6 +139,9 @@ test('run on the embedded defaults: listens, creates certificates, exits 0 on SI
     const env = cleanEnv({
       EDGEPORT_METRICS_PORT: String(metricsPort),
       EDGEPORT_METRICS_HOST: '127.0.0.1',
+      // HTTPS (443) and AMQP (5671) defaults: another test's runtime may hold them.
+      EDGEPORT_HUB_HTTPS_PORT: String(await freePort()),
+      EDGEPORT_HUB_AMQP_PORT: String(await freePort()),
       EDGEPORT_LOG_LEVEL: 'debug',
       EDGEPORT_UPSTREAM_CONNECTION_STRING: `HostName=hub.example;DeviceId=gw;SharedAccessKey=${secretKey}`,
     });
@@ -203,7 +206,7 @@ test('npm start runs until Ctrl-C (SIGINT to the whole process group) and exits 
     const child = spawn('npm', ['start', '--silent', '--ignore-scripts'], {
       cwd: repo,
       detached: true, // its own process group, as a terminal's foreground job
-      env: cleanEnv({ EDGEPORT_DATA_DIR: dir, EDGEPORT_METRICS_PORT: String(metricsPort), EDGEPORT_METRICS_HOST: '127.0.0.1' }),
+      env: cleanEnv({ EDGEPORT_DATA_DIR: dir, EDGEPORT_METRICS_PORT: String(metricsPort), EDGEPORT_METRICS_HOST: '127.0.0.1', EDGEPORT_HUB_HTTPS_PORT: String(await freePort()), EDGEPORT_HUB_AMQP_PORT: String(await freePort()) }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.add(child);

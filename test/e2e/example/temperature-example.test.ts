@@ -57,6 +57,8 @@ test('e2e: the temperature example (npm start\'s configuration) starts sensor an
     EDGEPORT_HUB_AMQP_HOST: '127.0.0.1',
     EDGEPORT_METRICS_PORT: String(metricsPort),
     EDGEPORT_METRICS_HOST: '127.0.0.1',
+    EDGEPORT_HUB_HTTPS_PORT: String(await freePort()),
+    EDGEPORT_HUB_HTTPS_HOST: '127.0.0.1',
   });
   const child = spawn(process.execPath, [BIN, 'run', '--config', CONFIG], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Array<Record<string, unknown>> = [];

@@ -61,6 +61,8 @@ test('edgeport run: manifest routes and module twins reach SDK modules over TLS'
     EDGEPORT_HUB_AMQP_HOST: '127.0.0.1',
     EDGEPORT_METRICS_PORT: String(await freePort()),
     EDGEPORT_METRICS_HOST: '127.0.0.1',
+    EDGEPORT_HUB_HTTPS_PORT: String(await freePort()),
+    EDGEPORT_HUB_HTTPS_HOST: '127.0.0.1',
     EDGEPORT_AGENT_RUNTIME: 'process',
     EDGEPORT_AGENT_MANIFEST: 'deployment.json',
   });

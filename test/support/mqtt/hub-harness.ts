@@ -12,6 +12,7 @@ import { IdentityStore } from '../../../application/ports/identity-store.js';
 import { Logger } from '../../../application/ports/logger.js';
 import { Metrics } from '../../../application/ports/metrics.js';
 import { RouteConfig } from '../../../application/hub/route-config.js';
+import type { CloudToDeviceOptions } from '../../../application/hub/cloud-to-device-service.js';
 import { SystemClock } from '../../../adapters/clock/system-clock.js';
 import { InMemoryMetrics } from '../in-memory-metrics.js';
 import { ensureEdgeCertificates } from '../../../infrastructure/certs/edge-certificates.js';
@@ -31,6 +32,12 @@ export interface HubOptions {
   nudgeAcks?: boolean;
   /** AMQP credit window per link (`AmqpHeadOptions.creditWindow`). */
   amqpCreditWindow?: number;
+  /** Fixed AMQP port (a restart keeps it); default a free one. */
+  amqpPort?: number;
+  /** Also start the HTTPS listener (module methods, MQTT over WebSocket) on a free port. */
+  https?: boolean;
+  /** Shorter C2D limits for tests. */
+  c2d?: Partial<CloudToDeviceOptions>;
 }
 
 export interface Hub {
@@ -40,6 +47,8 @@ export interface Hub {
   readonly plainPort: number;
   /** The AMQP (TLS) port; `addIdentity(...).amqpConnectionString` points there. */
   readonly amqpPort: number;
+  /** HTTPS listener port; 0 when not requested. */
+  readonly httpsPort: number;
   /** Edge CA PEM: pass to the SDK with `setOptions({ ca })`. */
   readonly ca: string;
   readonly logger: SilentLogger;
@@ -65,7 +74,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
     try {
       return await startHubOnce(options);
     } catch (error) {
-      if (!(error instanceof ListenError) || options.port !== undefined || attempt >= 5) throw error;
+      if (!(error instanceof ListenError) || options.port !== undefined || options.amqpPort !== undefined || attempt >= 5) throw error;
     }
   }
 }
@@ -75,7 +84,8 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
   const certs = await ensureEdgeCertificates({ dir: join(dir, 'certs'), hostname: 'localhost' });
   const port = options.port ?? (await freePort());
   const plainPort = options.plain === true ? await freePort() : 0;
-  const amqpPort = await freePort();
+  const amqpPort = options.amqpPort ?? (await freePort());
+  const httpsPort = options.https === true ? await freePort() : 0;
   const logger = new SilentLogger();
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(Logger).toConstantValue(logger);
@@ -90,6 +100,8 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
       mqtt: { enabled: true, host: '127.0.0.1', port, plainPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem }, nudgeAcks: options.nudgeAcks ?? false },
       amqp: { enabled: true, host: '127.0.0.1', port: amqpPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem }, ...(options.amqpCreditWindow !== undefined ? { creditWindow: options.amqpCreditWindow } : {}) },
       pipeline: { timeToLiveSecs: 7200, maxStoreBytes: 0 },
+      https: { enabled: httpsPort !== 0, host: '127.0.0.1', port: httpsPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem } },
+      ...(options.c2d !== undefined ? { c2d: options.c2d } : {}),
     }),
   );
   const services = container.getAll(HostedService);
@@ -119,6 +131,7 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
     port,
     plainPort,
     amqpPort,
+    httpsPort,
     ca: certs.caCertPem,
     logger,
     dir,

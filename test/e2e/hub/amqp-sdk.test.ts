@@ -1,0 +1,3 @@
+import { AMQP, hubScenarios } from './scenarios.js';
+
+hubScenarios(AMQP);

@@ -1,0 +1,3 @@
+import { MQTT, hubScenarios } from './scenarios.js';
+
+hubScenarios(MQTT);
