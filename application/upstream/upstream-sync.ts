@@ -1,7 +1,7 @@
 import { inject, injectable, optional } from 'inversify';
 import { type Identity, formatIdentity, moduleIdentity, parseIdentity, sameIdentity } from '../../domain/identity/identity.js';
 import type { Message } from '../../domain/messages/message.js';
-import type { JsonObject } from '../../domain/twins/json.js';
+import type { JsonObject, JsonValue } from '../../domain/twins/json.js';
 import { CloudToDeviceInbox } from '../ports/cloud-to-device-inbox.js';
 import { Clock, type TimerHandle } from '../ports/clock.js';
 import { HostedService, type ListenInfo } from '../ports/hosted-service.js';
@@ -13,6 +13,7 @@ import { ClientDirectory } from '../hub/client-directory.js';
 import { HubIdentity } from '../hub/hub-identity.js';
 import { MethodService } from '../hub/method-service.js';
 import { TwinService } from '../hub/twin-service.js';
+import { AgentMethods } from '../agent/agent-methods.js';
 import { ReportedOutbox } from './reported-outbox.js';
 import { EDGE_AGENT_MODULE_ID, EDGE_HUB_MODULE_ID } from './twin-deployment-source.js';
 
@@ -46,7 +47,8 @@ function sameFeatures(a: ReadonlySet<UpstreamFeature>, b: ReadonlySet<UpstreamFe
  *   from the cloud go into the local twins (and from there to the client and the deployment);
  *   a missed `$version` or a reconnect fetches the full twin; every reported patch made at the
  *   edge is kept in the `ReportedOutbox` and sent in order while connected (offline ones on reconnect);
- * - cloud-to-device messages go to the `CloudToDeviceInbox`, direct methods to `MethodService`;
+ * - cloud-to-device messages go to the `CloudToDeviceInbox`, direct methods to `MethodService`
+ *   (`$edgeAgent`'s to `AgentMethods` when the agent runs in this process);
  * - the device scope (identities with keys) is cached in the `IdentityStore`, so clients
  *   authenticate while the cloud is away.
  */
@@ -79,6 +81,8 @@ export class UpstreamSync extends HostedService {
     @inject(Logger) logger: Logger,
     @inject(UpstreamSyncOptions) @optional() private readonly options: UpstreamSyncOptions = new UpstreamSyncOptions(),
     @inject(CloudToDeviceInbox) @optional() private readonly inbox?: CloudToDeviceInbox,
+    /** `$edgeAgent` direct methods from the cloud (ping, RestartModule, GetModuleLogs) when the agent runs here. */
+    @inject(AgentMethods) @optional() private readonly agentMethods?: AgentMethods,
   ) {
     super();
     this.log = logger.child({ component: 'upstream-sync' });
@@ -91,6 +95,7 @@ export class UpstreamSync extends HostedService {
     await this.state.open();
     if (this.upstream.capabilities.twins) {
       for (const identity of this.systemIdentities) this.tracked.set(formatIdentity(identity), { identity, features: new Set(['desired']) });
+      if (this.agentMethods !== undefined && this.upstream.capabilities.methods) this.tracked.get(formatIdentity(this.systemIdentities[0]!))!.features.add('methods');
       this.unsubscribe.push(
         this.twins.onChange((change) => {
           if (change.section === 'reported') void this.queueReported(change.identity, change.patch);
@@ -267,6 +272,10 @@ export class UpstreamSync extends HostedService {
   }
 
   private async onMethod(identity: Identity, request: UpstreamMethodRequest): Promise<UpstreamMethodResponse> {
+    if (this.agentMethods !== undefined && sameIdentity(identity, this.systemIdentities[0]!)) {
+      const response = await this.agentMethods.invoke(request.name, request.payload);
+      return { status: response.status, payload: (response.payload ?? null) as JsonValue };
+    }
     return await this.methods.invoke(identity, request.name, request.payload, request.timeoutMs);
   }
 

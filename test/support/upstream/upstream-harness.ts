@@ -1,6 +1,7 @@
 import type { Identity } from '../../../domain/identity/identity.js';
 import type { Message } from '../../../domain/messages/message.js';
 import type { RouteSpec } from '../../../domain/routing/index.js';
+import type { AgentMethods } from '../../../application/agent/agent-methods.js';
 import { ApplyHubDeployment } from '../../../application/hub/apply-hub-deployment.js';
 import { ClientDirectory } from '../../../application/hub/client-directory.js';
 import { ClientEndpointDelivery } from '../../../application/hub/client-endpoint-delivery.js';
@@ -39,7 +40,7 @@ export class RecordingInbox extends CloudToDeviceInbox {
 export const EDGE = new HubIdentity('edge1', 'hub.example');
 
 /** The hub's application layer wired by hand around a `FakeUpstream` (what the composition root binds). */
-export function buildUpstreamHub<U extends Upstream = FakeUpstream, C extends Clock = FakeClock>(args: { state?: InMemoryStateStore; routes?: Record<string, RouteSpec>; upstream?: U; clock?: C } = {}) {
+export function buildUpstreamHub<U extends Upstream = FakeUpstream, C extends Clock = FakeClock>(args: { state?: InMemoryStateStore; routes?: Record<string, RouteSpec>; upstream?: U; clock?: C; agentMethods?: AgentMethods } = {}) {
   const clock = args.clock ?? (new FakeClock() as Clock as C);
   const state = args.state ?? new InMemoryStateStore();
   const store = new InMemoryMessageStore();
@@ -61,7 +62,7 @@ export function buildUpstreamHub<U extends Upstream = FakeUpstream, C extends Cl
   const identities = new StateIdentityStore(state);
   const outbox = new ReportedOutbox(state);
   const inbox = new RecordingInbox();
-  const sync = new UpstreamSync(upstream, twins, methods, directory, identities, state, outbox, EDGE, clock, logger, new UpstreamSyncOptions(), inbox);
+  const sync = new UpstreamSync(upstream, twins, methods, directory, identities, state, outbox, EDGE, clock, logger, new UpstreamSyncOptions(), inbox, args.agentMethods);
   const deployment = new TwinDeploymentSource(twins, EDGE, logger);
   const hubDeployment = new ApplyHubDeployment(deployment, routes, options, twins, EDGE, logger);
   return { clock, state, store, logger, options, routes, ingest, directory, upstream, delivery, pumps, twins, methods, identities, outbox, inbox, sync, deployment, hubDeployment };

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseIdentity } from '../../../domain/identity/identity.js';
 import type { Message } from '../../../domain/messages/message.js';
+import type { AgentMethods } from '../../../application/agent/agent-methods.js';
 import { DeliveryError } from '../../../application/ports/endpoint-delivery.js';
 import { UpstreamError } from '../../../application/ports/upstream.js';
 import { REPORTED_OUTBOX_NAMESPACE } from '../../../application/upstream/reported-outbox.js';
@@ -213,6 +214,19 @@ test('cloud methods reach the client through MethodService and the response retu
   h.directory.unregister(leaf);
   await h.sync.idle();
   assert.deepEqual(h.upstream.features.get('leaf1'), new Set(), 'links released when the client leaves');
+  await h.sync.stop();
+});
+
+test('$edgeAgent methods from the cloud go to AgentMethods when the agent runs here', async () => {
+  const calls: Array<[string, unknown]> = [];
+  const agentMethods = { invoke: async (name: string, payload: unknown) => (calls.push([name, payload]), { status: 200, payload: { pong: true } }) } as unknown as AgentMethods;
+  const h = buildUpstreamHub({ agentMethods });
+  h.upstream.setConnected(true);
+  await h.sync.start();
+  await h.sync.idle();
+  assert.deepEqual(h.upstream.features.get('edge1/$edgeAgent'), new Set(['desired', 'methods']));
+  assert.deepEqual(await h.upstream.handlers!.method(AGENT, { name: 'ping', payload: undefined }), { status: 200, payload: { pong: true } });
+  assert.deepEqual(calls, [['ping', undefined]]);
   await h.sync.stop();
 });
 
