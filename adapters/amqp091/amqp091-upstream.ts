@@ -191,4 +191,8 @@ export class Amqp091Upstream extends Upstream {
   async deviceScope(): Promise<IdentityRecord[]> {
     throw new UpstreamError(NO_TWINS, false);
   }
+
+  async createModuleIdentity(_moduleId: string): Promise<void> {
+    throw new UpstreamError(NO_TWINS, false);
+  }
 }

@@ -730,6 +730,18 @@ export class IotHubUpstream extends Upstream {
     return records;
   }
 
+  async createModuleIdentity(moduleId: string): Promise<void> {
+    if (!this.connected) throw new UpstreamError('not connected to IoT Hub', true);
+    const edge = this.options.connection.deviceId;
+    try {
+      await this.https('PUT', `/devices/${encodeURIComponent(edge)}/modules/${encodeURIComponent(moduleId)}?api-version=${API_VERSION}`, { deviceId: edge, moduleId });
+    } catch (error) {
+      // 409: it exists already.
+      if (error instanceof UpstreamError && error.status === 409) return;
+      throw error;
+    }
+  }
+
   /** An HTTPS request to the hub's service endpoint, authorized with the edge device's token. */
   private async https(method: string, path: string, body: unknown): Promise<unknown> {
     const { token } = await this.token(this.linksOf(deviceIdentity(this.options.connection.deviceId)));

@@ -92,4 +92,9 @@ export abstract class Upstream {
   abstract setFeatures(identity: Identity, features: ReadonlySet<UpstreamFeature>): Promise<void>;
   /** The device scope (the edge device, its modules and leaf devices) with keys. Rejects with `UpstreamError`. */
   abstract deviceScope(): Promise<IdentityRecord[]>;
+  /**
+   * Creates module `moduleId` of the edge device in the cloud registry if it does not exist (the
+   * agent's job when it deploys a module). Rejects with `UpstreamError`.
+   */
+  abstract createModuleIdentity(moduleId: string): Promise<void>;
 }

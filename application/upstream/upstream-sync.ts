@@ -14,6 +14,7 @@ import { HubIdentity } from '../hub/hub-identity.js';
 import { MethodService } from '../hub/method-service.js';
 import { TwinService } from '../hub/twin-service.js';
 import { AgentMethods } from '../agent/agent-methods.js';
+import { DeploymentSource } from '../ports/deployment-source.js';
 import { ReportedOutbox } from './reported-outbox.js';
 import { EDGE_AGENT_MODULE_ID, EDGE_HUB_MODULE_ID } from './twin-deployment-source.js';
 
@@ -83,6 +84,8 @@ export class UpstreamSync extends HostedService {
     @inject(CloudToDeviceInbox) @optional() private readonly inbox?: CloudToDeviceInbox,
     /** `$edgeAgent` direct methods from the cloud (ping, RestartModule, GetModuleLogs) when the agent runs here. */
     @inject(AgentMethods) @optional() private readonly agentMethods?: AgentMethods,
+    /** The deployment: its modules get identities in the cloud registry (as Azure's agent creates them). */
+    @inject(DeploymentSource) @optional() private readonly deployment?: DeploymentSource,
   ) {
     super();
     this.log = logger.child({ component: 'upstream-sync' });
@@ -101,6 +104,9 @@ export class UpstreamSync extends HostedService {
           if (change.section === 'reported') void this.queueReported(change.identity, change.patch);
         }),
       );
+    }
+    if (this.deployment !== undefined && this.upstream.capabilities.deviceScope) {
+      this.unsubscribe.push(this.deployment.onChange(() => this.enqueue(() => this.createModuleIdentities())));
     }
     this.unsubscribe.push(
       this.clients.onChange((identity) => this.enqueue(() => this.clientChanged(identity))),
@@ -152,7 +158,10 @@ export class UpstreamSync extends HostedService {
   private async resync(): Promise<void> {
     if (!this.running || !this.upstream.isConnected()) return;
     this.log.info('upstream connected: resynchronizing', { kind: this.upstream.kind, identities: this.tracked.size });
-    if (this.upstream.capabilities.deviceScope) await this.refreshScope();
+    if (this.upstream.capabilities.deviceScope) {
+      await this.createModuleIdentities();
+      await this.refreshScope();
+    }
     if (this.upstream.capabilities.twins) await this.drain();
     for (const { identity, features } of [...this.tracked.values()]) {
       if (!this.upstream.isConnected()) return;
@@ -280,6 +289,25 @@ export class UpstreamSync extends HostedService {
   }
 
   // ---- device scope ---------------------------------------------------------------------
+
+  /** Modules of the current deployment the cloud registry was asked to create (this run). */
+  private readonly modulesCreated = new Set<string>();
+
+  /** Creates the deployment's module identities in the cloud (once per run each; retried on the next connect). */
+  private async createModuleIdentities(): Promise<void> {
+    const agent = this.deployment?.current()?.deployment.agent;
+    if (agent === undefined || !agent.ok || !this.upstream.isConnected()) return;
+    for (const module of agent.value.modules) {
+      if (this.modulesCreated.has(module.name)) continue;
+      try {
+        await this.upstream.createModuleIdentity(module.name);
+        this.modulesCreated.add(module.name);
+        this.log.info(`module identity ${module.name} ensured in the cloud`, { module: module.name });
+      } catch (error) {
+        this.log.warn('module identity not created in the cloud yet', { module: module.name, error: errorText(error) });
+      }
+    }
+  }
 
   /**
    * Caches the device scope in the identity store: new and changed identities are written;

@@ -78,6 +78,11 @@ export class FakeUpstream extends Upstream {
     this.requireConnected();
     return this.scope;
   }
+  readonly modulesCreated: string[] = [];
+  async createModuleIdentity(moduleId: string): Promise<void> {
+    this.requireConnected();
+    if (!this.modulesCreated.includes(moduleId)) this.modulesCreated.push(moduleId);
+  }
   /** The cloud side changes desired properties: stored, and pushed when the identity listens and the link is up. */
   async setDesired(identity: Identity, patch: JsonObject): Promise<void> {
     const update = applyDesiredPatch(this.twin(identity), patch);

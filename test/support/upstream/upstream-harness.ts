@@ -62,8 +62,8 @@ export function buildUpstreamHub<U extends Upstream = FakeUpstream, C extends Cl
   const identities = new StateIdentityStore(state);
   const outbox = new ReportedOutbox(state);
   const inbox = new RecordingInbox();
-  const sync = new UpstreamSync(upstream, twins, methods, directory, identities, state, outbox, EDGE, clock, logger, new UpstreamSyncOptions(), inbox, args.agentMethods);
   const deployment = new TwinDeploymentSource(twins, EDGE, logger);
+  const sync = new UpstreamSync(upstream, twins, methods, directory, identities, state, outbox, EDGE, clock, logger, new UpstreamSyncOptions(), inbox, args.agentMethods, deployment);
   const hubDeployment = new ApplyHubDeployment(deployment, routes, options, twins, EDGE, logger);
   return { clock, state, store, logger, options, routes, ingest, directory, upstream, delivery, pumps, twins, methods, identities, outbox, inbox, sync, deployment, hubDeployment };
 }

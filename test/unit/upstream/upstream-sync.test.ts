@@ -2,11 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseIdentity } from '../../../domain/identity/identity.js';
 import type { Message } from '../../../domain/messages/message.js';
+import type { JsonObject } from '../../../domain/twins/json.js';
 import type { AgentMethods } from '../../../application/agent/agent-methods.js';
 import { DeliveryError } from '../../../application/ports/endpoint-delivery.js';
 import { UpstreamError } from '../../../application/ports/upstream.js';
 import { REPORTED_OUTBOX_NAMESPACE } from '../../../application/upstream/reported-outbox.js';
 import { eventually, settle } from '../../support/pipeline-harness.js';
+import { processModule } from '../../support/agent/memory-deployment-source.js';
 import { InMemoryStateStore } from '../../support/in-memory-state-store.js';
 import { FakeUpstream } from '../../support/upstream/fake-upstream.js';
 import { FakeChannel } from '../../support/fake-client-channel.js';
@@ -140,9 +142,11 @@ test('$edgeAgent desired from the cloud becomes the deployment; $edgeHub routes 
   assert.deepEqual(h.upstream.features.get('edge1/$edgeAgent'), new Set(['desired']));
   assert.equal(h.deployment.current()?.deployment.agent.ok, false, 'empty $edgeAgent twin: nothing to run yet');
 
-  await h.upstream.setDesired(AGENT, { ...manifestModules, $version: 2 });
+  await h.upstream.setDesired(AGENT, { ...manifestModules, modules: { sensor: processModule() as JsonObject }, $version: 2 });
   await eventually(() => h.deployment.current()?.version === 2, 5000, 'deployment version 2');
   assert.equal(h.deployment.current()?.deployment.agent.ok, true);
+  await h.sync.idle();
+  assert.deepEqual(h.upstream.modulesCreated, ['sensor'], 'the deployed module gets an identity in the cloud');
 
   await h.upstream.setDesired(HUB, { schemaVersion: '1.1', routes: { up: 'FROM /messages/* INTO $upstream', toB: 'FROM /messages/modules/a/* INTO BrokeredEndpoint("/modules/b/inputs/in")' }, storeAndForwardConfiguration: { timeToLiveSecs: 60 }, $version: 2 });
   await eventually(() => h.routes.table.size === 2, 5000, 'routes applied');
