@@ -66,6 +66,7 @@ interface IdentityLinks {
   authenticated?: Promise<void>;
   renewTimer?: TimerHandle;
   events?: Sender;
+  eventsOpen?: Promise<void>;
   twinSender?: Sender;
   twinReceiver?: Receiver;
   twinReady?: Promise<void>;
@@ -138,6 +139,7 @@ export class IotHubUpstream extends Upstream {
   private readonly settlements = new WeakMap<Delivery, Settlement>();
   /** Unsettled sends per telemetry sender, failed together when the link or connection goes. */
   private readonly unsettled = new WeakMap<Sender, Set<Settlement>>();
+  private readonly creditWaits = new WeakMap<Sender, Promise<void>>();
   private readonly log: Logger;
   /** Connection attempts so far, and how many of them were set up (tests and logs). */
   connectAttempts = 0;
@@ -283,6 +285,7 @@ export class IotHubUpstream extends Upstream {
       delete links.authenticated;
       delete links.renewTimer;
       delete links.events;
+      delete links.eventsOpen;
       delete links.twinSender;
       delete links.twinReceiver;
       delete links.twinReady;
@@ -445,15 +448,42 @@ export class IotHubUpstream extends Upstream {
       sender.on('released', (context: EventContext) => this.settle(context, new DeliveryError('IoT Hub released the message', true)));
       sender.on('modified', (context: EventContext) => this.settle(context, new DeliveryError('IoT Hub did not take the message (modified)', true)));
       sender.on('sender_close', (context: EventContext) => {
-        if (links.events === sender) delete links.events;
+        if (links.events === sender) {
+          delete links.events;
+          delete links.eventsOpen;
+        }
         // Detached for an expired or refused token: put a token again before the next link.
         if (/unauthorized/.test(JSON.stringify(context.sender?.error ?? ''))) delete links.authenticated;
         this.failUnsettled(sender, 'IoT Hub closed the telemetry link before the message was settled');
       });
       links.events = sender;
+      links.eventsOpen = whenOpen(sender);
+      links.eventsOpen.catch(() => undefined);
     }
-    await whenOpen(links.events);
-    return links.events;
+    const sender = links.events;
+    await links.eventsOpen;
+    return sender;
+  }
+
+  /** Resolves when `sender` has credit again, or is closed, or the connection drops (one waiter per sender). */
+  private creditFor(sender: Sender): Promise<void> {
+    let waiting = this.creditWaits.get(sender);
+    if (waiting === undefined) {
+      waiting = new Promise<void>((resolve) => {
+        const done = (): void => {
+          sender.removeListener('sendable', done);
+          sender.removeListener('sender_close', done);
+          sender.connection.removeListener('disconnected', done);
+          this.creditWaits.delete(sender);
+          resolve();
+        };
+        sender.once('sendable', done);
+        sender.once('sender_close', done);
+        sender.connection.once('disconnected', done);
+      });
+      this.creditWaits.set(sender, waiting);
+    }
+    return waiting;
   }
 
   private settle(context: EventContext, error: DeliveryError | undefined): void {
@@ -484,17 +514,7 @@ export class IotHubUpstream extends Upstream {
     for (const message of messages) {
       while (!sender.sendable()) {
         if (!sender.is_open()) break;
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            sender.removeListener('sendable', done);
-            sender.removeListener('sender_close', done);
-            sender.connection.removeListener('disconnected', done);
-            resolve();
-          };
-          sender.once('sendable', done);
-          sender.once('sender_close', done);
-          sender.connection.once('disconnected', done);
-        });
+        await this.creditFor(sender);
       }
       if (!sender.is_open() || !sender.sendable()) {
         results.push(Promise.reject(new DeliveryError('IoT Hub telemetry link closed', true)));
