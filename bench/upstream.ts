@@ -105,7 +105,9 @@ async function edgeportRound(emulator: IotHubEmulator, mqttPort: number): Promis
         await Promise.all(Array.from({ length: WINDOW }, lane));
       }),
     );
+    const ackedMs = performance.now() - start;
     const ms = await arrived(emulator, base, perClient * CLIENTS, start);
+    console.log(`  edgeport: all ${perClient * CLIENTS} acknowledged (stored) by the hub after ${Math.round(ackedMs)} ms, all at the emulator after ${Math.round(ms)} ms`);
     const connections = emulator.openConnections;
     if (connections !== 1) throw new Error(`expected one upstream connection, the emulator has ${connections}`);
     return (perClient * CLIENTS) / (ms / 1000);

@@ -22,10 +22,11 @@ export function senderOf(message: Message, fallbackDeviceId: string): Identity {
  * available while the upstream is connected, so the pump keeps messages stored (until their TTL)
  * while the cloud is away and resumes on reconnect.
  *
- * A batch holds messages of several senders; each consecutive run of one sender goes up as that
- * identity (IoT Hub attributes telemetry to the connection's identity). Runs are sent at once,
- * each in order on its identity's link; the delivered count is the prefix the cloud accepted, so
- * a failure re-sends from the first unaccepted message (at least once, in order).
+ * A batch holds messages of several senders; each sender's messages go up as that identity (IoT
+ * Hub attributes telemetry to the connection's identity), in batch order on its own link, all
+ * senders at once. The delivered count is the batch prefix before the first message the cloud did
+ * not accept, so a failure re-sends from there (at least once; in order per sender, a message of
+ * another sender accepted after that point may arrive twice).
  */
 @injectable()
 export class UpstreamEndpointDelivery extends EndpointDelivery {
@@ -53,33 +54,37 @@ export class UpstreamEndpointDelivery extends EndpointDelivery {
   async deliver(endpoint: Endpoint, messages: readonly Message[]): Promise<DeliveryResult> {
     if (endpoint.type !== 'upstream') return await this.modules.deliver(endpoint, messages);
     if (!this.upstream.isConnected()) return { delivered: 0, error: new DeliveryError(`upstream (${this.upstream.kind}) is not connected`, true) };
-    const runs: Array<{ identity: Identity; messages: Message[] }> = [];
-    let lastKey = '';
-    for (const message of messages) {
+    // One group per sender, in batch order within each group (a batch of 20 interleaved clients
+    // would otherwise be ~100 runs of one message).
+    const groups = new Map<string, { identity: Identity; positions: number[]; messages: Message[] }>();
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!;
       const identity = senderOf(message, this.hub.edgeDeviceId);
       const key = formatIdentity(identity);
-      if (key !== lastKey || runs.length === 0) {
-        runs.push({ identity, messages: [] });
-        lastKey = key;
-      }
-      runs[runs.length - 1]!.messages.push(message);
+      let group = groups.get(key);
+      if (group === undefined) groups.set(key, (group = { identity, positions: [], messages: [] }));
+      group.positions.push(i);
+      group.messages.push(message);
     }
+    const list = [...groups.values()];
     const results = await Promise.all(
-      runs.map((run) =>
-        this.upstream.sendEvents(run.identity, run.messages).catch((error: unknown): DeliveryResult => ({ delivered: 0, error })),
-      ),
+      list.map((group) => this.upstream.sendEvents(group.identity, group.messages).catch((error: unknown): DeliveryResult => ({ delivered: 0, error }))),
     );
-    let delivered = 0;
-    for (let i = 0; i < runs.length; i++) {
-      const result = results[i]!;
-      const run = runs[i]!;
-      const accepted = Math.min(Math.max(0, result.delivered), run.messages.length);
-      delivered += accepted;
-      if (accepted < run.messages.length) {
-        const error = result.error instanceof DeliveryError ? result.error : new DeliveryError(`upstream send failed: ${result.error instanceof Error ? result.error.message : String(result.error)}`, true, { cause: result.error });
-        return { delivered, error };
+    // Delivered = the batch prefix before the first message the cloud did not accept.
+    let firstFailed = messages.length;
+    let failure: unknown;
+    for (let g = 0; g < list.length; g++) {
+      const group = list[g]!;
+      const accepted = Math.min(Math.max(0, results[g]!.delivered), group.messages.length);
+      if (accepted < group.messages.length && group.positions[accepted]! < firstFailed) {
+        firstFailed = group.positions[accepted]!;
+        failure = results[g]!.error;
       }
     }
-    return { delivered };
+    if (firstFailed < messages.length) {
+      const error = failure instanceof DeliveryError ? failure : new DeliveryError(`upstream send failed: ${failure instanceof Error ? failure.message : String(failure)}`, true, { cause: failure });
+      return { delivered: firstFailed, error };
+    }
+    return { delivered: messages.length };
   }
 }

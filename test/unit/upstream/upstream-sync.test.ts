@@ -41,8 +41,11 @@ test('$upstream: messages wait in the store while disconnected and go up in orde
 
   h.upstream.setConnected(true);
   await eventually(() => h.upstream.events.length === 30, 5000, 'all 30 upstream');
-  assert.deepEqual(h.upstream.events.map((e) => e.message.properties['n']), Array.from({ length: 30 }, (_, i) => String(i)));
-  assert.deepEqual(h.upstream.events.slice(0, 3).map((e) => e.identity), ['leaf1', 'edge1/sensor', 'edge1/sensor']);
+  // In order per sender, each as its own identity.
+  const of = (identity: string) => h.upstream.events.filter((e) => e.identity === identity).map((e) => Number(e.message.properties['n']));
+  const all = Array.from({ length: 30 }, (_, i) => i);
+  assert.deepEqual(of('leaf1'), all.filter((i) => i % 3 === 0));
+  assert.deepEqual(of('edge1/sensor'), all.filter((i) => i % 3 !== 0));
   await h.pumps.stop();
 });
 
@@ -63,7 +66,7 @@ test('$upstream: a refused message mid-batch is re-sent from the first unaccepte
   await h.pumps.stop();
 });
 
-test('delivery: runs of one sender go up as that identity; delivered = accepted prefix across runs', async () => {
+test('delivery: each sender\'s messages go up as that identity; delivered = the batch prefix before the first unaccepted message', async () => {
   const upstream = new FakeUpstream();
   const h = buildUpstreamHub({ upstream });
   upstream.setConnected(true);
@@ -72,6 +75,11 @@ test('delivery: runs of one sender go up as that identity; delivered = accepted 
   const result = await h.delivery.deliver({ type: 'upstream', id: '$upstream' }, [from(0, 'edge1/a'), from(1, 'edge1/a'), from(2, 'leaf1'), from(3, 'leaf1'), from(4, 'edge1/a')]);
   assert.equal(result.delivered, 3);
   assert.ok(result.error instanceof DeliveryError && !result.error.transient, 'a non-transient refusal passes through (the pump drops that message)');
+  // A later sender failing earlier in the batch than another sender's accepted messages: the prefix stops there.
+  upstream.failEvent = (identity, m) => (identity.deviceId === 'leaf2' ? new DeliveryError('throttled', true) : undefined);
+  const mixed = await h.delivery.deliver({ type: 'upstream', id: '$upstream' }, [from(10, 'edge1/a'), from(11, 'leaf2'), from(12, 'edge1/a')]);
+  assert.equal(mixed.delivered, 1);
+  assert.ok(mixed.error instanceof DeliveryError && mixed.error.transient);
   const changes: Array<[string, boolean]> = [];
   h.delivery.onAvailabilityChange((id, available) => changes.push([id, available]));
   upstream.setConnected(false);
