@@ -3,7 +3,7 @@ import type { DeploymentStatus } from '../../domain/deployment/deployment-status
 import { moduleIdentity } from '../../domain/identity/identity.js';
 import type { JsonObject } from '../../domain/twins/json.js';
 import { diffTwinProperties, isEmptyPatch } from '../../domain/twins/twin-patch.js';
-import { DeploymentSource } from '../ports/deployment-source.js';
+import { DeploymentSource, type DeploymentSnapshot } from '../ports/deployment-source.js';
 import { HostedService, type ListenInfo } from '../ports/hosted-service.js';
 import { Logger } from '../ports/logger.js';
 import { HubIdentity } from './hub-identity.js';
@@ -21,7 +21,7 @@ export class ApplyHubDeployment extends HostedService {
   readonly name = 'hub-deployment';
   private readonly log: Logger;
   private unsubscribe: (() => void) | undefined;
-  private applied = -1;
+  private applied: DeploymentSnapshot | undefined;
   private applying: Promise<void> = Promise.resolve();
   /** `$edgeHub` reported `lastDesiredStatus`. */
   status: DeploymentStatus = { code: 200, description: '' };
@@ -62,8 +62,9 @@ export class ApplyHubDeployment extends HostedService {
 
   private async apply(): Promise<void> {
     const snapshot = this.source.current();
-    if (snapshot === undefined || snapshot.version === this.applied) return;
-    this.applied = snapshot.version;
+    // A new snapshot object is a change (a twin source keeps the `$edgeAgent` version when only `$edgeHub` changed).
+    if (snapshot === undefined || snapshot === this.applied) return;
+    this.applied = snapshot;
     const hub = snapshot.deployment.hub;
     if (hub !== undefined) {
       if (!hub.ok) {
@@ -80,6 +81,8 @@ export class ApplyHubDeployment extends HostedService {
         }
       }
     }
+    const hubVersion = snapshot.deployment.hubDesiredVersion;
+    if (hub !== undefined && hubVersion !== undefined) await this.reportHubStatus(hubVersion);
     for (const [module, desired] of Object.entries(snapshot.deployment.moduleTwins)) {
       const identity = moduleIdentity(this.hub.edgeDeviceId, module);
       const current = (await this.twins.get(identity)).desired.properties;
@@ -91,6 +94,21 @@ export class ApplyHubDeployment extends HostedService {
       } catch (error) {
         this.log.warn(`desired properties of module ${module} not applied`, { module, error: error instanceof Error ? error.message : String(error) });
       }
+    }
+  }
+
+  /**
+   * `$edgeHub` reported properties when the configuration came from the `$edgeHub` twin
+   * (iotedge-semantics.md §2.4): `lastDesiredVersion` and `lastDesiredStatus`.
+   */
+  private async reportHubStatus(version: number): Promise<void> {
+    try {
+      await this.twins.updateReported(moduleIdentity(this.hub.edgeDeviceId, '$edgeHub'), {
+        lastDesiredVersion: version,
+        lastDesiredStatus: { code: this.status.code, description: this.status.description },
+      });
+    } catch (error) {
+      this.log.warn('$edgeHub reported properties not written', { error: error instanceof Error ? error.message : String(error) });
     }
   }
 

@@ -1,6 +1,7 @@
 import { inject, injectable } from 'inversify';
 import { type Identity, formatIdentity } from '../../domain/identity/identity.js';
-import { type DesiredUpdate, type TwinDocument, applyDesiredPatch, applyReportedPatch } from '../../domain/twins/twin-document.js';
+import type { JsonObject } from '../../domain/twins/json.js';
+import { type DesiredUpdate, type TwinDocument, applyDesiredPatch, applyReportedPatch, replaceDesired } from '../../domain/twins/twin-document.js';
 import { buildTwinChangeNotification, EDGE_HUB_MODULE_ID } from '../../domain/twins/twin-change-notification.js';
 import { Clock } from '../ports/clock.js';
 import { Logger } from '../ports/logger.js';
@@ -10,6 +11,17 @@ import { IngestMessage } from './ingest-message.js';
 import { TwinStore } from './twin-store.js';
 
 const encoder = new TextEncoder();
+
+/** A change of a twin made through the service: a reported patch from a client, or a desired patch. */
+export interface TwinChange {
+  readonly identity: Identity;
+  readonly section: 'desired' | 'reported';
+  /** The patch as applied (a desired patch carries `$version`). */
+  readonly patch: JsonObject;
+  readonly version: number;
+}
+
+export type TwinChangeListener = (change: TwinChange) => void;
 
 /**
  * Twins of devices and modules, protocol-independent (the MQTT head today, the AMQP head later):
@@ -22,6 +34,7 @@ const encoder = new TextEncoder();
 export class TwinService {
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly log: Logger;
+  private readonly listeners = new Set<TwinChangeListener>();
 
   constructor(
     @inject(TwinStore) private readonly store: TwinStore,
@@ -65,6 +78,7 @@ export class TwinService {
       // The patch is stored and acknowledged; only its notification could not be routed.
       this.log.warn('twin change notification not stored', { identity: formatIdentity(identity), version: update.version, error: error instanceof Error ? error.message : String(error) });
     }
+    this.emit({ identity, section: 'reported', patch: update.patch, version: update.version });
     return { version: update.version };
   }
 
@@ -82,8 +96,46 @@ export class TwinService {
     if (update.applied) {
       const channel = this.clients.get(identity);
       if (channel !== undefined && channel.has('twin-desired')) channel.sendDesiredPatch(update.patch, update.version);
+      this.emit({ identity, section: 'desired', patch: update.patch, version: update.version });
     }
     return update;
+  }
+
+  /**
+   * Takes the twin fetched from the cloud (a full refresh after a reconnect or a missed desired
+   * version): the desired section is replaced and the difference pushed to a listening client; the
+   * reported section is the cloud's unless `keepLocalReported` (patches made offline are still on
+   * their way up). Returns the desired patch applied, if any.
+   */
+  async refreshFromCloud(identity: Identity, cloud: TwinDocument, keepLocalReported: boolean): Promise<JsonObject | undefined> {
+    const patch = await this.serialized(identity, async () => {
+      const current = await this.store.get(identity);
+      const replaced = replaceDesired(current, cloud.desired);
+      await this.store.put(identity, { ...replaced.twin, reported: keepLocalReported ? current.reported : cloud.reported });
+      return replaced.patch;
+    });
+    if (patch !== undefined) {
+      const channel = this.clients.get(identity);
+      if (channel !== undefined && channel.has('twin-desired')) channel.sendDesiredPatch(patch, cloud.desired.$version);
+      this.emit({ identity, section: 'desired', patch, version: cloud.desired.$version });
+    }
+    return patch;
+  }
+
+  /** Calls `listener` after each reported or desired change; returns the unsubscribe function. */
+  onChange(listener: TwinChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(change: TwinChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.log.warn('twin change listener failed', { identity: formatIdentity(change.identity), error: error instanceof Error ? error.message : String(error) });
+      }
+    }
   }
 
   private serialized<T>(identity: Identity, work: () => Promise<T>): Promise<T> {

@@ -17,6 +17,8 @@ export interface ParsedDeployment {
   moduleTwinProblems: ManifestProblem[];
   /** `$version` of `$edgeAgent` desired properties, when given. */
   agentDesiredVersion?: number;
+  /** `$version` of `$edgeHub` desired properties when they come from the `$edgeHub` twin. */
+  hubDesiredVersion?: number;
 }
 
 function invalid(message: string): ParsedDeployment {

@@ -15,6 +15,24 @@ import { runtimeSockets } from '../runtime-sockets.js';
 import { EDGE_CERT_FILES } from '../certs/edge-certificates.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
+import { readCaFile, upstreamModule, type UpstreamModuleOptions } from './upstream-module.js';
+
+/** `upstream.*` as the upstream module takes it (after the hub module, which it completes). */
+export function upstreamOptions(config: EdgeportConfig): UpstreamModuleOptions {
+  if (config.upstream.kind === 'amqp091') return { kind: 'amqp091', url: config.upstream.url, exchange: config.upstream.exchange };
+  const ca = readCaFile(config.upstream.caFile);
+  return {
+    kind: 'iothub',
+    connectionString: config.upstream.connectionString,
+    host: config.upstream.host,
+    amqpPort: config.upstream.amqpPort,
+    httpsPort: config.upstream.httpsPort,
+    tokenTtlSeconds: config.upstream.tokenTtlSecs,
+    ...(ca !== undefined ? { ca } : {}),
+    // Connected mode: the deployment comes from the $edgeAgent/$edgeHub twins, not agent.manifest.
+    twinDeployment: true,
+  };
+}
 
 export function storageOptions(config: EdgeportConfig): StorageOptions {
   return config.storage.kind === 'postgres'
@@ -60,6 +78,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
       }),
     );
   }
+  if (hub && config.upstream.kind !== 'none') container.load(upstreamModule(upstreamOptions(config)));
   const agent = config.agent.enabled && roles.only !== 'hub';
   // Without the agent the management API (hub routes: C2D, methods) is bound on its own.
   if (hub && !agent) container.load(managementApiModule({ dataDir: config.dataDir }));

@@ -109,8 +109,22 @@ export const configSchema = z
     upstream: z
       .object({
         kind: oneOf(['none', 'iothub', 'amqp091']).default('none'),
-        /** IoT Hub device connection string (kind = "iothub") or AMQP URL (kind = "amqp091"). */
+        /** IoT Hub edge device connection string (kind = "iothub"): HostName=...;DeviceId=...;SharedAccessKey=... */
         connectionString: text('a connection string').default(''),
+        /** Where to connect instead of the connection string's host (a proxy, a test emulator); empty = HostName/GatewayHostName. */
+        host: text('a host name').default(''),
+        /** IoT Hub AMQP port (AMQP over TLS). */
+        amqpPort: port().default(5671),
+        /** IoT Hub HTTPS port (device scope API). */
+        httpsPort: port().default(443),
+        /** Extra CA certificate (PEM file) to trust for the hub's TLS certificate; empty = the system's CAs. */
+        caFile: text('a file path').default(''),
+        /** Lifetime of the SAS tokens the upstream puts (renewed at 75 %). */
+        tokenTtlSecs: integer(60, 86400, 'an integer number of seconds 60-86400').default(3600),
+        /** AMQP 0-9-1 broker URL (kind = "amqp091"), amqp:// or amqps:// (never logged). */
+        url: text('an amqp:// URL').default(''),
+        /** Exchange `$upstream` messages are published to (kind = "amqp091"); declared durable topic; "" = the default exchange. */
+        exchange: text('an exchange name').default('edgeport.upstream'),
       })
       .strict()
       .prefault({}),
@@ -138,6 +152,19 @@ export const configSchema = z
     }
     if (config.storage.url !== '' && !/^postgres(ql)?:\/\//.test(config.storage.url)) {
       ctx.addIssue({ code: 'custom', path: ['storage', 'url'], message: 'expected a postgres:// URL', input: '(hidden)' });
+    }
+    if (config.upstream.kind === 'iothub') {
+      const parts = new Map(config.upstream.connectionString.split(';').map((p) => [p.slice(0, p.indexOf('=')).trim(), p.slice(p.indexOf('=') + 1).trim()] as const));
+      const missing = ['HostName', 'DeviceId', 'SharedAccessKey'].filter((k) => !parts.get(k));
+      if (missing.length > 0) {
+        ctx.addIssue({ code: 'custom', path: ['upstream', 'connectionString'], message: `expected the edge device connection string (HostName=...;DeviceId=...;SharedAccessKey=...) when upstream.kind is "iothub"; missing ${missing.join(', ')}`, input: '(hidden)' });
+      } else {
+        if (parts.get('DeviceId') !== config.deviceId) ctx.addIssue({ code: 'custom', path: ['deviceId'], message: `expected "${parts.get('DeviceId')}", the DeviceId of upstream.connectionString`, input: config.deviceId });
+        if (parts.get('HostName')!.toLowerCase() !== config.iotHubHostname.toLowerCase()) ctx.addIssue({ code: 'custom', path: ['iotHubHostname'], message: `expected "${parts.get('HostName')}", the HostName of upstream.connectionString`, input: config.iotHubHostname });
+      }
+    }
+    if (config.upstream.kind === 'amqp091' && !/^amqps?:\/\/./.test(config.upstream.url)) {
+      ctx.addIssue({ code: 'custom', path: ['upstream', 'url'], message: 'expected an amqp:// or amqps:// URL when upstream.kind is "amqp091"', input: '(hidden)' });
     }
     if (config.hub.mqtt.plainPort !== 0 && config.hub.mqtt.plainPort === config.hub.mqtt.port) {
       ctx.addIssue({ code: 'custom', path: ['hub', 'mqtt', 'plainPort'], message: 'expected a port different from hub.mqtt.port', input: config.hub.mqtt.plainPort });

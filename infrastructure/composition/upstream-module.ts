@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { ContainerModule } from 'inversify';
+import { Clock } from '../../application/ports/clock.js';
+import { CloudToDeviceInbox } from '../../application/ports/cloud-to-device-inbox.js';
+import { SasSigner } from '../../application/ports/crypto.js';
+import { DeploymentSource } from '../../application/ports/deployment-source.js';
+import { EndpointDelivery } from '../../application/ports/endpoint-delivery.js';
+import { HostedService } from '../../application/ports/hosted-service.js';
+import { IdentityStore } from '../../application/ports/identity-store.js';
+import { Logger } from '../../application/ports/logger.js';
+import { RandomSource } from '../../application/ports/random-source.js';
+import { Upstream } from '../../application/ports/upstream.js';
+import { CloudToDeviceService } from '../../application/hub/cloud-to-device-service.js';
+import { ReportedOutbox } from '../../application/upstream/reported-outbox.js';
+import { ServiceCloudToDeviceInbox } from '../../application/upstream/service-cloud-to-device-inbox.js';
+import { TwinDeploymentSource } from '../../application/upstream/twin-deployment-source.js';
+import { UpstreamEndpointDelivery } from '../../application/upstream/upstream-endpoint-delivery.js';
+import { UpstreamSync, UpstreamSyncOptions } from '../../application/upstream/upstream-sync.js';
+import { Amqp091Upstream } from '../../adapters/amqp091/amqp091-upstream.js';
+import { parseDeviceConnectionString } from '../../adapters/iothub/connection-string.js';
+import { IotHubUpstream } from '../../adapters/iothub/iothub-upstream.js';
+
+export type UpstreamModuleOptions =
+  | {
+      kind: 'iothub';
+      connectionString: string;
+      host?: string;
+      amqpPort?: number;
+      httpsPort?: number;
+      /** PEM text (already read). */
+      ca?: string;
+      tokenTtlSeconds?: number;
+      /** Take the deployment from the `$edgeAgent`/`$edgeHub` twins (replaces the file source). */
+      twinDeployment: boolean;
+      sync?: Partial<UpstreamSyncOptions>;
+    }
+  | { kind: 'amqp091'; url: string; exchange: string; sync?: Partial<UpstreamSyncOptions> };
+
+/** Reads `upstream.caFile` with a clear error. */
+export function readCaFile(path: string): string | undefined {
+  if (path === '') return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read upstream.caFile ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/**
+ * The upstream (after `hubModule`, which it completes): the chosen `Upstream` adapter, `$upstream`
+ * delivery through it (rebinding `EndpointDelivery`), the twin/method/C2D/device-scope sync, and
+ * for IoT Hub the twin-backed deployment source (rebinding `DeploymentSource`).
+ */
+export function upstreamModule(options: UpstreamModuleOptions): ContainerModule {
+  return new ContainerModule(({ bind, rebind, isBound }) => {
+    if (options.kind === 'iothub') {
+      const connection = parseDeviceConnectionString(options.connectionString);
+      bind(Upstream)
+        .toDynamicValue((context) => {
+          const random = context.get(RandomSource);
+          return new IotHubUpstream(
+            {
+              connection,
+              ...(options.host !== undefined && options.host !== '' ? { host: options.host } : {}),
+              ...(options.amqpPort !== undefined ? { amqpPort: options.amqpPort } : {}),
+              ...(options.httpsPort !== undefined ? { httpsPort: options.httpsPort } : {}),
+              ...(options.ca !== undefined ? { ca: options.ca } : {}),
+              ...(options.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}),
+            },
+            { identities: context.get(IdentityStore), signer: context.get(SasSigner), clock: context.get(Clock), logger: context.get(Logger), random: () => random.next() },
+          );
+        })
+        .inSingletonScope();
+      if (options.twinDeployment) {
+        bind(TwinDeploymentSource).toSelf().inSingletonScope();
+        if (isBound(DeploymentSource)) rebind(DeploymentSource).toService(TwinDeploymentSource);
+        else bind(DeploymentSource).toService(TwinDeploymentSource);
+      }
+    } else {
+      bind(Upstream)
+        .toDynamicValue((context) => new Amqp091Upstream({ url: options.url, exchange: options.exchange }, context.get(Logger)))
+        .inSingletonScope();
+    }
+    bind(UpstreamEndpointDelivery).toSelf().inSingletonScope();
+    rebind(EndpointDelivery).toService(UpstreamEndpointDelivery);
+    bind(UpstreamSyncOptions).toConstantValue(new UpstreamSyncOptions(options.sync));
+    bind(ReportedOutbox).toSelf().inSingletonScope();
+    if (isBound(CloudToDeviceService)) bind(CloudToDeviceInbox).to(ServiceCloudToDeviceInbox).inSingletonScope();
+    bind(UpstreamSync).toSelf().inSingletonScope();
+    bind(HostedService).toService(UpstreamSync);
+  });
+}

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { type Identity, formatIdentity, parseIdentity } from '../../../domain/identity/identity.js';
+import { type TwinDocument, emptyTwin } from '../../../domain/twins/twin-document.js';
+import { NodeSasSigner } from '../../../adapters/crypto/node-crypto.js';
+import { checkSasResource, isSasTokenExpired, parseSasToken, stringToSign } from '../../../domain/identity/sas-token.js';
+
+export interface RegisteredIdentity {
+  readonly identity: Identity;
+  primaryKey: string;
+  secondaryKey: string;
+  status: 'enabled' | 'disabled';
+  /** Devices: an IoT Edge device (its modules and children form its device scope). */
+  edge: boolean;
+  /** Devices: the parent edge device (a leaf device in that edge device's scope). */
+  parent?: string;
+  generationId: string;
+  twin: TwinDocument;
+}
+
+export type TokenCheck = { ok: true; identity: Identity; expiresAtMs: number } | { ok: false; status: number; description: string };
+
+const signer = new NodeSasSigner();
+
+/** The emulator's identity registry: devices and modules with keys, twins, edge scope. */
+export class Registry {
+  private readonly entries = new Map<string, RegisteredIdentity>();
+
+  constructor(readonly hostName: string) {}
+
+  /** Adds (or returns) `dev` or `dev/mod`. Keys are random unless given. */
+  add(id: string, options: { edge?: boolean; parent?: string; primaryKey?: string } = {}): RegisteredIdentity {
+    const identity = parseIdentity(id);
+    const key = formatIdentity(identity);
+    const existing = this.entries.get(key);
+    if (existing !== undefined) return existing;
+    const entry: RegisteredIdentity = {
+      identity,
+      primaryKey: options.primaryKey ?? randomBytes(32).toString('base64'),
+      secondaryKey: randomBytes(32).toString('base64'),
+      status: 'enabled',
+      edge: options.edge ?? false,
+      ...(options.parent !== undefined ? { parent: options.parent } : {}),
+      generationId: randomBytes(8).toString('hex'),
+      twin: emptyTwin(),
+    };
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  get(identity: Identity): RegisteredIdentity | undefined {
+    return this.entries.get(formatIdentity(identity));
+  }
+
+  all(): RegisteredIdentity[] {
+    return [...this.entries.values()];
+  }
+
+  /** The device scope of edge device `edgeId`: its modules and its child devices. */
+  scopeOf(edgeId: string): RegisteredIdentity[] {
+    return this.all().filter((e) => (e.identity.kind === 'module' ? e.identity.deviceId === edgeId : e.parent === edgeId));
+  }
+
+  /** The edge device acting for `identity` (its device for a module, its parent for a leaf). */
+  private actorOf(identity: Identity): RegisteredIdentity | undefined {
+    const deviceId = identity.kind === 'module' ? identity.deviceId : this.get(identity)?.parent;
+    if (deviceId === undefined) return undefined;
+    const actor = this.get({ kind: 'device', deviceId });
+    return actor?.edge === true || identity.kind === 'module' ? actor : undefined;
+  }
+
+  /**
+   * IoT Hub's SAS check: `sr` names this hub and the claimed identity, `se` is in the future, and
+   * the signature verifies with the identity's key, or its device's key (modules), or, acting on
+   * its behalf, the key of the edge device whose scope it is in (how an edge hub connects for its clients).
+   */
+  check(claim: Identity, tokenText: string, now: number): TokenCheck {
+    let token;
+    try {
+      token = parseSasToken(tokenText);
+    } catch (error) {
+      return { ok: false, status: 401, description: `malformed SAS token: ${(error as Error).message}` };
+    }
+    const resource = checkSasResource(token, claim, { acceptedHostNames: [this.hostName] });
+    if (!resource.ok) return { ok: false, status: 401, description: `token audience does not match: ${resource.reason}` };
+    if (isSasTokenExpired(token, now)) return { ok: false, status: 401, description: 'token expired' };
+    const entry = this.get(claim);
+    if (entry === undefined) return { ok: false, status: 404, description: `${formatIdentity(claim)} is not registered` };
+    if (entry.status === 'disabled') return { ok: false, status: 401, description: `${formatIdentity(claim)} is disabled` };
+    const signed = stringToSign(token);
+    const candidates = [entry, this.actorOf(claim)].filter((c): c is RegisteredIdentity => c !== undefined);
+    for (const c of candidates) {
+      for (const key of [c.primaryKey, c.secondaryKey]) {
+        if (signer.timingSafeEqual(signer.hmacSha256Base64(key, signed), token.signature)) return { ok: true, identity: claim, expiresAtMs: token.expirySeconds * 1000 };
+      }
+    }
+    return { ok: false, status: 401, description: 'signature does not verify' };
+  }
+}
