@@ -3,7 +3,7 @@ import { type Server, createServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { inject, injectable } from 'inversify';
 import { type WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
-import { HostedService, ListenError, type ListenInfo } from '../../application/ports/hosted-service.js';
+import { HostedService, type ListenInfo, listenOn } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
 import { sendJson } from './unix-socket-http.js';
 
@@ -83,18 +83,8 @@ export class HttpsListener extends HostedService {
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(request, socket, head));
     server.on('tlsClientError', (error) => this.log.debug('TLS handshake failed', { error: error.message }));
     const info: ListenInfo = { protocol: 'https', host: this.options.host, port: this.options.port, setting: this.options.portSetting };
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException): void => reject(new ListenError(info, error.code ?? error.message));
-      server.once('error', onError);
-      server.listen(info.port, info.host, () => {
-        server.off('error', onError);
-        server.on('error', (error) => this.log.error('listener error', { port: info.port, error: error.message }));
-        resolve();
-      });
-    });
+    const { port } = await listenOn(server, info, (error) => this.log.error('listener error', { port: info.port, error: error.message }));
     this.server = server;
-    const address = server.address();
-    const port = address !== null && typeof address === 'object' ? address.port : info.port;
     this.log.debug('listening', { protocol: 'https', host: info.host, port, routes: this.routes.length, webSockets: [...this.sockets].map(([p, m]) => `${p} (${[...m.keys()].join(', ')})`) });
     return [{ ...info, port }];
   }

@@ -19,7 +19,7 @@ import { TwinService } from '../../application/hub/twin-service.js';
 import type { ClientChannel, ClientFeature } from '../../application/ports/client-channel.js';
 import { Clock, type TimerHandle } from '../../application/ports/clock.js';
 import { DeliveryError } from '../../application/ports/endpoint-delivery.js';
-import { HostedService, ListenError, type ListenInfo } from '../../application/ports/hosted-service.js';
+import { HostedService, ListenError, type ListenInfo, listenOn } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
 import { StoreFullError } from '../../application/ports/message-store.js';
 import { StateStore } from '../../application/ports/state-store.js';
@@ -344,18 +344,8 @@ export class AedesMqttHead extends HostedService {
   }
 
   private async listen(server: Server, info: ListenInfo): Promise<ListenInfo> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: NodeJS.ErrnoException): void => reject(new ListenError(info, error.code ?? error.message));
-      server.once('error', onError);
-      server.listen(info.port, info.host, () => {
-        server.off('error', onError);
-        server.on('error', (error) => this.log.error('listener error', { port: info.port, error: error.message }));
-        resolve();
-      });
-    });
+    const { port } = await listenOn(server, info, (error) => this.log.error('listener error', { port: info.port, error: error.message }));
     this.servers.push(server);
-    const address = server.address();
-    const port = address !== null && typeof address === 'object' ? address.port : info.port;
     this.log.debug('listening', { protocol: info.protocol, host: info.host, port });
     return { ...info, port };
   }
