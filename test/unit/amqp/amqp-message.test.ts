@@ -88,7 +88,32 @@ test('pre-encoded outbound messages are byte for byte what rhea encodes (small, 
     assert.ok(encoded.includes('__proto__') && (decoded.application_properties as Record<string, unknown>)['alert'] === 'x');
     assert.equal(Object.hasOwn(decoded.application_properties as object, 'n'), false);
   }
-  // No properties, annotations or ids at all.
-  const bare = { body: new Uint8Array([1, 2, 3]), properties: {}, systemProperties: {} };
-  assert.ok(encodeAmqpMessage(bare).equals(rhea.message.encode(toAmqpMessage(bare))));
+  // No properties, annotations or ids at all; every property field; long and non-ASCII texts;
+  // a non-string annotation (rhea's encoder).
+  const same = (message: { body: Uint8Array; properties: Record<string, string | null>; systemProperties: Record<string, string | null> }, annotations?: Record<string, unknown>): void => {
+    const encoded = encodeAmqpMessage(message, annotations);
+    assert.ok(encoded.equals(rhea.message.encode(toAmqpMessage(message, annotations))), JSON.stringify(message.systemProperties));
+  };
+  same({ body: new Uint8Array([1, 2, 3]), properties: {}, systemProperties: {} });
+  same({ body: new Uint8Array(0), properties: {}, systemProperties: { correlationId: 'c' } });
+  same(
+    {
+      body: new Uint8Array(300),
+      properties: { ['k'.repeat(300)]: 'v'.repeat(256), 'ключ': 'значение ✓', empty: '' },
+      systemProperties: {
+        messageId: 'é'.repeat(200),
+        userId: 'user',
+        to: '/devices/d/messages/devicebound',
+        correlationId: 'x'.repeat(256),
+        contentType: 'application/json',
+        contentEncoding: 'utf-8',
+        'absolute-expiry-time': '2031-02-03T04:05:06.789Z',
+        creationTime: '2020-01-01T00:00:00.001Z',
+        connectionDeviceId: 'd'.repeat(300),
+      },
+    },
+    { 'x-opt-input-name': 'in', ['s'.repeat(256)]: 'long symbol' },
+  );
+  same({ body: new Uint8Array(1), properties: {}, systemProperties: { userId: 'üser' } });
+  same({ body: new Uint8Array(1), properties: { a: 'b' }, systemProperties: { messageId: 'm' } }, { 'x-opt-sequence-number': 7, 'x-opt-input-name': 'in' });
 });
