@@ -15,7 +15,8 @@
  * protocol library does not share the hub's thread; `--inprocess=1` keeps them in the hub process.
  * Throughput: `--messages` with `--window` sends in flight, from the first send to the last
  * receipt; after an uncounted warm-up of each, the two alternate (and swap who goes first) over
- * `--rounds`, medians reported. Last line:
+ * `--rounds`, medians reported, with the CPU time per routed message of the hub's and the clients'
+ * process (`process.cpuUsage` over the measured run). Last line:
  * `hub-amqp: amqp/mqtt = R (amqp N msg/s, mqtt M msg/s)`.
  */
 import 'reflect-metadata';
@@ -146,8 +147,22 @@ interface ClientRun {
   messages: number;
 }
 
-/** Closed loop: `WINDOW` sends in flight until `messages` were received at B. Returns msg/s. */
-async function runClients(run: ClientRun): Promise<number> {
+/** One measurement: msg/s and CPU time per routed message (µs) of the hub's and the clients' process. */
+interface Measured {
+  rate: number;
+  /** The hub's process (with `--inprocess=1` also the clients'). */
+  hubCpuUs: number;
+  /** The clients' process; NaN with `--inprocess=1`. */
+  clientCpuUs: number;
+}
+
+function cpuMicros(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
+}
+
+/** Closed loop: `WINDOW` sends in flight until `messages` were received at B. Returns msg/s and this process's CPU µs per message. */
+async function runClients(run: ClientRun): Promise<{ rate: number; cpuUs: number }> {
   const path = run.kind === 'amqp' ? await amqpPath(run.hub, run.keyA, run.keyB) : await mqttPath(run.hub, run.keyA, run.keyB);
   const body = Buffer.alloc(BODY, 0x41);
   let received = 0;
@@ -157,6 +172,7 @@ async function runClients(run: ClientRun): Promise<number> {
     }),
   );
   const start = performance.now();
+  const cpu = process.cpuUsage();
   let sent = 0;
   await new Promise<void>((resolve, reject) => {
     let inFlight = 0;
@@ -175,8 +191,9 @@ async function runClients(run: ClientRun): Promise<number> {
   });
   await done;
   const rate = run.messages / ((performance.now() - start) / 1000);
+  const cpuUs = cpuMicros(cpu) / run.messages;
   await path.close();
-  return rate;
+  return { rate, cpuUs };
 }
 
 /**
@@ -184,17 +201,26 @@ async function runClients(run: ClientRun): Promise<number> {
  * modules do (their protocol library then does not compete with the hub for the same thread);
  * `--inprocess=1` keeps them in the hub's process.
  */
-async function throughput(kind: 'amqp' | 'mqtt', messages = MESSAGES): Promise<number> {
+async function throughput(kind: 'amqp' | 'mqtt', messages = MESSAGES): Promise<Measured> {
   const hub = await startHub({ routes: ROUTES });
   try {
     const a = await hub.addIdentity('edge1/A');
     const b = await hub.addIdentity('edge1/B');
     const run: ClientRun = { kind, hub: { port: hub.port, amqpPort: hub.amqpPort, ca: hub.ca }, keyA: a.key, keyB: b.key, messages };
-    if (IN_PROCESS) return await runClients(run);
+    if (IN_PROCESS) {
+      const own = await runClients(run);
+      return { rate: own.rate, hubCpuUs: own.cpuUs, clientCpuUs: Number.NaN };
+    }
     const child = fork(fileURLToPath(import.meta.url), [...process.argv.slice(2).filter((x) => !x.startsWith('--only=')), '--client'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // The hub's CPU: this process from the start of the clients' run to their report (the
+    // connection set-up, a small part, is included).
+    const cpu = process.cpuUsage();
     child.send(run);
-    return await new Promise<number>((resolve, reject) => {
-      child.once('message', (rate) => resolve(Number(rate)));
+    return await new Promise<Measured>((resolve, reject) => {
+      child.once('message', (m) => {
+        const reply = m as { rate: number; cpuUs: number };
+        resolve({ rate: reply.rate, hubCpuUs: cpuMicros(cpu) / messages, clientCpuUs: reply.cpuUs });
+      });
       child.once('exit', (code) => reject(new Error(`client process exited with ${String(code)} before reporting`)));
     });
   } finally {
@@ -208,18 +234,19 @@ async function main(): Promise<void> {
   if (process.argv.includes('--client')) {
     // Child: run the clients of one measurement and report msg/s to the parent.
     const run = await new Promise<ClientRun>((resolve) => process.once('message', (m) => resolve(m as ClientRun)));
-    const rate = await runClients(run);
-    await new Promise<void>((resolve) => process.send!(rate, () => resolve()));
+    const measured = await runClients(run);
+    await new Promise<void>((resolve) => process.send!(measured, () => resolve()));
     return;
   }
   const only = process.argv.find((x) => x.startsWith('--only='))?.slice(7);
   if (only === 'amqp' || only === 'mqtt') {
     // For profiling one side: `--only=amqp|mqtt` measures that transport alone.
-    console.log(`${only}: ${(await throughput(only)).toFixed(0)} msg/s`);
+    const m = await throughput(only);
+    console.log(`${only}: ${m.rate.toFixed(0)} msg/s, CPU/message: ${cpuText(m)}`);
     return;
   }
-  const amqp: number[] = [];
-  const mqtt: number[] = [];
+  const amqp: Measured[] = [];
+  const mqtt: Measured[] = [];
   // Warm-up (JIT, SQLite page cache) for both, not counted; then alternate which goes first.
   await throughput('amqp', Math.min(MESSAGES, 2000));
   await throughput('mqtt', Math.min(MESSAGES, 2000));
@@ -231,11 +258,21 @@ async function main(): Promise<void> {
       mqtt.push(await throughput('mqtt'));
       amqp.push(await throughput('amqp'));
     }
-    console.log(`round ${round}: amqp ${amqp.at(-1)!.toFixed(0)} msg/s, mqtt ${mqtt.at(-1)!.toFixed(0)} msg/s (${MESSAGES} x ${BODY} B, window ${WINDOW}, TLS, clients ${IN_PROCESS ? 'in the hub process' : 'in a child process'})`);
+    const a = amqp.at(-1)!;
+    const m = mqtt.at(-1)!;
+    console.log(
+      `round ${round}: amqp ${a.rate.toFixed(0)} msg/s (${cpuText(a)}), mqtt ${m.rate.toFixed(0)} msg/s (${cpuText(m)}) (${MESSAGES} x ${BODY} B, window ${WINDOW}, TLS, clients ${IN_PROCESS ? 'in the hub process' : 'in a child process'})`,
+    );
   }
-  const a = median(amqp);
-  const m = median(mqtt);
-  console.log(`hub-amqp: amqp/mqtt = ${(a / m).toFixed(2)} (amqp ${a.toFixed(0)} msg/s, mqtt ${m.toFixed(0)} msg/s)`);
+  const summary = (ms: Measured[]): Measured => ({ rate: median(ms.map((x) => x.rate)), hubCpuUs: median(ms.map((x) => x.hubCpuUs)), clientCpuUs: median(ms.map((x) => x.clientCpuUs)) });
+  const a = summary(amqp);
+  const m = summary(mqtt);
+  console.log(`CPU per routed message (medians): amqp ${cpuText(a)}; mqtt ${cpuText(m)}`);
+  console.log(`hub-amqp: amqp/mqtt = ${(a.rate / m.rate).toFixed(2)} (amqp ${a.rate.toFixed(0)} msg/s, mqtt ${m.rate.toFixed(0)} msg/s)`);
+}
+
+function cpuText(m: Measured): string {
+  return Number.isNaN(m.clientCpuUs) ? `hub+clients ${m.hubCpuUs.toFixed(0)} µs` : `hub ${m.hubCpuUs.toFixed(0)} µs, clients ${m.clientCpuUs.toFixed(0)} µs`;
 }
 
 await main().then(

@@ -11,7 +11,7 @@ import { DeliveryError } from '../../application/ports/endpoint-delivery.js';
 import { type ListenInfo, listenOn } from '../../application/ports/hosted-service.js';
 import type { Logger } from '../../application/ports/logger.js';
 import { type AmqpBackend, type AmqpClient, AmqpCondition, AmqpRefusal, type TwinReply } from './amqp-backend.js';
-import { bodyBytes, fromAmqpMessage, idText, toAmqpMessage, wireId } from './amqp-message.js';
+import { bodyBytes, encodeAmqpMessage, fromAmqpMessage, idText, wireId } from './amqp-message.js';
 import { type LinkAddress, LinkAddressError, parseAudience, parseLinkAddress, parseSaslPlainUser } from './link-address.js';
 
 /** Where and how the AMQP server listens. */
@@ -50,8 +50,11 @@ interface Pending {
   readonly reject: (error: Error) => void;
 }
 
+/** A message to send: rhea encodes an `AmqpMessage`; a `Buffer` is already encoded (format 0). */
+type Outgoing = AmqpMessage | Buffer;
+
 interface Outbound {
-  readonly message: AmqpMessage;
+  readonly message: Outgoing;
   readonly pending?: Pending;
 }
 
@@ -129,12 +132,12 @@ class ClientState implements AmqpClient {
   }
 
   sendC2d(message: Message): Promise<void> {
-    return this.deliver('c2d', toAmqpMessage(message));
+    return this.deliver('c2d', encodeAmqpMessage(message));
   }
 
   sendInput(inputName: string, message: Message): Promise<void> {
     if (this.identity.kind !== 'module') return Promise.reject(new DeliveryError(`${formatIdentity(this.identity)} is a device: only modules have inputs`, false));
-    return this.deliver('inputs', toAmqpMessage(message, { 'x-opt-input-name': inputName }));
+    return this.deliver('inputs', encodeAmqpMessage(message, { 'x-opt-input-name': inputName }));
   }
 
   sendDesiredPatch(patch: JsonObject, version: number): void {
@@ -157,7 +160,7 @@ class ClientState implements AmqpClient {
     this.server.dropClient(this, reason, condition);
   }
 
-  private deliver(role: 'c2d' | 'inputs', message: AmqpMessage): Promise<void> {
+  private deliver(role: 'c2d' | 'inputs', message: Buffer): Promise<void> {
     const link = this.gone ? undefined : this.sender(role);
     if (link === undefined) {
       const what = role === 'c2d' ? 'cloud-to-device' : 'input';
@@ -276,6 +279,7 @@ export class AmqpServer {
       credit_window: 0,
       ...(this.options.idleTimeoutMs !== undefined && this.options.idleTimeoutMs > 0 ? { idle_time_out: this.options.idleTimeoutMs } : {}),
     } as unknown as Parameters<typeof this.container.create_connection>[0]);
+    coalesceWrites(socket);
     const state = new ConnectionState(`amqp-${++this.nextConnection}`, connection, socket);
     this.connections.set(connection, state);
     socket.once('close', () => {
@@ -535,7 +539,7 @@ export class AmqpServer {
   // Sending ---------------------------------------------------------------------------------
 
   /** Sends on `link` now if it has credit, else when it gets some; `pending` settles with the client's outcome. */
-  send(link: LinkState, message: AmqpMessage, pending?: Pending): void {
+  send(link: LinkState, message: Outgoing, pending?: Pending): void {
     if (link.closed) {
       pending?.reject(new DeliveryError('link closed', true));
       return;
@@ -547,8 +551,9 @@ export class AmqpServer {
     this.transmit(link, message, pending);
   }
 
-  private transmit(link: LinkState, message: AmqpMessage, pending: Pending | undefined): void {
-    const delivery = (link.link as Sender).send(message);
+  private transmit(link: LinkState, message: Outgoing, pending: Pending | undefined): void {
+    const sender = link.link as Sender;
+    const delivery = Buffer.isBuffer(message) ? sender.send(message, undefined, 0) : sender.send(message);
     if (pending === undefined) return;
     if (delivery.settled) pending.resolve(); // pre-settled link: nothing more will come
     else link.pending.set(delivery, pending);
@@ -766,6 +771,30 @@ export class AmqpServer {
     }
     this.backend.methodResponse(client, requestId, status, bodyBytes(amqp.body));
   }
+}
+
+/**
+ * rhea writes every frame with its own `socket.write`. Cork the socket on the first write of an
+ * event-loop turn and uncork it in that turn's check phase (`setImmediate`), so that all frames of
+ * the turn (the transfers of a delivery batch, the dispositions and flows of several reads) leave
+ * in one `writev`: one TLS record and one system call instead of one per frame, and the client
+ * reads them in one chunk too. This wraps `write` of our own socket object only; rhea is unchanged.
+ */
+function coalesceWrites(socket: Duplex): void {
+  const write = socket.write;
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    socket.uncork();
+  };
+  socket.write = function (this: Duplex, ...args: Parameters<Duplex['write']>): boolean {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      setImmediate(uncork);
+    }
+    return write.apply(this, args);
+  } as Duplex['write'];
 }
 
 function linkAddress(link: Sender | Receiver): string | undefined {
