@@ -76,6 +76,12 @@ export class EndpointPump {
     this.log = deps.logger.child({ component: 'pump', endpoint: endpoint.id });
   }
 
+  /** Messages per delivery (and checkpoint interval) of this endpoint. */
+  private get batchSize(): number {
+    const { deliveryBatchSize, upstreamBatchSize } = this.deps.options;
+    return this.endpoint.type === 'upstream' ? (upstreamBatchSize ?? deliveryBatchSize) : deliveryBatchSize;
+  }
+
   /** Registers a queue of this endpoint (idempotent); `checkpoint` is where reading starts. */
   addQueue(priority: number, checkpoint: number, hasEntries: boolean): void {
     const existing = this.queues.find((q) => q.key.priority === priority);
@@ -225,7 +231,7 @@ export class EndpointPump {
       if (taken >= q.page.length && q.dirty && inflight.length > 0) await this.readMore(q);
       const at = this.deps.clock.now();
       const batch: QueuedMessage[] = [];
-      for (let i = taken; i < q.page.length && batch.length < this.deps.options.deliveryBatchSize; i++) {
+      for (let i = taken; i < q.page.length && batch.length < this.batchSize; i++) {
         const entry = q.page[i]!;
         // An expired entry ends the batch; the next call drops it from the head.
         if (entry.expiresAt <= at) break;

@@ -12,6 +12,12 @@ export class PipelineOptions {
   readPageSize = 500;
   /** Messages handed to `EndpointDelivery.deliver` at once; also the checkpoint interval. */
   deliveryBatchSize = 100;
+  /**
+   * The same for the `$upstream` endpoint (undefined: `deliveryBatchSize`). Larger: a batch holds
+   * runs of many senders, each run goes up as one transfer per sender (IoT Hub's batched format),
+   * so a round trip carries more; half the read page, so two batches in flight stay in memory.
+   */
+  upstreamBatchSize: number | undefined = 250;
   /** A delivery that takes longer fails transiently (Azure: 30 s). */
   sendTimeoutMs = 30_000;
   /** How often expired entries are removed and disk space given back. */
