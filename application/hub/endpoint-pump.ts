@@ -105,8 +105,9 @@ export class EndpointPump {
   /**
    * New entries were committed to the queue of `priority`. When they are given and the pump has
    * read everything before them (the usual case when it keeps up), they join the page in memory and
-   * are not read back from the store; the page still never holds more than `readPageSize` entries
-   * besides those already handed to in-flight deliveries,
+   * are not read back from the store (a flood's group commits are large, and a read from disk costs
+   * more than the delivery); the page still never holds more than `readPageSize` entries plus one
+   * group commit (`maxWriteBatch`) besides those already handed to in-flight deliveries,
    * and an endpoint that is not available gets nothing in memory (its backlog stays on disk).
    */
   notify(priority: number, committed?: readonly QueuedMessage[]): void {
@@ -118,7 +119,7 @@ export class EndpointPump {
       !q.dirty &&
       !q.reading &&
       committed[0]!.offset > q.cursor &&
-      q.page.length - q.taken + committed.length <= this.deps.options.readPageSize &&
+      q.page.length - q.taken + committed.length <= this.deps.options.readPageSize + this.deps.options.maxWriteBatch &&
       this.deps.delivery.isAvailable(this.endpoint)
     ) {
       for (const entry of committed) q.page.push(entry);
