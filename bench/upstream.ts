@@ -1,5 +1,5 @@
 /**
- * Upstream benchmark: `npm run bench:upstream [-- --messages=10000 --window=50 --body=1024 --rounds=3]`.
+ * Upstream benchmark: `npm run bench:upstream [-- --messages=10000 --window=50 --body=1024 --rounds=5 --warmup=1]`.
  * One process, one IoT Hub emulator (AMQP over TLS on loopback, test/support/iothub-emulator), the
  * same 1 KB messages, timed from the first send until the emulator has received them all:
  * - edgeport: `edgeport run` (hub role, its own process as deployed; routes from the emulator's
@@ -10,8 +10,11 @@
  *   connection, one CBS token and telemetry link per device), checkpointing on the dispositions;
  * - sdk: one official `azure-iot-device-amqp` Client sends the same number straight to the
  *   emulator, `--window` `sendEvent`s in flight.
- * The two alternate over `--rounds`; medians are reported. The last line is
+ * After `--warmup` untimed rounds of each (JIT-compiled code on both sides, as in steady
+ * operation), the two alternate over `--rounds`; medians are reported, with the CPU time per
+ * message of the runtime process and of this process (clients and emulator). The last line is
  * `upstream: edgeport/sdk = R (edgeport N msg/s, sdk M msg/s)`.
+ * Profile the runtime with `RUNTIME_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`.
  */
 import 'reflect-metadata';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -35,7 +38,9 @@ const MESSAGES = arg('messages', 10_000);
 /** Sends in flight per client (each of the 20 leaf devices, and the one SDK client). */
 const WINDOW = arg('window', 50);
 const BODY = arg('body', 1024);
-const ROUNDS = arg('rounds', 3);
+const ROUNDS = arg('rounds', 5);
+/** Untimed rounds of each side first: both processes' JIT warm, as in steady operation. */
+const WARMUP = arg('warmup', 1);
 const CLIENTS = 20;
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -77,7 +82,15 @@ async function startEdgeport(emulator: IotHubEmulator): Promise<{ runtime: Runti
   return { runtime, mqttPort, dir };
 }
 
-async function edgeportRound(emulator: IotHubEmulator, mqttPort: number): Promise<number> {
+/** CPU per message in µs over a round: the runtime process, and this process (clients and emulator). */
+interface CpuPerMessage {
+  runtime?: number;
+  bench: number;
+}
+
+const cpuNote = (cpu: CpuPerMessage): string => `cpu/msg ${cpu.runtime === undefined ? '' : `runtime ${cpu.runtime.toFixed(1)} µs + `}bench process (clients, emulator) ${cpu.bench.toFixed(1)} µs`;
+
+async function edgeportRound(emulator: IotHubEmulator, runtime: RuntimeProcess, mqttPort: number): Promise<{ rate: number; cpu: CpuPerMessage }> {
   const clients: MqttClient[] = [];
   try {
     for (let i = 0; i < CLIENTS; i++) {
@@ -92,6 +105,8 @@ async function edgeportRound(emulator: IotHubEmulator, mqttPort: number): Promis
     const body = Buffer.alloc(BODY, 0x41);
     const perClient = Math.ceil(MESSAGES / CLIENTS);
     const base = emulator.received.length;
+    const runtimeCpu = runtime.cpuMs();
+    const benchCpu = process.cpuUsage();
     const start = performance.now();
     await Promise.all(
       clients.map(async (client, i) => {
@@ -107,22 +122,28 @@ async function edgeportRound(emulator: IotHubEmulator, mqttPort: number): Promis
     );
     const ackedMs = performance.now() - start;
     const ms = await arrived(emulator, base, perClient * CLIENTS, start);
-    console.log(`  edgeport: all ${perClient * CLIENTS} acknowledged (stored) by the hub after ${Math.round(ackedMs)} ms, all at the emulator after ${Math.round(ms)} ms`);
+    const total = perClient * CLIENTS;
+    const runtimeUsed = runtime.cpuMs();
+    const benchUsed = process.cpuUsage(benchCpu);
+    const cpu: CpuPerMessage = { bench: (benchUsed.user + benchUsed.system) / total };
+    if (runtimeCpu !== undefined && runtimeUsed !== undefined) cpu.runtime = ((runtimeUsed - runtimeCpu) * 1000) / total;
+    console.log(`  edgeport: all ${total} acknowledged (stored) by the hub after ${Math.round(ackedMs)} ms, all at the emulator after ${Math.round(ms)} ms; ${cpuNote(cpu)}`);
     const connections = emulator.openConnections;
     if (connections !== 1) throw new Error(`expected one upstream connection, the emulator has ${connections}`);
-    return (perClient * CLIENTS) / (ms / 1000);
+    return { rate: total / (ms / 1000), cpu };
   } finally {
     for (const c of clients) await c.endAsync(true);
   }
 }
 
-async function sdkRound(emulator: IotHubEmulator): Promise<number> {
+async function sdkRound(emulator: IotHubEmulator): Promise<{ rate: number; cpu: CpuPerMessage }> {
   const client = Client.fromConnectionString(emulator.connectionString('direct'), Amqp);
   await client.setOptions({ ca: emulator.ca });
   await client.open();
   try {
     const body = Buffer.alloc(BODY, 0x41);
     const base = emulator.received.length;
+    const benchCpu = process.cpuUsage();
     const start = performance.now();
     let next = 0;
     const lane = async (): Promise<void> => {
@@ -133,7 +154,10 @@ async function sdkRound(emulator: IotHubEmulator): Promise<number> {
     };
     await Promise.all(Array.from({ length: WINDOW }, lane));
     const ms = await arrived(emulator, base, MESSAGES, start);
-    return MESSAGES / (ms / 1000);
+    const used = process.cpuUsage(benchCpu);
+    const cpu: CpuPerMessage = { bench: (used.user + used.system) / MESSAGES };
+    console.log(`  sdk: all ${MESSAGES} at the emulator after ${Math.round(ms)} ms; ${cpuNote(cpu)}`);
+    return { rate: MESSAGES / (ms / 1000), cpu };
   } finally {
     await client.close();
   }
@@ -151,10 +175,17 @@ async function main(): Promise<void> {
   const sdk: number[] = [];
   const hub = await startEdgeport(emulator);
   try {
-    for (let round = 1; round <= ROUNDS; round++) {
-      edgeport.push(await edgeportRound(emulator, hub.mqttPort));
+    for (let round = 1; round <= WARMUP; round++) {
+      console.log(`warm-up ${round} (not counted):`);
+      await edgeportRound(emulator, hub.runtime, hub.mqttPort);
       emulator.received.length = 0;
-      sdk.push(await sdkRound(emulator));
+      await sdkRound(emulator);
+      emulator.received.length = 0;
+    }
+    for (let round = 1; round <= ROUNDS; round++) {
+      edgeport.push((await edgeportRound(emulator, hub.runtime, hub.mqttPort)).rate);
+      emulator.received.length = 0;
+      sdk.push((await sdkRound(emulator)).rate);
       emulator.received.length = 0;
       console.log(`round ${round}: edgeport ${Math.round(edgeport.at(-1)!)} msg/s (${CLIENTS} clients, one upstream connection), sdk ${Math.round(sdk.at(-1)!)} msg/s`);
     }

@@ -68,6 +68,25 @@ export function bodyBytes(body: unknown): Buffer {
   return Buffer.from(JSON.stringify(body), 'utf8');
 }
 
+/**
+ * IoT Hub's batched message format (`AmqpConstants.AmqpBatchedMessageFormat`, 0x137 = Microsoft's
+ * IANA number): one transfer whose body is one data section per message, each holding a complete
+ * encoded AMQP message. The C# device SDK's `SendEventAsync(IEnumerable<Message>)` and edgeHub's
+ * upstream send telemetry this way; the hub settles the whole batch with one outcome.
+ */
+export const BATCHED_MESSAGE_FORMAT = 0x80013700;
+
+/** The messages of a transfer in the batched format, in order (throws on a malformed batch). */
+export function expandBatch(payload: Buffer): AmqpMessage[] {
+  const body = rhea.message.decode(payload).body as Section | undefined;
+  if (body === undefined || body === null || body.typecode !== 0x75) throw new Error('a batched message must carry its messages in data sections');
+  const parts = body.multiple === true && Array.isArray(body.content) ? (body.content as unknown[]) : [body.content];
+  return parts.map((part) => {
+    if (!Buffer.isBuffer(part)) throw new Error('a data section of a batched message is not binary');
+    return rhea.message.decode(part) as unknown as AmqpMessage;
+  });
+}
+
 /** A message a client sent (telemetry or module output), before the backend adds the sender's identity. */
 export function fromAmqpMessage(amqp: AmqpMessage): Message {
   const systemProperties: Properties = {};

@@ -11,7 +11,7 @@ import { DeliveryError } from '../../application/ports/endpoint-delivery.js';
 import { type ListenInfo, listenOn } from '../../application/ports/hosted-service.js';
 import type { Logger } from '../../application/ports/logger.js';
 import { type AmqpBackend, type AmqpClient, AmqpCondition, AmqpRefusal, type TwinReply } from './amqp-backend.js';
-import { bodyBytes, encodeAmqpMessage, fromAmqpMessage, idText, wireId } from './amqp-message.js';
+import { BATCHED_MESSAGE_FORMAT, bodyBytes, encodeAmqpMessage, expandBatch, fromAmqpMessage, idText, wireId } from './amqp-message.js';
 import { type LinkAddress, LinkAddressError, parseAudience, parseLinkAddress, parseSaslPlainUser } from './link-address.js';
 
 /** Where and how the AMQP server listens. */
@@ -604,7 +604,8 @@ export class AmqpServer {
         void this.onPutToken(state, link, delivery, message);
         return;
       case 'telemetry':
-        void this.onTelemetry(link, delivery, message);
+        if ((ctx as { format?: number }).format === BATCHED_MESSAGE_FORMAT) void this.onTelemetryBatch(link, delivery, message as unknown as Buffer);
+        else void this.onTelemetry(link, delivery, message);
         return;
       case 'twin-in':
         void this.onTwinRequest(link, delivery, message);
@@ -679,26 +680,60 @@ export class AmqpServer {
     }
   }
 
-  private async onTelemetry(link: LinkState, delivery: Delivery, amqp: AmqpMessage): Promise<void> {
-    const client = link.client!;
+  /** A telemetry message as the backend gets it, or the refusal that settles its delivery. */
+  private telemetryMessage(client: AmqpClient, amqp: AmqpMessage): Message | AmqpError {
     let message: Message;
     try {
       message = fromAmqpMessage(amqp);
     } catch (error) {
-      this.settle(link, delivery, { condition: 'amqp:decode-error', description: errorText(error) });
-      return;
+      return { condition: 'amqp:decode-error', description: errorText(error) };
     }
     const outputName = message.systemProperties['outputName'];
     if (outputName !== undefined && outputName !== null) {
       const operation: ClientOperation = { kind: 'send-telemetry', target: client.identity, outputName };
       const decision = authorize(client.identity, operation);
-      if (!decision.allowed) {
-        this.settle(link, delivery, { condition: AmqpCondition.notAllowed, description: describeDenial(client.identity, operation, decision.reason) });
-        return;
-      }
+      if (!decision.allowed) return { condition: AmqpCondition.notAllowed, description: describeDenial(client.identity, operation, decision.reason) };
     }
+    return message;
+  }
+
+  private async onTelemetry(link: LinkState, delivery: Delivery, amqp: AmqpMessage): Promise<void> {
+    const message = this.telemetryMessage(link.client!, amqp);
+    if (!('body' in message)) {
+      this.settle(link, delivery, message);
+      return;
+    }
+    await this.receive(link, delivery, [message]);
+  }
+
+  /**
+   * A batch (`BATCHED_MESSAGE_FORMAT`): every message is checked first, then all go to the backend
+   * in order (started together, as pipelined single transfers would be) and the one delivery is
+   * accepted when all are taken, else rejected with the first refusal, as IoT Hub settles a batch.
+   */
+  private async onTelemetryBatch(link: LinkState, delivery: Delivery, payload: Buffer): Promise<void> {
+    const messages: Message[] = [];
     try {
-      await this.backend.receiveMessage(client, message);
+      for (const amqp of expandBatch(payload)) {
+        const message = this.telemetryMessage(link.client!, amqp);
+        if (!('body' in message)) {
+          this.settle(link, delivery, message);
+          return;
+        }
+        messages.push(message);
+      }
+    } catch (error) {
+      this.settle(link, delivery, { condition: 'amqp:decode-error', description: `malformed batch: ${errorText(error)}` });
+      return;
+    }
+    await this.receive(link, delivery, messages);
+  }
+
+  private async receive(link: LinkState, delivery: Delivery, messages: readonly Message[]): Promise<void> {
+    const client = link.client!;
+    try {
+      if (messages.length === 1) await this.backend.receiveMessage(client, messages[0]!);
+      else await Promise.all(messages.map((message) => this.backend.receiveMessage(client, message)));
       this.settle(link, delivery);
     } catch (error) {
       const condition = error instanceof AmqpRefusal ? error.condition : AmqpCondition.internal;

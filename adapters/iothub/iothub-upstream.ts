@@ -12,7 +12,7 @@ import type { Message } from '../../domain/messages/message.js';
 import { retryDelayMs } from '../../domain/messages/store-and-forward.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../domain/twins/json.js';
 import { twinFromResponseBody, type TwinDocument } from '../../domain/twins/twin-document.js';
-import { bodyBytes, fromAmqpC2d, idText, toAmqpEvent } from './amqp-mapping.js';
+import { BATCH_SECTION_OVERHEAD, BATCHED_MESSAGE_FORMAT, MAX_BATCH_BYTES, bodyBytes, encodeBatch, encodeEvent, fromAmqpC2d, idText } from './amqp-mapping.js';
 import type { DeviceConnectionString } from './connection-string.js';
 
 export interface IotHubUpstreamOptions {
@@ -73,6 +73,8 @@ interface IdentityLinks {
   methodsSender?: Sender;
   methodsReceiver?: Receiver;
   c2dReceiver?: Receiver;
+  /** The identity's send in progress: resolves with whether it delivered everything. */
+  sending?: Promise<boolean>;
   features: Set<UpstreamFeature>;
 }
 
@@ -497,10 +499,40 @@ export class IotHubUpstream extends Upstream {
     else callbacks.reject(error);
   }
 
+  /**
+   * Sends `messages` as `identity`, in order, and resolves with how many the cloud accepted.
+   *
+   * One send per identity at a time, in call order (the pump keeps two batches in flight, each
+   * with a run of this sender): a send waits for the previous one of its identity, and fails
+   * without sending when that one did not deliver everything, so messages the cloud refused are
+   * never overtaken by later messages of the same sender.
+   *
+   * The messages go in IoT Hub's batched format (`BATCHED_MESSAGE_FORMAT`, as edgeHub sends its
+   * upstream batches): as many as fit in `MAX_BATCH_BYTES` per transfer, one transfer at a time;
+   * a lone message goes as a plain transfer. A batch the cloud rejects is sent again one message
+   * per transfer, so only a message the cloud rejects on its own is reported as rejected.
+   */
   async sendEvents(identity: Identity, messages: readonly Message[]): Promise<DeliveryResult> {
     if (!this.connected) return { delivered: 0, error: new DeliveryError('not connected to IoT Hub', true) };
-    let sender: Sender;
     const links = this.linksOf(identity);
+    const previous = links.sending;
+    let finished!: (complete: boolean) => void;
+    const mine = new Promise<boolean>((resolve) => (finished = resolve));
+    links.sending = mine;
+    let complete = false;
+    try {
+      if (previous !== undefined && !(await previous)) return { delivered: 0, error: new DeliveryError(`not sent: an earlier send of ${links.key} was not accepted`, true) };
+      const result = await this.sendInOrder(links, messages);
+      complete = result.delivered >= messages.length;
+      return result;
+    } finally {
+      finished(complete);
+      if (links.sending === mine) delete links.sending;
+    }
+  }
+
+  private async sendInOrder(links: IdentityLinks, messages: readonly Message[]): Promise<DeliveryResult> {
+    let sender: Sender;
     try {
       sender = await this.eventsSender(links);
     } catch (error) {
@@ -509,35 +541,70 @@ export class IotHubUpstream extends Upstream {
       delete links.authenticated;
       return { delivered: 0, error: new DeliveryError(`IoT Hub telemetry link for ${links.key} not available: ${errorText(error)}`, true, { cause: error }) };
     }
-    const results: Array<Promise<void>> = [];
     const to = `${links.prefix}/messages/events`;
-    for (const message of messages) {
-      while (!sender.sendable()) {
-        if (!sender.is_open()) break;
-        await this.creditFor(sender);
-      }
-      if (!sender.is_open() || !sender.sendable()) {
-        results.push(Promise.reject(new DeliveryError('IoT Hub telemetry link closed', true)));
-        break;
-      }
-      const delivery = sender.send(toAmqpEvent(message, to));
-      results.push(
-        new Promise<void>((resolve, reject) => {
-          const settlement: Settlement = { resolve, reject };
-          this.settlements.set(delivery, settlement);
-          let pending = this.unsettled.get(sender);
-          if (pending === undefined) this.unsettled.set(sender, (pending = new Set()));
-          pending.add(settlement);
-        }),
-      );
+    const encoded = messages.map((message) => encodeEvent(message, to));
+    let start = 0;
+    while (start < encoded.length) {
+      // The next batch: at least one message, then as many as fit.
+      let end = start + 1;
+      let bytes = encoded[start]!.length + BATCH_SECTION_OVERHEAD;
+      while (end < encoded.length && bytes + encoded[end]!.length + BATCH_SECTION_OVERHEAD <= MAX_BATCH_BYTES) bytes += encoded[end++]!.length + BATCH_SECTION_OVERHEAD;
+      const error = end - start === 1 ? await this.transfer(sender, encoded[start]!, 0) : await this.transfer(sender, encodeBatch(encoded.slice(start, end)), BATCHED_MESSAGE_FORMAT);
+      if (error !== undefined && end - start > 1 && !error.transient) {
+        // Which message the cloud refuses is unknown: each on its own transfer, in order.
+        const each = await this.sendEach(sender, encoded.slice(start, end));
+        if (each.delivered < end - start) return { delivered: start + each.delivered, error: each.error };
+      } else if (error !== undefined) return { delivered: start, error };
+      start = end;
+    }
+    return { delivered: encoded.length };
+  }
+
+  /** Sends `payload` once `sender` has credit; resolves with the cloud's refusal, or undefined when accepted. */
+  private async transfer(sender: Sender, payload: Buffer, format: number): Promise<DeliveryError | undefined> {
+    while (!sender.sendable() && sender.is_open()) await this.creditFor(sender);
+    const settled = this.dispatch(sender, payload, format);
+    if (settled === undefined) return new DeliveryError('IoT Hub telemetry link closed', true);
+    try {
+      await settled;
+      return undefined;
+    } catch (error) {
+      return error instanceof DeliveryError ? error : new DeliveryError(errorText(error), true);
+    }
+  }
+
+  /** Encoded messages one per transfer, pipelined; delivered = the prefix the cloud accepted. */
+  private async sendEach(sender: Sender, encoded: readonly Buffer[]): Promise<DeliveryResult> {
+    const results: Array<Promise<void>> = [];
+    for (const payload of encoded) {
+      while (!sender.sendable() && sender.is_open()) await this.creditFor(sender);
+      const settled = this.dispatch(sender, payload, 0);
+      if (settled === undefined) break;
+      results.push(settled);
     }
     const settled = await Promise.allSettled(results);
     for (let i = 0; i < settled.length; i++) {
       const r = settled[i]!;
       if (r.status === 'rejected') return { delivered: i, error: r.reason instanceof DeliveryError ? r.reason : new DeliveryError(errorText(r.reason), true) };
     }
-    if (settled.length < messages.length) return { delivered: settled.length, error: new DeliveryError('IoT Hub telemetry link closed', true) };
-    return { delivered: messages.length };
+    if (settled.length < encoded.length) return { delivered: settled.length, error: new DeliveryError('IoT Hub telemetry link closed', true) };
+    return { delivered: encoded.length };
+  }
+
+  /**
+   * Sends `payload` now when `sender` has credit (undefined when it is closed or has none); the
+   * promise settles with the cloud's disposition, or fails when the link or connection goes.
+   */
+  private dispatch(sender: Sender, payload: Buffer, format: number): Promise<void> | undefined {
+    if (!sender.is_open() || !sender.sendable()) return undefined;
+    const delivery = sender.send(payload, undefined, format);
+    return new Promise<void>((resolve, reject) => {
+      const settlement: Settlement = { resolve, reject };
+      this.settlements.set(delivery, settlement);
+      let pending = this.unsettled.get(sender);
+      if (pending === undefined) this.unsettled.set(sender, (pending = new Set()));
+      pending.add(settlement);
+    });
   }
 
   // ---- twins --------------------------------------------------------------------------------

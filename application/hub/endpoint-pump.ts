@@ -13,6 +13,12 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 /** Batches in flight at once per endpoint: the one being acknowledged and the next. */
 export const PIPELINE_DEPTH = 2;
 
+/**
+ * Delivered batches whose checkpoint may not be written yet, at most: those in flight and the
+ * one whose checkpoint is being written while the next goes out. What a crash can deliver again.
+ */
+export const UNCHECKPOINTED_BATCHES = PIPELINE_DEPTH + 1;
+
 export interface PumpDependencies {
   store: MessageStore;
   delivery: EndpointDelivery;
@@ -33,6 +39,8 @@ interface QueueState {
   dirty: boolean;
   /** A read or an expiry removal after `cursor` is in flight. */
   reading: boolean;
+  /** Entries at the head of `page` handed to in-flight deliveries. */
+  taken: number;
 }
 
 /**
@@ -76,13 +84,19 @@ export class EndpointPump {
     this.log = deps.logger.child({ component: 'pump', endpoint: endpoint.id });
   }
 
+  /** Messages per delivery (and checkpoint interval) of this endpoint. */
+  private get batchSize(): number {
+    const { deliveryBatchSize, upstreamBatchSize } = this.deps.options;
+    return this.endpoint.type === 'upstream' ? (upstreamBatchSize ?? deliveryBatchSize) : deliveryBatchSize;
+  }
+
   /** Registers a queue of this endpoint (idempotent); `checkpoint` is where reading starts. */
   addQueue(priority: number, checkpoint: number, hasEntries: boolean): void {
     const existing = this.queues.find((q) => q.key.priority === priority);
     if (existing !== undefined) {
       if (hasEntries) existing.dirty = true;
     } else {
-      this.queues.push({ key: { endpointId: this.endpoint.id, priority }, cursor: checkpoint, page: [], dirty: hasEntries, reading: false });
+      this.queues.push({ key: { endpointId: this.endpoint.id, priority }, cursor: checkpoint, page: [], dirty: hasEntries, reading: false, taken: 0 });
       this.queues.sort((a, b) => a.key.priority - b.key.priority);
     }
     if (hasEntries) this.wake();
@@ -91,7 +105,9 @@ export class EndpointPump {
   /**
    * New entries were committed to the queue of `priority`. When they are given and the pump has
    * read everything before them (the usual case when it keeps up), they join the page in memory and
-   * are not read back from the store; the page still never holds more than `readPageSize` entries,
+   * are not read back from the store (a flood's group commits are large, and a read from disk costs
+   * more than the delivery); the page still never holds more than `readPageSize` entries plus one
+   * group commit (`maxWriteBatch`) besides those already handed to in-flight deliveries,
    * and an endpoint that is not available gets nothing in memory (its backlog stays on disk).
    */
   notify(priority: number, committed?: readonly QueuedMessage[]): void {
@@ -103,7 +119,7 @@ export class EndpointPump {
       !q.dirty &&
       !q.reading &&
       committed[0]!.offset > q.cursor &&
-      q.page.length + committed.length <= this.deps.options.readPageSize &&
+      q.page.length - q.taken + committed.length <= this.deps.options.readPageSize + this.deps.options.maxWriteBatch &&
       this.deps.delivery.isAvailable(this.endpoint)
     ) {
       for (const entry of committed) q.page.push(entry);
@@ -219,20 +235,29 @@ export class EndpointPump {
     if (expired > 0) this.deps.metrics.dropped.inc({ endpoint: this.endpoint.id, reason: 'ttl_expiry' }, expired);
 
     const inflight: Array<{ batch: QueuedMessage[]; result: Promise<DeliveryResult> }> = [];
-    /** Entries at the head of `q.page` already handed to an in-flight batch. */
-    let taken = 0;
+    /**
+     * The checkpoint being written while the pipeline goes on (one at a time, in order). It may
+     * wait behind ingest commits on the store's writer; the next batch does not wait for it.
+     */
+    let checkpointing: Promise<void> | undefined;
+    let checkpointFailure: { error: unknown } | undefined;
+    const checkpointed = async (): Promise<void> => {
+      await checkpointing;
+      if (checkpointFailure !== undefined) throw checkpointFailure.error;
+    };
+    q.taken = 0;
     const sendNext = async (): Promise<void> => {
-      if (taken >= q.page.length && q.dirty && inflight.length > 0) await this.readMore(q);
+      if (q.taken >= q.page.length && q.dirty && inflight.length > 0) await this.readMore(q);
       const at = this.deps.clock.now();
       const batch: QueuedMessage[] = [];
-      for (let i = taken; i < q.page.length && batch.length < this.deps.options.deliveryBatchSize; i++) {
+      for (let i = q.taken; i < q.page.length && batch.length < this.batchSize; i++) {
         const entry = q.page[i]!;
         // An expired entry ends the batch; the next call drops it from the head.
         if (entry.expiresAt <= at) break;
         batch.push(entry);
       }
       if (batch.length === 0) return;
-      taken += batch.length;
+      q.taken += batch.length;
       inflight.push({ batch, result: this.deliverWithTimeout(batch) });
     };
 
@@ -255,16 +280,18 @@ export class EndpointPump {
         this.deps.metrics.sent.inc(this.labels(q.key.priority), delivered);
         checkpoint = batch[delivered - 1]!.offset;
         q.page.splice(0, delivered);
-        taken -= delivered;
+        q.taken -= delivered;
         this.retries = 0;
       }
       if (delivered < batch.length) {
         // Stop the pipeline. Batches behind this one stay in the page and go out again later
         // (at-least-once, in order from the first undelivered entry).
         for (const behind of inflight.splice(0)) await behind.result;
+        q.taken = 0;
         const failed = batch[delivered]!;
         const error = outcome.error ?? new DeliveryError('delivery stopped without an error', true);
         const retry = retryableFailure(error, this.retries);
+        await checkpointed();
         if (retry !== undefined) {
           if (checkpoint > 0) await this.deps.store.checkpoint(q.key, checkpoint);
           this.refreshGauge(q.key.priority);
@@ -281,15 +308,30 @@ export class EndpointPump {
         this.retries = 0;
         break;
       }
-      if (inflight.length > 0) {
-        await this.deps.store.checkpoint(q.key, checkpoint);
+      if (inflight.length > 0 && checkpoint > 0) {
+        // At most one checkpoint behind: a crash repeats at most the batches in flight and the
+        // batch being checkpointed (`UNCHECKPOINTED_BATCHES`).
+        await checkpointed();
+        const upto = checkpoint;
         checkpoint = 0;
-        this.refreshGauge(q.key.priority);
+        const write: Promise<void> = this.deps.store
+          .checkpoint(q.key, upto)
+          .then(
+            () => this.refreshGauge(q.key.priority),
+            (error: unknown) => {
+              checkpointFailure ??= { error };
+            },
+          )
+          .then(() => {
+            if (checkpointing === write) checkpointing = undefined;
+          });
+        checkpointing = write;
       }
       // Let commits and notifications run (synchronous stores resolve in microtasks only), so new
       // higher-priority work is seen before the next batch goes out.
       await yieldToEventLoop();
     }
+    await checkpointed();
     if (checkpoint > 0) {
       await this.deps.store.checkpoint(q.key, checkpoint);
       this.refreshGauge(q.key.priority);
@@ -339,6 +381,7 @@ export class EndpointPump {
       q.cursor = info?.checkpoint ?? 0;
       q.dirty = true;
       q.reading = false;
+      q.taken = 0;
     }
   }
 

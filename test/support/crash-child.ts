@@ -65,7 +65,7 @@ const p = buildPipeline({
     up: 'FROM /messages/modules/sensor/outputs/* INTO $upstream',
     filter: 'FROM /messages/modules/sensor/outputs/* INTO BrokeredEndpoint("/modules/filter/inputs/input1")',
   },
-  options: { deliveryBatchSize: 100, readPageSize: 500 },
+  options: { deliveryBatchSize: 100, upstreamBatchSize: 100, readPageSize: 500 },
 });
 await p.pumps.start();
 writeLines('READY\n');

@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 export const EDGEPORT_BIN = fileURLToPath(new URL('../../infrastructure/cli/bin.js', import.meta.url));
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+/** `USER_HZ` of /proc/<pid>/stat: 100 on every Linux port Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** `edgeport run` as a child process with JSON logs collected line by line. */
 export class RuntimeProcess {
   readonly lines: Array<Record<string, unknown>> = [];
@@ -17,7 +20,9 @@ export class RuntimeProcess {
   constructor(readonly dataDir: string, env: Record<string, string>, args: string[] = []) {
     const base: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGEPORT_')) base[k] = v;
-    this.child = spawn(process.execPath, [EDGEPORT_BIN, 'run', ...args], {
+    // RUNTIME_NODE_ARGS: node flags for the runtime (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a bench).
+    const nodeArgs = (process.env['RUNTIME_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+    this.child = spawn(process.execPath, [...nodeArgs, EDGEPORT_BIN, 'run', ...args], {
       cwd: REPO_ROOT,
       env: { ...base, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`, EDGEPORT_LOG_FORMAT: 'json', EDGEPORT_DATA_DIR: dataDir, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -39,6 +44,21 @@ export class RuntimeProcess {
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
     void this.exited.then((code) => (this.exitCode = code));
+  }
+
+  /**
+   * CPU time (user + system, all threads) the runtime process has used so far in ms, from
+   * `/proc/<pid>/stat`; undefined where there is no procfs or the process is gone.
+   */
+  cpuMs(): number | undefined {
+    try {
+      const stat = readFileSync(`/proc/${String(this.child.pid)}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The log so far, for failure messages. */

@@ -73,6 +73,14 @@ test('e2e upstream: deployment from the emulator\'s $edgeAgent twin, telemetry u
     const counterLog = readFileSync(join(dataDir, 'modules', 'counter.log'), 'utf8');
     assert.match(counterLog, /counter connected as edge1\/counter/);
     await runtime.until('$edgeHub reported 200', 30_000, () => ((emulator.twin('edge1/$edgeHub').reported.properties['lastDesiredStatus'] as { code?: number } | undefined)?.code === 200 ? true : undefined));
+    // The agent's reported state (TwinAgentReporter -> local $edgeAgent twin -> reported outbox) reaches the cloud twin.
+    const agentReported = await runtime.until('$edgeAgent reported 200 with counter running', 30_000, () => {
+      const reported = emulator.twin('edge1/$edgeAgent').reported.properties as { lastDesiredStatus?: { code?: number }; modules?: Record<string, { runtimeStatus?: string }> };
+      return reported.lastDesiredStatus?.code === 200 && reported.modules?.['counter']?.runtimeStatus === 'running' ? reported : undefined;
+    }).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n$edgeAgent reported: ${JSON.stringify(emulator.twin('edge1/$edgeAgent').reported)}`);
+    });
+    assert.equal((agentReported as { lastDesiredVersion?: number }).lastDesiredVersion, emulator.twin('edge1/$edgeAgent').desired.$version, '$edgeAgent reports the desired version it applied');
 
     // A method from the cloud reaches the module and its answer returns.
     const echo = await emulator.invokeMethod('edge1/counter', 'echo', { x: 1 }, 20_000);

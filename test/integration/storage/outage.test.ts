@@ -83,7 +83,7 @@ async function outage(fixture: StoreFixture, count: number, body: number, sqlite
     samples++;
     peakRss = Math.max(peakRss, m.rss);
     peakHeap = Math.max(peakHeap, m.heapUsed);
-  }, 250);
+  }, 50);
   const t1 = Date.now();
   delivery.setAvailable('$upstream', true);
   try {

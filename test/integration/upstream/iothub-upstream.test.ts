@@ -98,6 +98,24 @@ test('iothub upstream: the emulator goes down while messages keep coming; after 
   }
 });
 
+test('iothub upstream: a sender\'s messages go up in batches; a refused batch is sent again one by one, only the refused message is dropped, the rest arrive in order', { timeout: 60_000 }, async () => {
+  const { emulator, h, close } = await setUp();
+  try {
+    emulator.refuseMessage = (_identity, m) => (m.properties['n'] === '14' ? 'message 14 is not allowed' : undefined);
+    // Ingested before the pump can send: the runs of each sender go up as batches.
+    await Promise.all(Array.from({ length: 30 }, (_, i) => h.ingest.ingest(msg(i), { deviceId: 'edge1', moduleId: i % 2 === 0 ? 'mod1' : 'mod2' })));
+    await eventually(() => h.store.queues().find((q) => q.endpointId === '$upstream')?.length === 0, 20_000, 'the queue drained');
+    const firsts = (id: string): string[] => [...new Set(emulator.messages(id).map((m) => m.properties['n']!))];
+    assert.deepEqual(firsts('edge1/mod1'), Array.from({ length: 15 }, (_, i) => String(i * 2)).filter((n) => n !== '14'), 'mod1: in order, 14 dropped');
+    assert.deepEqual(firsts('edge1/mod2'), Array.from({ length: 15 }, (_, i) => String(i * 2 + 1)), 'mod2: in order');
+    assert.ok(!emulator.messages().some((m) => m.properties['n'] === '14'));
+    // The refused batch was sent again message by message: only 14 is dropped, not its batch.
+    assert.equal(h.counters.value('edgeport_messages_dropped_total', { endpoint: '$upstream', reason: 'delivery_failed' }), 1);
+  } finally {
+    await close();
+  }
+});
+
 test('iothub upstream: $edgeAgent/$edgeHub desired from the cloud drive the deployment and routes; methods and C2D reach clients and answers return', { timeout: 60_000 }, async () => {
   const { emulator, h, close } = await setUp();
   try {

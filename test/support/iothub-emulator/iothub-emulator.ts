@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AmqpServer } from '../../../adapters/amqp/amqp-server.js';
-import type { AmqpAuthRequest, AmqpAuthResult, AmqpBackend, AmqpClient, TwinReply } from '../../../adapters/amqp/amqp-backend.js';
+import { type AmqpAuthRequest, type AmqpAuthResult, type AmqpBackend, type AmqpClient, AmqpCondition, AmqpRefusal, type TwinReply } from '../../../adapters/amqp/amqp-backend.js';
 import { type Identity, formatIdentity, moduleIdentity, parseIdentity, sameIdentity } from '../../../domain/identity/identity.js';
 import type { Message } from '../../../domain/messages/message.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../domain/twins/json.js';
@@ -63,6 +63,8 @@ export class IotHubEmulator implements AmqpBackend {
   amqpPort = 0;
   httpsPort = 0;
   readonly logger = new SilentLogger();
+  /** Tests: a description refuses a D2C message (its transfer, a whole batch, is rejected with it). */
+  refuseMessage: ((identity: string, message: Message) => string | undefined) | undefined;
   private readonly receivedListeners = new Set<() => void>();
 
   constructor(readonly hostName = 'emulator.azure-devices.net') {
@@ -274,6 +276,8 @@ export class IotHubEmulator implements AmqpBackend {
   }
 
   async receiveMessage(client: AmqpClient, message: Message): Promise<void> {
+    const refusal = this.refuseMessage?.(formatIdentity(client.identity), message);
+    if (refusal !== undefined) throw new AmqpRefusal(AmqpCondition.notAllowed, refusal);
     this.received.push({ identity: formatIdentity(client.identity), message, at: Date.now() });
     for (const listener of [...this.receivedListeners]) listener();
   }

@@ -47,7 +47,8 @@ export function buildUpstreamHub<U extends Upstream = FakeUpstream, C extends Cl
   const logger = new SilentLogger();
   const random = new FixedRandom();
   const options = new PipelineOptions();
-  const metrics = new PipelineMetrics(new InMemoryMetrics());
+  const counters = new InMemoryMetrics();
+  const metrics = new PipelineMetrics(counters);
   const routes = new RouteConfig();
   const initial = routes.replace(args.routes ?? { all: { route: 'FROM /messages/* INTO $upstream', priority: 0, timeToLiveSecs: 0 } });
   if (!initial.ok) throw new Error(initial.error);
@@ -65,5 +66,5 @@ export function buildUpstreamHub<U extends Upstream = FakeUpstream, C extends Cl
   const deployment = new TwinDeploymentSource(twins, EDGE, logger);
   const sync = new UpstreamSync(upstream, twins, methods, directory, identities, state, outbox, EDGE, clock, logger, new UpstreamSyncOptions(), inbox, args.agentMethods, deployment);
   const hubDeployment = new ApplyHubDeployment(deployment, routes, options, twins, EDGE, logger);
-  return { clock, state, store, logger, options, routes, ingest, directory, upstream, delivery, pumps, twins, methods, identities, outbox, inbox, sync, deployment, hubDeployment };
+  return { clock, state, store, logger, options, counters, routes, ingest, directory, upstream, delivery, pumps, twins, methods, identities, outbox, inbox, sync, deployment, hubDeployment };
 }

@@ -126,7 +126,7 @@ test('a higher-priority message overtakes a backlog of lower priority after the 
       low: { route: 'FROM /messages/modules/sensor/outputs/low INTO $upstream', priority: 5 },
       high: { route: 'FROM /messages/modules/sensor/outputs/high INTO $upstream', priority: 1 },
     },
-    options: { deliveryBatchSize: 5, readPageSize: 50 },
+    options: { deliveryBatchSize: 5, upstreamBatchSize: 5, readPageSize: 50 },
   });
   let injected = false;
   p.delivery.onDeliver = (_e, m) => {
