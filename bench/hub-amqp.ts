@@ -27,11 +27,7 @@ import rhea, { type EventContext, type Sender } from 'rhea';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { IOT_HUB, startHub } from '../test/support/mqtt/hub-harness.js';
 import { attachReceiver, attachSender, closeRaw, connectRaw, putToken, sasFor } from '../test/support/amqp/raw-client.js';
-
-function arg(name: string, fallback: number): number {
-  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return hit === undefined ? fallback : Number(hit.slice(name.length + 3));
-}
+import { arg } from './bench-args.js';
 
 const MESSAGES = arg('messages', 20_000);
 const WINDOW = arg('window', 500);

@@ -43,11 +43,7 @@ import { InMemoryMetrics } from '../test/support/in-memory-metrics.js';
 import { freePort } from '../test/support/free-port.js';
 import { hubModule } from '../infrastructure/composition/hub-module.js';
 import { storageModule } from '../infrastructure/composition/storage-module.js';
-
-function arg(name: string, fallback: number): number {
-  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return hit === undefined ? fallback : Number(hit.slice(name.length + 3));
-}
+import { arg } from './bench-args.js';
 
 const MESSAGES = arg('messages', 20_000);
 const WINDOW = arg('window', 500);

@@ -28,11 +28,7 @@ import { CryptoRandomSource } from '../adapters/random/crypto-random-source.js';
 import { createDataSource } from '../adapters/storage/create-data-source.js';
 import type { SqliteDatabase } from '../adapters/storage/sqlite-database.js';
 import { TypeormMessageStore } from '../adapters/storage/typeorm-message-store.js';
-
-function arg(name: string, fallback: number): number {
-  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return hit === undefined ? fallback : Number(hit.slice(name.length + 3));
-}
+import { arg } from './bench-args.js';
 
 const MESSAGES = arg('messages', 200_000);
 const REPLAY = arg('replay', 1_000_000);

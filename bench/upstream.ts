@@ -28,11 +28,7 @@ import { sdkDeviceToken } from '../test/support/identity/sdk-sas-token.js';
 import { Client, Message } from '../test/support/mqtt/sdk.js';
 import { Amqp } from '../test/support/amqp/sdk.js';
 import { RuntimeProcess } from '../test/support/runtime-process.js';
-
-function arg(name: string, fallback: number): number {
-  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return hit === undefined ? fallback : Number(hit.slice(name.length + 3));
-}
+import { arg } from './bench-args.js';
 
 const MESSAGES = arg('messages', 10_000);
 /** Sends in flight per client (each of the 20 leaf devices, and the one SDK client). */
