@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Clock, TimerHandle } from '../../application/ports/clock.js';
-import { DeploymentSource, type DeploymentSnapshot } from '../../application/ports/deployment-source.js';
+import { DeploymentSource } from '../../application/ports/deployment-source.js';
 import type { Logger } from '../../application/ports/logger.js';
 import { parseDeploymentManifestText, type ParsedDeployment } from '../../domain/deployment/deployment-manifest.js';
 import { DeploymentStatusCode, EMPTY_CONFIGURATION_DESCRIPTION } from '../../domain/deployment/deployment-status.js';
@@ -25,19 +25,14 @@ export class FileDeploymentSource extends DeploymentSource {
   private readonly path: string;
   private readonly pollIntervalMs: number;
   private readonly debounceMs: number;
-  private snapshot: DeploymentSnapshot | undefined;
   private lastText: string | undefined;
   private version = 0;
-  private readonly listeners = new Set<() => void>();
   private watcher: FSWatcher | undefined;
   private pollTimer: TimerHandle | undefined;
   private debounceTimer: TimerHandle | undefined;
   private reading: Promise<void> | undefined;
   private rereadRequested = false;
   private running = false;
-  /** Both roles share one source (the hub reads `$edgeHub`, the agent `$edgeAgent`): start/stop are counted. */
-  private users = 0;
-  private starting: Promise<void> | undefined;
 
   private readonly configured: boolean;
 
@@ -53,21 +48,18 @@ export class FileDeploymentSource extends DeploymentSource {
     this.debounceMs = options.debounceMs ?? 50;
   }
 
-  async start(): Promise<void> {
-    this.users += 1;
-    this.starting ??= this.startWatching();
-    await this.starting;
-  }
-
-  private async startWatching(): Promise<void> {
+  protected async open(): Promise<void> {
     this.running = true;
     if (!this.configured) {
       // No manifest configured yet: report 417 and wait for a restart with one.
       this.version = 1;
-      this.snapshot = {
-        version: 1,
-        deployment: { agent: { ok: false, status: { code: DeploymentStatusCode.ConfigEmptyError, description: `${EMPTY_CONFIGURATION_DESCRIPTION} (no manifest file configured: set agent.manifest)` } }, moduleTwins: {}, moduleTwinProblems: [] },
-      };
+      this.publish(
+        {
+          version: 1,
+          deployment: { agent: { ok: false, status: { code: DeploymentStatusCode.ConfigEmptyError, description: `${EMPTY_CONFIGURATION_DESCRIPTION} (no manifest file configured: set agent.manifest)` } }, moduleTwins: {}, moduleTwinProblems: [] },
+        },
+        false,
+      );
       this.logger.warn('no deployment manifest configured (agent.manifest); the agent runs no modules');
       return;
     }
@@ -88,27 +80,13 @@ export class FileDeploymentSource extends DeploymentSource {
     this.schedulePoll();
   }
 
-  async stop(): Promise<void> {
-    if (this.users === 0) return;
-    this.users -= 1;
-    if (this.users > 0) return;
-    await this.starting;
-    this.starting = undefined;
+  protected async close(): Promise<void> {
     this.running = false;
     this.watcher?.close();
     this.watcher = undefined;
     this.pollTimer?.cancel();
     this.debounceTimer?.cancel();
     await this.reading;
-  }
-
-  current(): DeploymentSnapshot | undefined {
-    return this.snapshot;
-  }
-
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   /** Reads the file now (also used by tests and `edgeport` commands that want no delay). */
@@ -158,9 +136,8 @@ export class FileDeploymentSource extends DeploymentSource {
     this.lastText = text;
     deployment ??= parseDeploymentManifestText(text);
     this.version += 1;
-    this.snapshot = { version: this.version, deployment };
     if (!deployment.agent.ok) this.logger.warn(`deployment manifest ${this.path} (version ${this.version}) is not usable: ${deployment.agent.status.description}`, { code: deployment.agent.status.code });
     else this.logger.info(`deployment manifest ${this.path} read (version ${this.version})`);
-    for (const listener of this.listeners) listener();
+    this.publish({ version: this.version, deployment });
   }
 }

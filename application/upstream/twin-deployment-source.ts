@@ -3,7 +3,7 @@ import { parseAgentTwinDesired, type ParsedDeployment } from '../../domain/deplo
 import { parseHubDesired } from '../../domain/deployment/hub-desired.js';
 import { moduleIdentity, sameIdentity } from '../../domain/identity/identity.js';
 import type { TwinSection } from '../../domain/twins/twin-document.js';
-import { DeploymentSource, type DeploymentSnapshot } from '../ports/deployment-source.js';
+import { DeploymentSource } from '../ports/deployment-source.js';
 import { Logger } from '../ports/logger.js';
 import { HubIdentity } from '../hub/hub-identity.js';
 import { TwinService } from '../hub/twin-service.js';
@@ -24,11 +24,7 @@ function withVersion(section: TwinSection): Record<string, unknown> {
  */
 @injectable()
 export class TwinDeploymentSource extends DeploymentSource {
-  private snapshot: DeploymentSnapshot | undefined;
-  private readonly listeners = new Set<() => void>();
   private unsubscribe: (() => void) | undefined;
-  private starting: Promise<void> | undefined;
-  private users = 0;
   private reading: Promise<void> = Promise.resolve();
   private readonly log: Logger;
 
@@ -41,38 +37,20 @@ export class TwinDeploymentSource extends DeploymentSource {
     this.log = logger.child({ component: 'deployment-twin' });
   }
 
-  /** Both roles share one source: start and stop are counted. */
-  async start(): Promise<void> {
-    this.users += 1;
-    this.starting ??= (async () => {
-      const agent = moduleIdentity(this.hub.edgeDeviceId, EDGE_AGENT_MODULE_ID);
-      const hub = moduleIdentity(this.hub.edgeDeviceId, EDGE_HUB_MODULE_ID);
-      this.unsubscribe = this.twins.onChange((change) => {
-        if (change.section !== 'desired') return;
-        if (sameIdentity(change.identity, agent) || sameIdentity(change.identity, hub)) void this.read();
-      });
-      await this.read();
-    })();
-    await this.starting;
+  protected async open(): Promise<void> {
+    const agent = moduleIdentity(this.hub.edgeDeviceId, EDGE_AGENT_MODULE_ID);
+    const hub = moduleIdentity(this.hub.edgeDeviceId, EDGE_HUB_MODULE_ID);
+    this.unsubscribe = this.twins.onChange((change) => {
+      if (change.section !== 'desired') return;
+      if (sameIdentity(change.identity, agent) || sameIdentity(change.identity, hub)) void this.read();
+    });
+    await this.read();
   }
 
-  async stop(): Promise<void> {
-    if (this.users === 0) return;
-    this.users -= 1;
-    if (this.users > 0) return;
+  protected async close(): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    this.starting = undefined;
     await this.reading;
-  }
-
-  current(): DeploymentSnapshot | undefined {
-    return this.snapshot;
-  }
-
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   /** Re-reads both twins (serialized) and publishes a snapshot when either desired section changed. */
@@ -89,16 +67,15 @@ export class TwinDeploymentSource extends DeploymentSource {
     const agentTwin = await this.twins.get(moduleIdentity(this.hub.edgeDeviceId, EDGE_AGENT_MODULE_ID));
     const hubTwin = await this.twins.get(moduleIdentity(this.hub.edgeDeviceId, EDGE_HUB_MODULE_ID));
     const key = `${agentTwin.desired.$version}/${hubTwin.desired.$version}`;
-    if (key === this.lastKey && this.snapshot !== undefined) return;
+    if (key === this.lastKey && this.current() !== undefined) return;
     this.lastKey = key;
     const deployment: ParsedDeployment = parseAgentTwinDesired(withVersion(agentTwin.desired));
     if (Object.keys(hubTwin.desired.properties).length > 0) {
       deployment.hub = parseHubDesired(hubTwin.desired.properties);
       deployment.hubDesiredVersion = hubTwin.desired.$version;
     }
-    this.snapshot = { version: agentTwin.desired.$version, deployment };
     if (!deployment.agent.ok) this.log.info(`$edgeAgent desired version ${agentTwin.desired.$version} is not usable: ${deployment.agent.status.description}`, { code: deployment.agent.status.code });
     else this.log.info(`deployment from the $edgeAgent twin (version ${agentTwin.desired.$version})`);
-    for (const listener of this.listeners) listener();
+    this.publish({ version: agentTwin.desired.$version, deployment });
   }
 }

@@ -1,29 +1,17 @@
-import { DeploymentSource, type DeploymentSnapshot } from '../../../application/ports/deployment-source.js';
+import { DeploymentSource } from '../../../application/ports/deployment-source.js';
 import { parseDeploymentManifest } from '../../../domain/deployment/deployment-manifest.js';
 
 /** A deployment source fed by the test: `set(manifest)` publishes a new version. */
 export class MemoryDeploymentSource extends DeploymentSource {
-  private snapshot: DeploymentSnapshot | undefined;
   private version = 0;
-  private readonly listeners = new Set<() => void>();
 
   set(manifest: unknown): void {
     this.version += 1;
-    this.snapshot = { version: this.version, deployment: parseDeploymentManifest(manifest) };
-    for (const listener of this.listeners) listener();
+    this.publish({ version: this.version, deployment: parseDeploymentManifest(manifest) });
   }
 
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-
-  current(): DeploymentSnapshot | undefined {
-    return this.snapshot;
-  }
-
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
+  protected async open(): Promise<void> {}
+  protected async close(): Promise<void> {}
 }
 
 /** A manifest with the given `$edgeAgent` modules (process modules by default). */
