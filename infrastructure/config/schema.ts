@@ -103,6 +103,12 @@ export const configSchema = z
           .default(''),
         /** Local deployment manifest (standalone mode); empty = none yet. */
         manifest: text('a file path').default(''),
+        /**
+         * Registry credentials of this device (JSON: `{"<name>": {"address", "username", "password"}}`, as the
+         * manifest's `registryCredentials`), mode 0600; used for images whose registry the deployment gives no
+         * credential for (the manifest's credential wins). Empty = none. `edgeport setup` writes it.
+         */
+        registryCredentialsFile: text('a file path').default(''),
       })
       .strict()
       .prefault({}),
