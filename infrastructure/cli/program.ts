@@ -8,6 +8,7 @@ import { Command, Option } from 'commander';
 import type { EdgeportConfig } from '../config/load-config.js';
 import { packageVersion } from '../package-info.js';
 import { registerAgentCommands } from './agent-commands.js';
+import { registerCheckCommands } from './check-commands.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerHubCommands } from './hub-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
@@ -95,6 +96,7 @@ export function createProgram(options: ProgramOptions = {}): Command {
   registerIdentityCommands(program, { loadConfig: configOrReport });
   registerDeployCommands(program, { loadConfig: configOrReport });
   registerHubCommands(program);
+  registerCheckCommands(program);
 
   return program;
 }
