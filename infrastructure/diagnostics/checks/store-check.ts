@@ -24,17 +24,8 @@ export const storeCheck: Check<CheckContext> = {
     if (inspection instanceof Error) return failure(`cannot read the store at ${where}: ${inspection.message}`, config.storage.kind === 'sqlite' ? 'check storage.path and the data directory' : 'check storage.url and that PostgreSQL answers');
     if (inspection === undefined) return ok(`no store yet at ${where}: edgeport run creates it`);
     const limit = config.hub.storeAndForward.maxBytes;
-    const outcomes: CheckOutcome[] = [];
-    const used = `${formatBytes(inspection.usedBytes)} stored`;
-    let usage = `${used} (no limit)`;
-    if (limit > 0) {
-      const ratio = inspection.usedBytes / limit;
-      usage = `${used}, ${Math.round(ratio * 100)}% of the ${formatBytes(limit)} limit`;
-      const fix = 'let the backlog drain (is the upstream or a module offline? see the queues below and edgeport list), or raise hub.storeAndForward.maxBytes';
-      if (ratio >= STORE_ERROR_RATIO) outcomes.push(failure(`the store is ${Math.round(ratio * 100)}% full (${used} of ${formatBytes(limit)}): at the limit new messages are refused`, fix));
-      else if (ratio >= STORE_WARNING_RATIO) outcomes.push(warning(`the store is ${Math.round(ratio * 100)}% full (${used} of ${formatBytes(limit)})`, fix));
-    }
     const now = context.now();
+    const outcomes: CheckOutcome[] = [];
     const queues: string[] = [];
     for (const queue of inspection.queues.filter((q) => q.length > 0)) {
       const age = queue.oldestEnqueuedAt === undefined ? 0 : now - queue.oldestEnqueuedAt;
@@ -42,6 +33,17 @@ export const storeCheck: Check<CheckContext> = {
       queues.push(`${name}: ${queue.length} queued, oldest ${formatAge(age)}`);
       if (age > STALE_QUEUE_MS) outcomes.push(warning(`messages for ${name} have waited ${formatAge(age)} (${queue.length} queued)`, `bring ${queue.endpoint === '$upstream' ? 'the upstream connection' : 'that module'} back (edgeport list, edgeport check's upstream line); messages expire after their time to live`));
     }
-    return worst(outcomes, `${usage}${queues.length > 0 ? `; ${queues.join('; ')}` : '; no queued messages'}`);
+    const queueText = queues.length > 0 ? queues.join('; ') : 'no queued messages';
+    const used = `${formatBytes(inspection.usedBytes)} stored`;
+    let usage = `${used} (no limit)`;
+    if (limit > 0) {
+      const ratio = inspection.usedBytes / limit;
+      usage = `${used}, ${Math.round(ratio * 100)}% of the ${formatBytes(limit)} limit`;
+      const fix = 'let the backlog drain (is the upstream or a module offline? see the queues below and edgeport list), or raise hub.storeAndForward.maxBytes';
+      const full = `the store is ${Math.round(ratio * 100)}% full (${used} of ${formatBytes(limit)})`;
+      if (ratio >= STORE_ERROR_RATIO) outcomes.unshift(failure(`${full}: at the limit new messages are refused; ${queueText}`, fix));
+      else if (ratio >= STORE_WARNING_RATIO) outcomes.unshift(warning(`${full}; ${queueText}`, fix));
+    }
+    return worst(outcomes, `${usage}; ${queueText}`);
   },
 };
