@@ -9,6 +9,7 @@ import type { EdgeportConfig } from '../config/load-config.js';
 import { packageVersion } from '../package-info.js';
 import { registerAgentCommands } from './agent-commands.js';
 import { registerCheckCommands } from './check-commands.js';
+import { registerSetupCommands } from './setup-commands.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerHubCommands } from './hub-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
@@ -97,6 +98,7 @@ export function createProgram(options: ProgramOptions = {}): Command {
   registerDeployCommands(program, { loadConfig: configOrReport });
   registerHubCommands(program);
   registerCheckCommands(program);
+  registerSetupCommands(program);
 
   return program;
 }
