@@ -10,6 +10,7 @@ import { packageVersion } from '../package-info.js';
 import { registerAgentCommands } from './agent-commands.js';
 import { registerCheckCommands } from './check-commands.js';
 import { registerSetupCommands } from './setup-commands.js';
+import { registerSupportBundleCommands } from './support-bundle-commands.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerHubCommands } from './hub-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
@@ -99,6 +100,7 @@ export function createProgram(options: ProgramOptions = {}): Command {
   registerHubCommands(program);
   registerCheckCommands(program);
   registerSetupCommands(program);
+  registerSupportBundleCommands(program);
 
   return program;
 }

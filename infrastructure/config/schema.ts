@@ -45,6 +45,8 @@ export const configSchema = z
       .object({
         level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
         format: oneOf(['auto', 'json', 'pretty']).default('auto'),
+        /** Size of `<dataDir>/logs/edgeport.log` before it rotates to `edgeport.log.1` (one kept); 0 = no log file. */
+        fileMaxBytes: integer(0, Number.MAX_SAFE_INTEGER, 'a size in bytes (0 = no log file)').default(10 * 1024 * 1024),
       })
       .strict()
       .prefault({}),

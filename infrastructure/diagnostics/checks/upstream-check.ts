@@ -1,6 +1,5 @@
 import { connect as tlsConnect } from 'node:tls';
 import { IdentityStore, type IdentityCredentials, type IdentityRecord } from '../../../application/ports/identity-store.js';
-import { Logger, type LogFields } from '../../../application/ports/logger.js';
 import type { Identity } from '../../../domain/identity/identity.js';
 import { SystemClock } from '../../../adapters/clock/system-clock.js';
 import { NodeSasSigner } from '../../../adapters/crypto/node-crypto.js';
@@ -9,6 +8,7 @@ import { IotHubUpstream } from '../../../adapters/iothub/iothub-upstream.js';
 import { readCaFile } from '../../composition/upstream-module.js';
 import type { EdgeportConfig } from '../../config/load-config.js';
 import { redactSecrets } from '../../logging/redact-secrets.js';
+import { CollectingLogger } from '../collecting-logger.js';
 import type { CheckContext } from '../check-context.js';
 import { type Check, failure, ok } from '../check-model.js';
 
@@ -26,28 +26,6 @@ class NoIdentities extends IdentityStore {
   }
   async list(): Promise<IdentityRecord[]> {
     return [];
-  }
-}
-
-/** Keeps what the upstream adapter warns about: the reason a connection failed. */
-class CollectingLogger extends Logger {
-  readonly warnings: string[] = [];
-  debug(): void {}
-  info(message: string, fields?: LogFields): void {
-    if (/not reachable/.test(message)) this.collect(message, fields);
-  }
-  warn(message: string, fields?: LogFields): void {
-    this.collect(message, fields);
-  }
-  error(message: string, fields?: LogFields): void {
-    this.collect(message, fields);
-  }
-  child(): Logger {
-    return this;
-  }
-  private collect(message: string, fields: LogFields | undefined): void {
-    const error = fields?.['error'];
-    this.warnings.push(redactSecrets(typeof error === 'string' && error !== '' ? `${message}: ${error}` : message));
   }
 }
 
