@@ -166,6 +166,8 @@ export function renderConfig(answers: SetupAnswers, writtenAt: Date, version: st
   lines.push('[metrics]', `port = ${answers.ports.metrics}`, '', '[storage]', `kind = ${str(answers.storage)}`);
   if (answers.storage === 'postgres') lines.push(`url = ${str(answers.storageUrl!)}`);
   lines.push('', '[agent]', `runtime = ${str(answers.runtime)}`);
+  // Standalone: where `edgeport deploy` puts the manifest the agent follows.
+  if (answers.mode === 'standalone') lines.push(`manifest = ${str(join(answers.dataDir, 'deployment.json'))}`);
   if (answers.registry !== undefined) lines.push(`registryCredentialsFile = ${str(answers.registryCredentialsFile)}`);
   lines.push('', '[upstream]');
   if (answers.mode === 'connected') lines.push('kind = "iothub"', `connectionString = ${str(answers.connectionString!)}`);
