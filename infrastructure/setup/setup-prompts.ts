@@ -16,20 +16,21 @@ import {
 
 const required = (what: string) => (value: string) => (value.trim() === '' ? `${what} is required` : true);
 
+/** The flag's value when given, else a choice among `[value, description]` (the first is the default). */
+async function choose<T extends string>(given: string | undefined, message: string, choices: ReadonlyArray<readonly [T, string]>): Promise<T> {
+  if (given !== undefined) return given as T;
+  return await select({ message, choices: choices.map(([value, description]) => ({ name: value, value, description })) });
+}
+
 /**
  * Asks in the terminal what the flags did not give (a flag's value is taken as the answer).
  * Secrets (connection string, PostgreSQL URL, registry password) are typed masked and never echoed.
  */
 export async function promptAnswers(flags: SetupFlags, configFile: string): Promise<SetupAnswers> {
-  const mode =
-    (flags.mode as SetupAnswers['mode'] | undefined) ??
-    (await select({
-      message: 'How does this device run?',
-      choices: [
-        { name: 'standalone', value: 'standalone' as const, description: 'no cloud: deployments from a local manifest (edgeport deploy)' },
-        { name: 'connected', value: 'connected' as const, description: 'to Azure IoT Hub with the edge device connection string' },
-      ],
-    }));
+  const mode = await choose<SetupAnswers['mode']>(flags.mode, 'How does this device run?', [
+    ['standalone', 'no cloud: deployments from a local manifest (edgeport deploy)'],
+    ['connected', 'to Azure IoT Hub with the edge device connection string'],
+  ]);
   let connectionString: string | undefined;
   let deviceId = flags.deviceId ?? 'edgeport-device';
   if (mode === 'connected') {
@@ -45,29 +46,19 @@ export async function promptAnswers(flags: SetupFlags, configFile: string): Prom
   }
   const hostname = flags.hostname ?? (await input({ message: 'Hostname that modules and leaf devices use to reach this device:', default: osHostname(), validate: required('a hostname') }));
   const dataDir = resolve(flags.dataDir ?? (await input({ message: 'Data directory (database, certificates, module logs):', default: defaultDataDir(configFile), validate: required('a directory') })));
-  const storage =
-    (flags.storage as SetupAnswers['storage'] | undefined) ??
-    (await select({
-      message: 'Message store:',
-      choices: [
-        { name: 'sqlite', value: 'sqlite' as const, description: `a file under ${dataDir}` },
-        { name: 'postgres', value: 'postgres' as const, description: 'a PostgreSQL database (URL next)' },
-      ],
-    }));
+  const storage = await choose<SetupAnswers['storage']>(flags.storage, 'Message store:', [
+    ['sqlite', `a file under ${dataDir}`],
+    ['postgres', 'a PostgreSQL database (URL next)'],
+  ]);
   let storageUrl = flags.storageUrl;
   if (storage === 'postgres' && storageUrl === undefined) {
     storageUrl = await password({ message: 'PostgreSQL URL (postgres://user:password@host:5432/db):', mask: '*', validate: (value) => (/^postgres(ql)?:\/\/./.test(value.trim()) ? true : 'expected a postgres:// URL') });
   }
-  const runtime =
-    (flags.runtime as SetupAnswers['runtime'] | undefined) ??
-    (await select({
-      message: 'Module runtime:',
-      choices: [
-        { name: 'auto', value: 'auto' as const, description: 'Docker modules when a Docker engine answers, process modules always' },
-        { name: 'docker', value: 'docker' as const, description: 'Docker modules only' },
-        { name: 'process', value: 'process' as const, description: 'process modules only (no Docker)' },
-      ],
-    }));
+  const runtime = await choose<SetupAnswers['runtime']>(flags.runtime, 'Module runtime:', [
+    ['auto', 'Docker modules when a Docker engine answers, process modules always'],
+    ['docker', 'Docker modules only'],
+    ['process', 'process modules only (no Docker)'],
+  ]);
   const ports: SetupAnswers['ports'] = { ...DEFAULT_PORTS };
   const given = (['mqtt', 'amqp', 'https', 'metrics'] as const).filter((key) => flags[`${key}Port`] !== undefined);
   for (const key of given) ports[key] = Number(flags[`${key}Port`]);

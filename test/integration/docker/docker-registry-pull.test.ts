@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AgentSettings } from '../../../application/agent/agent-settings.js';
 import { ReconcileDeployment } from '../../../application/agent/reconcile-deployment.js';
@@ -7,30 +7,18 @@ import { InMemoryModuleStateStore } from '../../../adapters/state/in-memory-modu
 import { MemoryDeploymentSource, manifestWith } from '../../support/agent/memory-deployment-source.js';
 import { MemoryLogger } from '../../support/agent/memory-logger.js';
 import { RecordingReporter } from '../../support/agent/recording-reporter.js';
-import { TEST_LABEL, buildBusyboxImage, cleanupDocker, dockerClient, dockerModule, newRunId } from '../../support/docker/docker-fixtures.js';
-import { pushOnlyToRegistry, skipUnlessRegistry, startLocalRegistry, type LocalRegistry } from '../../support/docker/local-registry.js';
+import { TEST_LABEL, dockerClient, dockerModule, newRunId } from '../../support/docker/docker-fixtures.js';
+import { registryWithImage, skipUnlessRegistry } from '../../support/docker/local-registry.js';
 import { OffsetClock } from '../../support/docker/offset-clock.js';
 
 const skip = await skipUnlessRegistry();
 const runId = newRunId();
-const localImage = `edgeport-test/busybox:${runId}`;
 const docker = dockerClient();
-let registry: LocalRegistry | undefined;
-let remoteImage = '';
-
-before(async () => {
-  if (skip !== false) return;
-  registry = await startLocalRegistry();
-  await buildBusyboxImage(docker, localImage, runId);
-  remoteImage = await pushOnlyToRegistry(docker, registry, localImage, runId);
-});
-after(async () => {
-  if (skip === false) await cleanupDocker(docker, runId, [remoteImage, localImage]);
-  await registry?.stop();
-});
+const fixture = registryWithImage(skip, runId);
 
 test('pull from a password-protected registry: 500 saying why without credentials, running with them', { skip, timeout: 60_000 }, async () => {
-  const reg = registry as LocalRegistry;
+  const reg = fixture.registry();
+  const remoteImage = fixture.image();
   const clock = new OffsetClock();
   const logger = new MemoryLogger();
   const runtime = new DockerModuleRuntime(clock, logger, { labels: { [TEST_LABEL]: runId }, namePrefix: `ep-${runId}-`, defaultNetworkMode: 'none', stopTimeoutMs: 1000, pullProgressIntervalMs: 0 });

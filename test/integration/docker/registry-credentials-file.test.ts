@@ -1,4 +1,4 @@
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,32 +11,19 @@ import { readRegistryCredentialsFile, writeRegistryCredentialsFile } from '../..
 import { MemoryDeploymentSource, manifestWith } from '../../support/agent/memory-deployment-source.js';
 import { MemoryLogger } from '../../support/agent/memory-logger.js';
 import { RecordingReporter } from '../../support/agent/recording-reporter.js';
-import { TEST_LABEL, buildBusyboxImage, cleanupDocker, dockerClient, dockerModule, newRunId } from '../../support/docker/docker-fixtures.js';
-import { pushOnlyToRegistry, skipUnlessRegistry, startLocalRegistry, type LocalRegistry } from '../../support/docker/local-registry.js';
+import { TEST_LABEL, dockerModule, newRunId } from '../../support/docker/docker-fixtures.js';
+import { registryWithImage, skipUnlessRegistry } from '../../support/docker/local-registry.js';
 import { OffsetClock } from '../../support/docker/offset-clock.js';
 
 const skip = await skipUnlessRegistry();
 const runId = newRunId();
-const localImage = `edgeport-test/busybox:${runId}`;
-const docker = dockerClient();
+const fixture = registryWithImage(skip, runId);
 const dir = mkdtempSync(join(tmpdir(), 'edgeport-registry-file-'));
-let registry: LocalRegistry | undefined;
-let remoteImage = '';
-
-before(async () => {
-  if (skip !== false) return;
-  registry = await startLocalRegistry();
-  await buildBusyboxImage(docker, localImage, runId);
-  remoteImage = await pushOnlyToRegistry(docker, registry, localImage, runId);
-});
-after(async () => {
-  if (skip === false) await cleanupDocker(docker, runId, [remoteImage, localImage]);
-  await registry?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('agent.registryCredentialsFile: the agent pulls with the file\'s credential when the manifest has none; the manifest\'s credential for the registry wins', { skip, timeout: 90_000 }, async () => {
-  const reg = registry as LocalRegistry;
+  const reg = fixture.registry();
+  const remoteImage = fixture.image();
   const file = join(dir, 'registry-credentials.json');
   writeRegistryCredentialsFile(file, { local: { address: reg.address, username: reg.username, password: reg.password } });
   assert.equal(statSync(file).mode & 0o777, 0o600);

@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { BIN, REPO, exampleEnv } from '../example/run-example.js';
-import { freePort } from '../free-port.js';
+import { BIN, REPO, exampleEnv, loopbackListenerEnv } from '../example/run-example.js';
 
 /** One check of `edgeport check --output json`. */
 export interface JsonCheck {
@@ -22,19 +21,7 @@ export interface CheckRun {
  * test machine's disk.
  */
 export async function isolatedEnv(dataDir: string, extra: Record<string, string> = {}): Promise<NodeJS.ProcessEnv> {
-  return exampleEnv({
-    EDGEPORT_DATA_DIR: dataDir,
-    EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
-    EDGEPORT_HUB_MQTT_PORT: String(await freePort()),
-    EDGEPORT_HUB_AMQP_HOST: '127.0.0.1',
-    EDGEPORT_HUB_AMQP_PORT: String(await freePort()),
-    EDGEPORT_HUB_HTTPS_HOST: '127.0.0.1',
-    EDGEPORT_HUB_HTTPS_PORT: String(await freePort()),
-    EDGEPORT_METRICS_HOST: '127.0.0.1',
-    EDGEPORT_METRICS_PORT: String(await freePort()),
-    EDGEPORT_HUB_STORE_AND_FORWARD_MAX_BYTES: String(50 * 1024 * 1024),
-    ...extra,
-  });
+  return exampleEnv({ EDGEPORT_DATA_DIR: dataDir, ...(await loopbackListenerEnv()), EDGEPORT_HUB_STORE_AND_FORWARD_MAX_BYTES: String(50 * 1024 * 1024), ...extra });
 }
 
 /** `edgeport check <args>` (from the repository root, 60 s at most). */

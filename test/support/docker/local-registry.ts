@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { freePort } from '../free-port.js';
+import { after, before } from 'node:test';
 import { skipUnless } from '../services.js';
+import { buildBusyboxImage, cleanupDocker, dockerClient } from './docker-fixtures.js';
 
 /** Whether Debian's `docker-registry` and `htpasswd` (apache2-utils) are installed. */
 export function registryToolsPresent(): boolean {
@@ -103,4 +105,26 @@ export async function skipUnlessRegistry(): Promise<false | string> {
   if (skip !== false || registryToolsPresent()) return skip;
   if (process.env['EDGEPORT_REQUIRE_SERVICES']) throw new Error('docker-registry and htpasswd are required (EDGEPORT_REQUIRE_SERVICES is set): apt-get install docker-registry apache2-utils');
   return 'docker-registry or htpasswd not installed';
+}
+
+/**
+ * For a test file: before its tests, a password-protected registry holding a busybox image that
+ * only the registry has (`image()`); after them, everything removed. Registers node:test hooks.
+ */
+export function registryWithImage(skip: false | string, runId: string): { registry(): LocalRegistry; image(): string } {
+  const docker = dockerClient();
+  const localImage = `edgeport-test/busybox:${runId}`;
+  let registry: LocalRegistry | undefined;
+  let remoteImage = '';
+  before(async () => {
+    if (skip !== false) return;
+    registry = await startLocalRegistry();
+    await buildBusyboxImage(docker, localImage, runId);
+    remoteImage = await pushOnlyToRegistry(docker, registry, localImage, runId);
+  });
+  after(async () => {
+    if (skip === false) await cleanupDocker(docker, runId, [remoteImage, localImage]);
+    await registry?.stop();
+  });
+  return { registry: () => registry as LocalRegistry, image: () => remoteImage };
 }
