@@ -15,8 +15,9 @@
 // whose hash is unchanged is reused, so a second run takes about a second.
 //
 // Usage (from anywhere): node examples/temperature/build-images.mjs [--docker-socket PATH]
-// Linux only (it copies the host's node binary and libraries into the image).
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// Linux only (it copies the host's node binary and libraries into the image). The staging and
+// `docker import` code is shared with `npm run image` (scripts/lib/host-images.mjs).
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
