@@ -9,3 +9,8 @@ export function runtimeSockets(dataDir: string): { workload: string; management:
   const dir = join(resolve(dataDir), 'sockets');
   return { workload: join(dir, 'workload', 'workload.sock'), management: join(dir, 'management.sock') };
 }
+
+/** The runtime's log file under the data directory (`log.fileMaxBytes`); `edgeport support-bundle` reads it. */
+export function runtimeLogFile(dataDir: string): string {
+  return join(resolve(dataDir), 'logs', 'edgeport.log');
+}

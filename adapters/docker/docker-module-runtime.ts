@@ -15,6 +15,7 @@ import {
 } from '../../application/ports/module-runtime.js';
 import { canonicalJson, DEFAULT_STARTUP_ORDER, type DesiredStatus, type ModuleSpec, type RegistryCredential } from '../../domain/modules/module-spec.js';
 import type { ModuleRuntimeState, ObservedStatus } from '../../domain/modules/module-status.js';
+import { credentialFor } from '../../domain/deployment/image-name.js';
 import { DockerLogDemux, parseDockerTime } from './docker-log-demux.js';
 
 /** Labels Edgeport puts on every container it creates. */
@@ -61,6 +62,12 @@ export interface DockerRuntimeOptions {
    * variable points there (`unix:///var/run/iotedge/<socket>`), as Azure mounts its workload socket.
    */
   workloadSocket?: string;
+  /**
+   * The device's own registry credentials (config `agent.registryCredentialsFile`): a pull whose
+   * module has no credential from the deployment uses the one matching the image's registry. The
+   * deployment's credential for a registry wins over these.
+   */
+  registryCredentials?: readonly RegistryCredential[];
 }
 
 /** Where containers see the workload socket's directory (Azure's `/var/run/iotedge`). */
@@ -294,7 +301,7 @@ export class DockerModuleRuntime extends ModuleRuntime {
       throw new UnsupportedModuleError(spec.name, `module "${spec.name}" has type "${spec.type}"; the docker runtime runs only type "docker" modules (set agent.runtime to "auto" or "process" for process modules)`);
     }
     const { image, createOptions } = spec.settings;
-    await this.ensureImage(spec.name, image, spec.imagePullPolicy, spec.registryCredential);
+    await this.ensureImage(spec.name, image, spec.imagePullPolicy, spec.registryCredential ?? credentialFor(image, this.options.registryCredentials ?? []));
 
     const name = this.containerName(spec.name);
     await this.removeExisting(spec.name, name);

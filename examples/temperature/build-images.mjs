@@ -15,20 +15,19 @@
 // whose hash is unchanged is reused, so a second run takes about a second.
 //
 // Usage (from anywhere): node examples/temperature/build-images.mjs [--docker-socket PATH]
-// Linux only (it copies the host's node binary and libraries into the image).
-import { execFileSync, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// Linux only (it copies the host's node binary and libraries into the image). The staging and
+// `docker import` code is shared with `npm run image` (scripts/lib/host-images.mjs).
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import { HASH_LABEL, byImagePath, contentHash, followStream, hostNodeFiles, imageHash, importRootfs, sha256 } from '../../scripts/lib/host-images.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
 /** Bump when the recipe changes in a way the inputs do not show. */
 const RECIPE = 'edgeport-example-images/1';
-const HASH_LABEL = 'edgeport.content-hash';
 const EXAMPLE_LABEL = 'edgeport.example';
 export const BASE_IMAGE = `edgeport-example/node:${process.versions.node}`;
 export const MODULE_IMAGES = {
@@ -37,22 +36,6 @@ export const MODULE_IMAGES = {
 };
 /** The SDK packages the modules import; their dependencies come along. */
 const PACKAGES = ['azure-iot-device', 'azure-iot-device-mqtt'];
-
-function sha256(data) {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-/** Host paths of the shared libraries (and the loader) `ldd` lists for `binary`. */
-function sharedLibraries(binary) {
-  const out = execFileSync('ldd', [binary], { encoding: 'utf8' });
-  const paths = [];
-  for (const line of out.split('\n')) {
-    const match = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
-    if (match !== null) paths.push(match[1]);
-  }
-  if (paths.length === 0 && !/not a dynamic executable|statically linked/.test(out)) throw new Error(`cannot read the libraries of ${binary} from ldd:\n${out}`);
-  return paths;
-}
 
 /** Where node would find `name` from `fromDir` (walking up node_modules folders). */
 function findPackage(name, fromDir) {
@@ -103,79 +86,30 @@ function filesOf(dir, into = [], top = dir) {
 
 /** What goes into the base image: `[pathInImage, hostFile]`, sorted. */
 function baseFiles() {
-  const node = realpathSync(process.execPath);
-  const files = [['usr/local/bin/node', node]];
-  for (const lib of sharedLibraries(node)) files.push([lib.replace(/^\//, ''), realpathSync(lib)]);
+  const files = hostNodeFiles();
   const modulesRoot = realpathSync(join(REPO, 'node_modules'));
   for (const pkg of packageClosure(PACKAGES, REPO)) {
     if (!pkg.startsWith(`${modulesRoot}/`)) throw new Error(`package ${pkg} is outside ${modulesRoot}`);
     for (const file of filesOf(pkg)) files.push([`app/node_modules/${relative(modulesRoot, file)}`, file]);
   }
-  return files.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return byImagePath(files);
 }
 
-/** Content hash of `files` (paths in the image + contents) and `extra` text. */
-function contentHash(files, extra) {
-  const hash = createHash('sha256').update(RECIPE).update('\0').update(extra);
-  for (const [path, host] of files) hash.update('\0').update(path).update('\0').update(sha256(readFileSync(host)));
-  return hash.digest('hex');
-}
+/** The base image's written files: glibc reads /etc/hosts (Docker provides it) before DNS for the gateway host name. */
+const BASE_TEXTS = [
+  ['etc/nsswitch.conf', 'hosts: files dns\n'],
+  ['etc/passwd', 'root:x:0:0:root:/root:/usr/local/bin/node\n'],
+];
 
-async function imageHash(docker, tag) {
-  try {
-    return (await docker.getImage(tag).inspect()).Config?.Labels?.[HASH_LABEL];
-  } catch (error) {
-    if (error?.statusCode === 404) return undefined;
-    throw error;
-  }
-}
-
-/** Reads a build/import progress stream; fails on an error event. */
-function followStream(docker, stream) {
-  return new Promise((resolvePromise, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (error, events) => {
-        if (error) return reject(error);
-        const failed = (events ?? []).find((e) => e.error !== undefined || e.errorDetail !== undefined);
-        if (failed !== undefined) return reject(new Error(failed.errorDetail?.message ?? failed.error));
-        resolvePromise(events ?? []);
-      },
-      () => undefined,
-    );
-  });
-}
-
-/** Stages `files` as a root filesystem (hard links where possible) and `docker import`s it. */
+/** `docker import`s the base image: node, its libraries and the SDK packages. */
 async function importBase(docker, files, hash) {
-  const root = mkdtempSync(join(tmpdir(), 'edgeport-example-rootfs-'));
-  try {
-    for (const dir of ['tmp', 'etc', 'app']) mkdirSync(join(root, dir), { recursive: true });
-    // glibc reads /etc/hosts (Docker provides it) before DNS for the gateway host name.
-    writeFileSync(join(root, 'etc', 'nsswitch.conf'), 'hosts: files dns\n');
-    writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/usr/local/bin/node\n');
-    for (const [path, host] of files) {
-      const target = join(root, path);
-      mkdirSync(dirname(target), { recursive: true });
-      try {
-        linkSync(host, target);
-      } catch {
-        copyFileSync(host, target);
-      }
-    }
-    const [repo, tag] = BASE_IMAGE.split(':');
-    const tar = spawn('tar', ['-C', root, '--numeric-owner', '--owner=0', '--group=0', '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const tarDone = new Promise((resolveTar, reject) => tar.on('exit', (code) => (code === 0 ? resolveTar() : reject(new Error(`tar exited with ${code}`)))));
-    const stream = await docker.importImage(tar.stdout, {
-      repo,
-      tag,
-      changes: [`LABEL ${HASH_LABEL}=${hash}`, `LABEL ${EXAMPLE_LABEL}=temperature`, 'ENV PATH=/usr/local/bin', 'WORKDIR /app', 'CMD ["node"]'],
-    });
-    await followStream(docker, stream);
-    await tarDone;
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  await importRootfs(docker, {
+    tag: BASE_IMAGE,
+    files,
+    texts: BASE_TEXTS,
+    dirs: ['tmp', 'etc', 'app'],
+    changes: [`LABEL ${HASH_LABEL}=${hash}`, `LABEL ${EXAMPLE_LABEL}=temperature`, 'ENV PATH=/usr/local/bin', 'WORKDIR /app', 'CMD ["node"]'],
+  });
 }
 
 /** `docker build` of one module image FROM the base image (classic builder: no pull of a local base). */
@@ -201,7 +135,7 @@ export async function buildImages({ socketPath = '/var/run/docker.sock', log = c
   const result = {};
   const started = Date.now();
   const files = baseFiles();
-  const baseHash = contentHash(files, BASE_IMAGE);
+  const baseHash = contentHash({ files, texts: BASE_TEXTS, extra: `${RECIPE}\0${BASE_IMAGE}` });
   if ((await imageHash(docker, BASE_IMAGE)) === baseHash) {
     result[BASE_IMAGE] = 'up to date';
   } else {

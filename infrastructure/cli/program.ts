@@ -8,6 +8,9 @@ import { Command, Option } from 'commander';
 import type { EdgeportConfig } from '../config/load-config.js';
 import { packageVersion } from '../package-info.js';
 import { registerAgentCommands } from './agent-commands.js';
+import { registerCheckCommands } from './check-commands.js';
+import { registerSetupCommands } from './setup-commands.js';
+import { registerSupportBundleCommands } from './support-bundle-commands.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerHubCommands } from './hub-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
@@ -28,7 +31,15 @@ async function configOrReport(file: string | undefined): Promise<EdgeportConfig 
   }
 }
 
-export function createProgram(): Command {
+export interface ProgramOptions {
+  /**
+   * Runs after `edgeport run` loaded its configuration and before the runtime starts: the
+   * container entrypoint drops root privileges there (infrastructure/container/entrypoint.ts).
+   */
+  beforeRun?: (config: EdgeportConfig) => Promise<void>;
+}
+
+export function createProgram(options: ProgramOptions = {}): Command {
   const program = new Command('edgeport')
     .description('IoT edge runtime, wire-compatible with Azure IoT Edge: edge hub (MQTT, AMQP) and edge agent')
     .version(packageVersion(), '-V, --version', 'print the version')
@@ -42,11 +53,12 @@ export function createProgram(): Command {
     .description('run the edge runtime (hub and agent) until SIGINT or SIGTERM')
     .addOption(configOption())
     .addOption(new Option('--only <part>', 'run only one role').choices(['hub', 'agent']))
-    .action(async (options: { config?: string; only?: 'hub' | 'agent' }) => {
-      const config = await configOrReport(options.config);
+    .action(async (runOptions: { config?: string; only?: 'hub' | 'agent' }) => {
+      const config = await configOrReport(runOptions.config);
       if (config === undefined) return;
+      await options.beforeRun?.(config);
       const { runRuntime } = await import('../lifecycle/run-runtime.js');
-      process.exitCode = await runRuntime(config, { only: options.only });
+      process.exitCode = await runRuntime(config, { only: runOptions.only });
     });
 
   const configCommand = program.command('config').description('inspect and validate configuration');
@@ -86,6 +98,9 @@ export function createProgram(): Command {
   registerIdentityCommands(program, { loadConfig: configOrReport });
   registerDeployCommands(program, { loadConfig: configOrReport });
   registerHubCommands(program);
+  registerCheckCommands(program);
+  registerSetupCommands(program);
+  registerSupportBundleCommands(program);
 
   return program;
 }

@@ -16,6 +16,7 @@ import { EDGE_CERT_FILES } from '../certs/edge-certificates.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
 import { readCaFile, upstreamModule, type UpstreamModuleOptions } from './upstream-module.js';
+import { readRegistryCredentialsFile } from '../config/registry-credentials-file.js';
 
 /** `upstream.*` as the upstream module takes it (after the hub module, which it completes). */
 export function upstreamOptions(config: EdgeportConfig): UpstreamModuleOptions {
@@ -93,6 +94,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
           socketPath: config.agent.dockerSocket,
           defaultNetworkMode: 'host',
           workloadSocket: runtimeSockets(config.dataDir).workload,
+          registryCredentials: readRegistryCredentialsFile(config.agent.registryCredentialsFile),
           bindModuleRuntime: runtime === 'docker',
           ...(instance === '' ? {} : { labels: { 'edgeport.instance': instance }, namePrefix: `${instance}-` }),
         }),

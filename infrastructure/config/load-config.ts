@@ -139,7 +139,7 @@ export function loadConfig(options: LoadConfigOptions = {}): EdgeportConfig {
     dataDir,
     storage: { ...raw.storage, path: under(raw.storage.path, 'edgeport.db') },
     certs: { dir: under(raw.certs.dir, 'certs') },
-    agent: { ...raw.agent, manifest: raw.agent.manifest === '' ? '' : resolve(cwd, raw.agent.manifest) },
+    agent: { ...raw.agent, manifest: raw.agent.manifest === '' ? '' : resolve(cwd, raw.agent.manifest), registryCredentialsFile: raw.agent.registryCredentialsFile === '' ? '' : resolve(cwd, raw.agent.registryCredentialsFile) },
     source: { file, env: [...envByPath.values()] },
   };
 }

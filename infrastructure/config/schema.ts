@@ -45,6 +45,8 @@ export const configSchema = z
       .object({
         level: oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
         format: oneOf(['auto', 'json', 'pretty']).default('auto'),
+        /** Size of `<dataDir>/logs/edgeport.log` before it rotates to `edgeport.log.1` (one kept); 0 = no log file. */
+        fileMaxBytes: integer(0, Number.MAX_SAFE_INTEGER, 'a size in bytes (0 = no log file)').default(10 * 1024 * 1024),
       })
       .strict()
       .prefault({}),
@@ -103,6 +105,12 @@ export const configSchema = z
           .default(''),
         /** Local deployment manifest (standalone mode); empty = none yet. */
         manifest: text('a file path').default(''),
+        /**
+         * Registry credentials of this device (JSON: `{"<name>": {"address", "username", "password"}}`, as the
+         * manifest's `registryCredentials`), mode 0600; used for images whose registry the deployment gives no
+         * credential for (the manifest's credential wins). Empty = none. `edgeport setup` writes it.
+         */
+        registryCredentialsFile: text('a file path').default(''),
       })
       .strict()
       .prefault({}),

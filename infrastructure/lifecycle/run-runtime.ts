@@ -4,6 +4,7 @@ import { buildContainer, hostedServices } from '../composition/container.js';
 import { selectModuleRuntime } from '../composition/module-runtime-selection.js';
 import type { EdgeportConfig } from '../config/load-config.js';
 import { createLogger, type PinoLogger } from '../logging/pino-logger.js';
+import { runtimeLogFile } from '../runtime-sockets.js';
 import { RuntimeHost, SHUTDOWN_DEADLINE_MS } from './runtime-host.js';
 
 export interface RunOptions {
@@ -46,7 +47,8 @@ function stopSignals(onRepeat: (signal: string) => void): { first: Promise<strin
  * overran the 10 s deadline.
  */
 export async function runRuntime(config: EdgeportConfig, options: RunOptions = {}): Promise<number> {
-  const logger = createLogger({ level: config.log.level, format: config.log.format, name: 'edgeport' });
+  const file = config.log.fileMaxBytes > 0 ? { file: { path: runtimeLogFile(config.dataDir), maxBytes: config.log.fileMaxBytes } } : {};
+  const logger = createLogger({ level: config.log.level, format: config.log.format, name: 'edgeport', ...file });
   const signals = stopSignals((signal) => logger.info(`${signal} received again: already stopping`, { signal }));
   try {
     return await runUntilStopped(config, options, logger, options.stopSignal ?? signals.first);

@@ -2,6 +2,7 @@ import { pino, type DestinationStream, type Logger as Pino, type LoggerOptions }
 import { prettyFactory } from 'pino-pretty';
 import { Logger, type LogFields } from '../../application/ports/logger.js';
 import { REDACTED, SECRET_FIELD_NAMES, redactSecrets, scrubFields, scrubValue } from './redact-secrets.js';
+import { RotatingLogFile } from './rotating-log-file.js';
 
 /**
  * Depth of the pino `redact` paths the logger uses: top-level names only. Wildcard paths are costly
@@ -23,6 +24,8 @@ export interface CreateLoggerOptions {
   destination?: NodeJS.WritableStream;
   /** Added to every line as `name`. */
   name?: string;
+  /** Also write every line (JSON, redacted) to this size-bounded file (`edgeport run`'s log file). */
+  file?: { path: string; maxBytes: number };
 }
 
 /**
@@ -144,6 +147,11 @@ export function createLogger(options: CreateLoggerOptions): PinoLogger {
   if (pretty) stream = prettyStream(sink, tty);
   else if (options.destination !== undefined) stream = options.destination as DestinationStream;
   else stream = pino.destination({ dest: 1, sync: true });
+  if (options.file !== undefined) {
+    const file = new RotatingLogFile(options.file.path, options.file.maxBytes);
+    // Levels are filtered by the logger itself: both destinations take every line it writes.
+    stream = pino.multistream([{ stream, level: 'trace' }, { stream: file, level: 'trace' }]);
+  }
 
   return new PinoLogger(pino(pinoOptions, stream));
 }

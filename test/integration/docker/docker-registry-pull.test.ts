@@ -1,6 +1,5 @@
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Readable } from 'node:stream';
 import { AgentSettings } from '../../../application/agent/agent-settings.js';
 import { ReconcileDeployment } from '../../../application/agent/reconcile-deployment.js';
 import { DockerModuleRuntime } from '../../../adapters/docker/docker-module-runtime.js';
@@ -8,48 +7,18 @@ import { InMemoryModuleStateStore } from '../../../adapters/state/in-memory-modu
 import { MemoryDeploymentSource, manifestWith } from '../../support/agent/memory-deployment-source.js';
 import { MemoryLogger } from '../../support/agent/memory-logger.js';
 import { RecordingReporter } from '../../support/agent/recording-reporter.js';
-import { TEST_LABEL, buildBusyboxImage, cleanupDocker, dockerClient, dockerModule, newRunId } from '../../support/docker/docker-fixtures.js';
-import { registryToolsPresent, startLocalRegistry, type LocalRegistry } from '../../support/docker/local-registry.js';
+import { TEST_LABEL, dockerClient, dockerModule, newRunId } from '../../support/docker/docker-fixtures.js';
+import { registryWithImage, skipUnlessRegistry } from '../../support/docker/local-registry.js';
 import { OffsetClock } from '../../support/docker/offset-clock.js';
-import { skipUnless } from '../../support/services.js';
 
-let skip = await skipUnless('docker');
-if (skip === false && !registryToolsPresent()) {
-  if (process.env['EDGEPORT_REQUIRE_SERVICES']) throw new Error('docker-registry and htpasswd are required (EDGEPORT_REQUIRE_SERVICES is set): apt-get install docker-registry apache2-utils');
-  skip = 'docker-registry or htpasswd not installed';
-}
+const skip = await skipUnlessRegistry();
 const runId = newRunId();
-const localImage = `edgeport-test/busybox:${runId}`;
 const docker = dockerClient();
-let registry: LocalRegistry | undefined;
-let remoteImage = '';
-
-async function drain(stream: Readable): Promise<string> {
-  let text = '';
-  for await (const chunk of stream) text += (chunk as Buffer).toString('utf8');
-  return text;
-}
-
-before(async () => {
-  if (skip !== false) return;
-  registry = await startLocalRegistry();
-  remoteImage = `${registry.address}/edgeport-test/busybox:${runId}`;
-  await buildBusyboxImage(docker, localImage, runId);
-  const [repo, tag] = [remoteImage.slice(0, remoteImage.lastIndexOf(':')), runId];
-  await docker.getImage(localImage).tag({ repo, tag });
-  const auth = { username: registry.username, password: registry.password, serveraddress: registry.address };
-  const pushed = await drain((await docker.getImage(remoteImage).push({ authconfig: auth })) as unknown as Readable);
-  assert.doesNotMatch(pushed, /"error"/, `push failed: ${pushed}`);
-  // Only the registry has it now: the module's create must pull.
-  await docker.getImage(remoteImage).remove();
-});
-after(async () => {
-  if (skip === false) await cleanupDocker(docker, runId, [remoteImage, localImage]);
-  await registry?.stop();
-});
+const fixture = registryWithImage(skip, runId);
 
 test('pull from a password-protected registry: 500 saying why without credentials, running with them', { skip, timeout: 60_000 }, async () => {
-  const reg = registry as LocalRegistry;
+  const reg = fixture.registry();
+  const remoteImage = fixture.image();
   const clock = new OffsetClock();
   const logger = new MemoryLogger();
   const runtime = new DockerModuleRuntime(clock, logger, { labels: { [TEST_LABEL]: runId }, namePrefix: `ep-${runId}-`, defaultNetworkMode: 'none', stopTimeoutMs: 1000, pullProgressIntervalMs: 0 });

@@ -2,7 +2,12 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
 import { freePort } from '../free-port.js';
+import { after, before } from 'node:test';
+import { skipUnless } from '../services.js';
+import { buildBusyboxImage, cleanupDocker, dockerClient } from './docker-fixtures.js';
 
 /** Whether Debian's `docker-registry` and `htpasswd` (apache2-utils) are installed. */
 export function registryToolsPresent(): boolean {
@@ -76,4 +81,50 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
     await new Promise((r) => setTimeout(r, 50));
   }
   return { address: `127.0.0.1:${port}`, username, password, stop };
+}
+
+/**
+ * Tags `localImage` as `<registry>/edgeport-test/busybox:<tag>`, pushes it with the registry's
+ * credentials and removes the local copy of the pushed name: only the registry has it then, so a
+ * module's create must pull. Returns the pushed image name.
+ */
+export async function pushOnlyToRegistry(docker: Docker, registry: LocalRegistry, localImage: string, tag: string): Promise<string> {
+  const remoteImage = `${registry.address}/edgeport-test/busybox:${tag}`;
+  await docker.getImage(localImage).tag({ repo: remoteImage.slice(0, remoteImage.lastIndexOf(':')), tag });
+  const auth = { username: registry.username, password: registry.password, serveraddress: registry.address };
+  let pushed = '';
+  for await (const chunk of (await docker.getImage(remoteImage).push({ authconfig: auth })) as unknown as Readable) pushed += (chunk as Buffer).toString('utf8');
+  if (/"error"/.test(pushed)) throw new Error(`push failed: ${pushed}`);
+  await docker.getImage(remoteImage).remove();
+  return remoteImage;
+}
+
+/** `skip` for registry tests: Docker must answer and docker-registry + htpasswd be installed (required under EDGEPORT_REQUIRE_SERVICES). */
+export async function skipUnlessRegistry(): Promise<false | string> {
+  const skip = await skipUnless('docker');
+  if (skip !== false || registryToolsPresent()) return skip;
+  if (process.env['EDGEPORT_REQUIRE_SERVICES']) throw new Error('docker-registry and htpasswd are required (EDGEPORT_REQUIRE_SERVICES is set): apt-get install docker-registry apache2-utils');
+  return 'docker-registry or htpasswd not installed';
+}
+
+/**
+ * For a test file: before its tests, a password-protected registry holding a busybox image that
+ * only the registry has (`image()`); after them, everything removed. Registers node:test hooks.
+ */
+export function registryWithImage(skip: false | string, runId: string): { registry(): LocalRegistry; image(): string } {
+  const docker = dockerClient();
+  const localImage = `edgeport-test/busybox:${runId}`;
+  let registry: LocalRegistry | undefined;
+  let remoteImage = '';
+  before(async () => {
+    if (skip !== false) return;
+    registry = await startLocalRegistry();
+    await buildBusyboxImage(docker, localImage, runId);
+    remoteImage = await pushOnlyToRegistry(docker, registry, localImage, runId);
+  });
+  after(async () => {
+    if (skip === false) await cleanupDocker(docker, runId, [remoteImage, localImage]);
+    await registry?.stop();
+  });
+  return { registry: () => registry as LocalRegistry, image: () => remoteImage };
 }

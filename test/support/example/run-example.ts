@@ -15,26 +15,25 @@ export function exampleEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`, EDGEPORT_LOG_FORMAT: 'json', ...extra };
 }
 
+/** Every listener of `edgeport run` on 127.0.0.1 and a free port, as `EDGEPORT_*` variables. */
+export async function loopbackListenerEnv(): Promise<Record<string, string>> {
+  const env: Record<string, string> = {};
+  for (const listener of ['HUB_MQTT', 'HUB_AMQP', 'HUB_HTTPS', 'METRICS']) {
+    env[`EDGEPORT_${listener}_HOST`] = '127.0.0.1';
+    env[`EDGEPORT_${listener}_PORT`] = String(await freePort());
+  }
+  return env;
+}
+
 /**
  * A temp data dir, free MQTT, AMQP, HTTPS and metrics ports on 127.0.0.1, and the environment overriding them
  * (plus `extra`) for `edgeport run` of an example configuration.
  */
 export async function exampleSetup(prefix: string, extra: Record<string, string> = {}): Promise<{ dataDir: string; metricsPort: number; env: NodeJS.ProcessEnv }> {
   const dataDir = mkdtempSync(join(tmpdir(), prefix));
-  const metricsPort = await freePort();
-  const env = exampleEnv({
-    EDGEPORT_DATA_DIR: dataDir,
-    EDGEPORT_HUB_MQTT_PORT: String(await freePort()),
-    EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
-    EDGEPORT_METRICS_PORT: String(metricsPort),
-    EDGEPORT_METRICS_HOST: '127.0.0.1',
-    EDGEPORT_HUB_AMQP_PORT: String(await freePort()),
-    EDGEPORT_HUB_AMQP_HOST: '127.0.0.1',
-    EDGEPORT_HUB_HTTPS_PORT: String(await freePort()),
-    EDGEPORT_HUB_HTTPS_HOST: '127.0.0.1',
-    ...extra,
-  });
-  return { dataDir, metricsPort, env };
+  const listeners = await loopbackListenerEnv();
+  const env = exampleEnv({ EDGEPORT_DATA_DIR: dataDir, ...listeners, ...extra });
+  return { dataDir, metricsPort: Number(listeners['EDGEPORT_METRICS_PORT']), env };
 }
 
 /** Polls `probe` every 250 ms until it returns a value; the error carries `context()`. */

@@ -60,7 +60,7 @@ test('CompositeModuleRuntime: each module on the runtime of its type; a type cha
 });
 
 test('selectModuleRuntime: auto is docker+process when Docker answers, process otherwise; explicit choices as given', async () => {
-  const agent = { enabled: true, runtime: 'auto' as const, dockerSocket: '/x.sock', manifest: '', dockerInstance: '' };
+  const agent = { enabled: true, runtime: 'auto' as const, dockerSocket: '/x.sock', manifest: '', dockerInstance: '', registryCredentialsFile: '' };
   assert.equal((await selectModuleRuntime(agent, async () => true)).kind, 'docker+process');
   assert.equal((await selectModuleRuntime(agent, async () => false)).kind, 'process');
   assert.equal((await selectModuleRuntime({ ...agent, runtime: 'docker' }, async () => false)).kind, 'docker');
