@@ -11,7 +11,7 @@ import { Metrics } from '../ports/metrics.js';
 import { ModuleIdentityProvider } from '../ports/module-identity-provider.js';
 import { ModuleRuntime, type CurrentModule } from '../ports/module-runtime.js';
 import { ModuleStateStore, type ModuleState } from '../ports/module-state-store.js';
-import { AgentMetrics } from './agent-metrics.js';
+import { AgentMetrics, type ReportedModuleStatus } from './agent-metrics.js';
 import { AgentSettings } from './agent-settings.js';
 import { describeCommand, PlanRunner, type PlanRunResult } from './plan-runner.js';
 import { ReportedStateBuilder, type ReportedDocument } from './reported-state-builder.js';
@@ -234,8 +234,9 @@ export class ReconcileDeployment extends HostedService {
       runtimeKind: this.runtime.kind,
     });
     const patch = this.reporter.patch(document);
-    const modules = (document['modules'] ?? {}) as Record<string, { runtimeStatus: string }>;
-    this.metrics.reconciled(status.code, Object.values(modules).map((m) => m.runtimeStatus));
+    const modules = (document['modules'] ?? {}) as Record<string, ReportedModuleStatus>;
+    const systemModules = (document['systemModules'] ?? {}) as Record<string, ReportedModuleStatus>;
+    this.metrics.reconciled(status.code, modules, systemModules, this.clock.now());
     this.lastStatus = status;
     this.lastOutcome = { status, patch };
     if (run !== undefined) this.lastOutcome.run = run;
