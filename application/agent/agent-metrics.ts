@@ -47,6 +47,8 @@ export class AgentMetrics {
   }
 
   executed(command: Command): void {
+    // A module's first start follows its create in the same plan, before any pass reported it.
+    if (command.kind === 'create') this.versions.set(command.module, command.spec.version);
     const labels = { module_name: command.module };
     const azure = { module_name: command.module, module_version: this.versions.get(command.module) ?? '' };
     if (command.kind === 'start' || command.kind === 'restart') {

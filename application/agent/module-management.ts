@@ -173,6 +173,16 @@ export class ModuleManagement {
     return this.runtime.logs(module, options);
   }
 
+  /**
+   * Stops (or starts again) a deployed module: its desired status becomes `stopped` (`running`)
+   * until the next deployment, so the restart policy leaves a stopped module alone. 404 for a
+   * module the deployment does not have; system modules cannot be stopped.
+   */
+  async setRunning(module: string, running: boolean): Promise<void> {
+    if (module === 'edgeAgent' || module === 'edgeHub') throw new ManagementError(400, `${module} is a system module: it runs as long as the runtime does`);
+    if (!(await this.agent.setOperatorStatus(module, running ? 'running' : 'stopped'))) throw new ManagementError(404, `module ${module} is not in the deployment`);
+  }
+
   /** Stop + start through the agent's `RestartModule` (not counted as a policy restart). */
   async restart(module: string): Promise<void> {
     const answer = await this.methods.invoke('RestartModule', { schemaVersion: '1.0', id: module });

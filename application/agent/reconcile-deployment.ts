@@ -56,6 +56,8 @@ export class ReconcileDeployment extends HostedService {
   private timer: TimerHandle | undefined;
   private unsubscribe: Array<() => void> = [];
   private inFlight: Promise<void> | undefined;
+  /** Modules an operator stopped (dashboard, management API): kept stopped until started or a new deployment. */
+  private readonly operatorStopped = new Set<string>();
   private again = false;
   private running = false;
 
@@ -134,6 +136,25 @@ export class ReconcileDeployment extends HostedService {
     return this.inFlight;
   }
 
+  /**
+   * Sets the desired status of deployed module `name` until the next deployment (an operator's
+   * stop or start) and reconciles; false when the current deployment has no such module.
+   */
+  async setOperatorStatus(name: string, status: 'running' | 'stopped'): Promise<boolean> {
+    if (this.good?.config.modules.some((m) => m.name === name) !== true) return false;
+    if (status === 'stopped') this.operatorStopped.add(name);
+    else this.operatorStopped.delete(name);
+    await this.reconcile();
+    return true;
+  }
+
+  /** The deployment with the operator's stops applied (desired status `stopped`). */
+  private withOperatorStops(good: GoodDeployment | undefined): GoodDeployment | undefined {
+    if (good === undefined || this.operatorStopped.size === 0) return good;
+    const modules = good.config.modules.map((m) => (this.operatorStopped.has(m.name) ? { ...m, status: 'stopped' as const } : m));
+    return { version: good.version, config: { ...good.config, modules } };
+  }
+
   /** Resolves once no pass is running. */
   async whenIdle(): Promise<void> {
     while (this.inFlight !== undefined) await this.inFlight;
@@ -158,6 +179,7 @@ export class ReconcileDeployment extends HostedService {
     const agent = snapshot.deployment.agent;
     if (agent.ok) {
       this.good = { version: snapshot.version, config: agent.value };
+      this.operatorStopped.clear();
       this.manifestStatus = undefined;
       this.logger.info(`deployment version ${snapshot.version} accepted`, { version: snapshot.version, modules: agent.value.modules.length });
     } else {
@@ -177,7 +199,7 @@ export class ReconcileDeployment extends HostedService {
     let run: PlanRunResult | undefined;
     let wake: number | undefined;
     try {
-      const good = this.good;
+      const good = this.withOperatorStops(this.good);
       if (good !== undefined) {
         const [current, states] = await Promise.all([this.runtime.list(), this.stateStore.getAll()]);
         const desired = good.config.modules;
