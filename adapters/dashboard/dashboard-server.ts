@@ -224,6 +224,11 @@ export class DashboardServer extends HostedService {
   private serveAsset(request: IncomingMessage, response: ServerResponse, path: string): void {
     if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'use GET');
     const asset = this.assets.get(path === '/' ? '/index.html' : path);
+    if (asset === undefined && path === '/favicon.ico') {
+      // Browsers ask for it on their own; there is none, and a 404 would only add noise to their console.
+      response.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
+      return;
+    }
     if (asset === undefined) {
       if (path === '/') throw new HttpError(503, 'the dashboard assets are not built: run npm run build');
       throw new HttpError(404, `no such file: ${path}`);

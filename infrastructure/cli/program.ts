@@ -11,6 +11,7 @@ import { registerAgentCommands } from './agent-commands.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerHubCommands } from './hub-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
+import { registerViewCommands } from './view-commands.js';
 import { CliError, loadOrThrow } from './management-client.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage. */
@@ -86,6 +87,7 @@ export function createProgram(): Command {
   registerIdentityCommands(program, { loadConfig: configOrReport });
   registerDeployCommands(program, { loadConfig: configOrReport });
   registerHubCommands(program);
+  registerViewCommands(program);
 
   return program;
 }
