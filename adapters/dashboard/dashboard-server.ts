@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { inject, injectable } from 'inversify';
 import { HostedService, ListenError, type ListenInfo } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
-import { OperatorActionError, OperatorActions, type ModuleAction } from '../../application/observe/operator-actions.js';
-import { ReadModelError, RuntimeReadModel } from '../../application/observe/runtime-read-model.js';
+import { ObserveError } from '../../application/observe/observe-error.js';
+import { OperatorActions, type ModuleAction } from '../../application/observe/operator-actions.js';
+import { RuntimeReadModel } from '../../application/observe/runtime-read-model.js';
 import { parseCloudToDeviceForm, parseDesiredForm, parseMethodForm } from './dashboard-requests.js';
 import { ensureDashboardToken, sameSecret, sessionValue } from './dashboard-token.js';
 import { loadAssets, type Asset } from './static-assets.js';
@@ -156,7 +157,7 @@ export class DashboardServer extends HostedService {
   }
 
   private fail(request: IncomingMessage, response: ServerResponse, error: unknown): void {
-    const status = error instanceof HttpError || error instanceof ReadModelError || error instanceof OperatorActionError ? error.status : 500;
+    const status = error instanceof HttpError || error instanceof ObserveError ? error.status : 500;
     const message = error instanceof Error ? error.message : String(error);
     if (status === 500) this.log.error(`dashboard request failed: ${message}`, { method: request.method, path: new URL(request.url ?? '/', 'http://d').pathname });
     if (!response.headersSent) sendJson(response, status, { message });

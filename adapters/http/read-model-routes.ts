@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { OperatorActionError, type OperatorActions } from '../../application/observe/operator-actions.js';
-import { ReadModelError, type RuntimeReadModel } from '../../application/observe/runtime-read-model.js';
+import { ObserveError } from '../../application/observe/observe-error.js';
+import type { OperatorActions } from '../../application/observe/operator-actions.js';
+import type { RuntimeReadModel } from '../../application/observe/runtime-read-model.js';
 import { sendJson } from './unix-socket-http.js';
 
 /** What the read-model routes answer from; either may be absent (then they answer 503). */
@@ -73,7 +74,7 @@ export async function handleReadModelRoute(request: IncomingMessage, response: S
   try {
     sendJson(response, 200, await found.route.handler({ readModel, actions }, found.params!));
   } catch (error) {
-    if (error instanceof ReadModelError || error instanceof OperatorActionError) sendJson(response, error.status, { message: error.message });
+    if (error instanceof ObserveError) sendJson(response, error.status, { message: error.message });
     else throw error;
   }
   return true;

@@ -7,18 +7,7 @@ import { CloudToDeviceError, CloudToDeviceService, type CloudToDeviceAccepted, t
 import { MethodService } from '../hub/method-service.js';
 import { TwinService } from '../hub/twin-service.js';
 import { Upstream } from '../ports/upstream.js';
-import { ReadModelError } from './runtime-read-model.js';
-
-/** A refused operator action; `status` is the HTTP status to answer with. */
-export class OperatorActionError extends Error {
-  constructor(
-    readonly status: 400 | 403 | 404 | 409 | 413 | 500 | 503,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'OperatorActionError';
-  }
-}
+import { ObserveError } from './observe-error.js';
 
 export type ModuleAction = 'restart' | 'start' | 'stop';
 
@@ -26,7 +15,7 @@ export type ModuleAction = 'restart' | 'start' | 'stop';
  * What an operator may do from the dashboard (and the management API): restart, stop and start a
  * module, invoke a direct method, send a cloud-to-device message, and, in standalone mode (no
  * upstream: nobody else owns the desired properties), edit a module twin's desired properties.
- * Errors of the services underneath become `OperatorActionError` with the status to answer.
+ * Errors of the services underneath become `ObserveError` with the status to answer.
  */
 @injectable()
 export class OperatorActions {
@@ -40,13 +29,13 @@ export class OperatorActions {
 
   async module(name: string, action: ModuleAction): Promise<void> {
     const management = this.management;
-    if (management === undefined) throw new OperatorActionError(503, 'the edge agent is not running in this runtime');
+    if (management === undefined) throw new ObserveError(503, 'the edge agent is not running in this runtime');
     await translate(() => (action === 'restart' ? management.restart(name) : management.setRunning(name, action === 'start')));
   }
 
   async invokeMethod(target: string, methodName: string, payload: JsonValue | undefined, timeoutMs?: number): Promise<{ status: number; payload: unknown }> {
     const methods = this.hub(this.methods);
-    if (methodName.trim() === '') throw new OperatorActionError(400, 'methodName must not be empty');
+    if (methodName.trim() === '') throw new ObserveError(400, 'methodName must not be empty');
     const result = await methods.invoke(identityOf(target), methodName, payload, timeoutMs);
     return { status: result.status, payload: result.payload };
   }
@@ -59,10 +48,10 @@ export class OperatorActions {
   /** Applies a desired-properties patch to a module twin (standalone mode only). Returns the new `$version`. */
   async patchModuleDesired(target: string, patch: unknown): Promise<number> {
     const twins = this.hub(this.twins);
-    if (this.upstream !== undefined) throw new OperatorActionError(409, `desired properties come from the cloud (upstream ${this.upstream.kind}): edit them there`);
+    if (this.upstream !== undefined) throw new ObserveError(409, `desired properties come from the cloud (upstream ${this.upstream.kind}): edit them there`);
     const identity = identityOf(target);
-    if (identity.kind !== 'module') throw new OperatorActionError(400, 'only module twins are edited here: name the twin <deviceId>/<moduleId>');
-    if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw new OperatorActionError(400, 'the desired patch must be a JSON object');
+    if (identity.kind !== 'module') throw new ObserveError(400, 'only module twins are edited here: name the twin <deviceId>/<moduleId>');
+    if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) throw new ObserveError(400, 'the desired patch must be a JSON object');
     // A `$version` in the patch is not ours to set: the twin service numbers desired versions.
     const { $version: _ignored, ...properties } = patch as Record<string, unknown>;
     const update = await translate(() => twins.updateDesired(identity, properties));
@@ -70,7 +59,7 @@ export class OperatorActions {
   }
 
   private hub<T>(service: T | undefined): T {
-    if (service === undefined) throw new OperatorActionError(503, 'the edge hub is not running in this runtime');
+    if (service === undefined) throw new ObserveError(503, 'the edge hub is not running in this runtime');
     return service;
   }
 }
@@ -79,7 +68,7 @@ function identityOf(target: string): Identity {
   try {
     return parseIdentity(target);
   } catch (error) {
-    if (error instanceof IdentityError) throw new OperatorActionError(400, `name a device or module as <deviceId> or <deviceId>/<moduleId>: ${error.message}`);
+    if (error instanceof IdentityError) throw new ObserveError(400, `name a device or module as <deviceId> or <deviceId>/<moduleId>: ${error.message}`);
     throw error;
   }
 }
@@ -88,10 +77,9 @@ async function translate<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof ManagementError) throw new OperatorActionError(error.status, error.message);
-    if (error instanceof CloudToDeviceError) throw new OperatorActionError(error.status, error.message);
-    if (error instanceof TwinValidationError) throw new OperatorActionError(400, error.message);
-    if (error instanceof ReadModelError) throw new OperatorActionError(error.status, error.message);
+    if (error instanceof ManagementError) throw new ObserveError(error.status, error.message);
+    if (error instanceof CloudToDeviceError) throw new ObserveError(error.status, error.message);
+    if (error instanceof TwinValidationError) throw new ObserveError(400, error.message);
     throw error;
   }
 }

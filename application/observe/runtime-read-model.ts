@@ -16,6 +16,7 @@ import { MessageStore } from '../ports/message-store.js';
 import type { LogLine } from '../ports/module-runtime.js';
 import { Metrics, type MetricSample } from '../ports/metrics.js';
 import { ClientActivity } from './client-activity.js';
+import { ObserveError } from './observe-error.js';
 import { RateHistory } from './rate-history.js';
 import type { ClientView, DeploymentView, ModuleView, QueueView, RouteView, RuntimeView, StatusView, TwinView, UpstreamView } from './read-model-views.js';
 import { UpstreamActivity } from './upstream-activity.js';
@@ -27,17 +28,6 @@ export class RuntimeInfo {
     readonly version: string,
     readonly roles: { hub: boolean; agent: boolean },
   ) {}
-}
-
-/** A request the read model cannot answer: `status` is the HTTP status to answer with. */
-export class ReadModelError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 503,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ReadModelError';
-  }
 }
 
 /** How often the counters are sampled for rates. */
@@ -153,7 +143,7 @@ export class RuntimeReadModel extends HostedService {
   }
 
   async modules(): Promise<ModuleView[]> {
-    if (this.management === undefined) throw new ReadModelError(503, 'the edge agent is not running in this runtime (started with --only hub or agent.enabled = false)');
+    if (this.management === undefined) throw new ObserveError(503, 'the edge agent is not running in this runtime (started with --only hub or agent.enabled = false)');
     const now = this.clock.now();
     return (await this.management.list()).map((row) => {
       const view: ModuleView = { ...row };
@@ -164,11 +154,11 @@ export class RuntimeReadModel extends HostedService {
 
   /** A module's log lines: the last `tail`, then, with `follow`, new ones until `signal` aborts. */
   async moduleLogs(name: string, tail: number, follow: boolean, signal: AbortSignal): Promise<AsyncIterable<LogLine>> {
-    if (this.management === undefined) throw new ReadModelError(503, 'the edge agent is not running in this runtime');
+    if (this.management === undefined) throw new ObserveError(503, 'the edge agent is not running in this runtime');
     try {
       return await this.management.logs(name, { tail, follow, signal });
     } catch (error) {
-      if (error instanceof ManagementError) throw new ReadModelError(error.status === 404 ? 404 : 400, error.message);
+      if (error instanceof ManagementError) throw new ObserveError(error.status === 404 ? 404 : 400, error.message);
       throw error;
     }
   }
@@ -250,12 +240,12 @@ export class RuntimeReadModel extends HostedService {
 
   /** Twin of `id` (`device` or `device/module`). */
   async twin(id: string): Promise<TwinView> {
-    if (this.twins === undefined) throw new ReadModelError(503, 'the edge hub is not running in this runtime (started with --only agent or hub.enabled = false)');
+    if (this.twins === undefined) throw new ObserveError(503, 'the edge hub is not running in this runtime (started with --only agent or hub.enabled = false)');
     let identity;
     try {
       identity = parseIdentity(id);
     } catch (error) {
-      throw new ReadModelError(400, `a twin is named <deviceId> or <deviceId>/<moduleId>: ${(error as Error).message}`);
+      throw new ObserveError(400, `a twin is named <deviceId> or <deviceId>/<moduleId>: ${(error as Error).message}`);
     }
     const twin = await this.twins.get(identity);
     return { id: formatIdentity(identity), desired: sectionJson(twin.desired), reported: sectionJson(twin.reported) };

@@ -1,20 +1,12 @@
 import { formatDuration } from '../../../domain/text/duration-text.js';
 import type { Status } from '../views.js';
+import { TableHead } from './tables.js';
 
 export function ClientsPage({ status }: { status: Status }) {
   if (status.clients.length === 0) return <p>No client is connected.</p>;
   return (
     <table>
-      <caption>Connected clients</caption>
-      <thead>
-        <tr>
-          <th scope="col">Identity</th>
-          <th scope="col">Protocol</th>
-          <th scope="col">Connected for</th>
-          <th scope="col">Messages in</th>
-          <th scope="col">Messages out</th>
-        </tr>
-      </thead>
+      <TableHead caption="Connected clients" columns={['Identity', 'Protocol', 'Connected for', 'Messages in', 'Messages out']} />
       <tbody>
         {status.clients.map((c) => (
           <tr key={c.id}>

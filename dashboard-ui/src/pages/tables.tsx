@@ -3,22 +3,29 @@ import { formatDuration, formatRate } from '../../../domain/text/duration-text.j
 import { Sparkline } from '../sparkline.js';
 import type { Module, Queue } from '../views.js';
 
+/** A table's caption and column headers. */
+export function TableHead({ caption, columns }: { caption: string; columns: readonly string[] }) {
+  return (
+    <>
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          {columns.map((c) => (
+            <th key={c} scope="col">
+              {c}
+            </th>
+          ))}
+        </tr>
+      </thead>
+    </>
+  );
+}
+
 /** The modules table (overview and modules page); `actions` adds a cell of buttons per row. */
 export function ModuleTable({ modules, actions }: { modules: readonly Module[]; actions?: (m: Module) => ComponentChildren }) {
   return (
     <table>
-      <caption>Modules</caption>
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Status</th>
-          <th scope="col">Uptime</th>
-          <th scope="col">Restarts</th>
-          <th scope="col">Exit code</th>
-          <th scope="col">Description</th>
-          {actions !== undefined ? <th scope="col">Actions</th> : null}
-        </tr>
-      </thead>
+      <TableHead caption="Modules" columns={['Name', 'Status', 'Uptime', 'Restarts', 'Exit code', 'Description', ...(actions !== undefined ? ['Actions'] : [])]} />
       <tbody>
         {modules.map((m) => (
           <tr key={m.name}>
@@ -41,18 +48,7 @@ export function QueueTable({ queues, now }: { queues: readonly Queue[]; now: num
   if (queues.length === 0) return <p>No queues yet: nothing was routed.</p>;
   return (
     <table>
-      <caption>Queues</caption>
-      <thead>
-        <tr>
-          <th scope="col">Endpoint</th>
-          <th scope="col">Priority</th>
-          <th scope="col">Depth</th>
-          <th scope="col">Oldest</th>
-          <th scope="col">In per second</th>
-          <th scope="col">Out per second</th>
-          <th scope="col">Last error</th>
-        </tr>
-      </thead>
+      <TableHead caption="Queues" columns={['Endpoint', 'Priority', 'Depth', 'Oldest', 'In per second', 'Out per second', 'Last error']} />
       <tbody>
         {queues.map((q) => (
           <tr key={`${q.endpoint} ${q.priority}`}>
