@@ -208,6 +208,29 @@ test('browser: Restart on filter restarts it (restart count + 1 in edgeport list
   }
 });
 
+test("browser: a module twin's desired properties edited in standalone mode reach the module; a direct method answers", { skip: skipBrowser, timeout: 90_000 }, async () => {
+  const { page } = await openDashboard();
+  try {
+    await page.getByRole('link', { name: 'Twins' }).click();
+    await page.getByLabel('Twin').selectOption('edgeport-device/sensor');
+    await page.getByLabel(/Desired properties patch/).fill('{"interval": 500}');
+    await page.getByRole('button', { name: 'Save desired properties' }).click();
+    await page.getByRole('status').filter({ hasText: /desired properties of edgeport-device\/sensor saved/ }).waitFor({ timeout: 20_000 });
+    const twin = JSON.parse(run.cli(['twin', 'show', 'edgeport-device/sensor', '--json']).stdout) as { desired: Record<string, unknown> };
+    assert.equal(twin.desired['interval'], 500);
+    // The sensor (official SDK) got the patch and says so in its log.
+    await eventually('the sensor applying interval 500', 20_000, () => (readFileSync(`${dataDir}/modules/sensor.log`, 'utf8').includes('interval set to 500 ms by the module twin') ? true : undefined), run.context);
+
+    await page.getByRole('link', { name: 'Methods and messages' }).click();
+    await page.getByLabel(/Device or module/).fill('edgeport-device/$edgeAgent');
+    await page.getByLabel('Method name').fill('ping');
+    await page.getByRole('button', { name: 'Invoke' }).click();
+    await page.getByRole('status').filter({ hasText: /^status 200/ }).waitFor({ timeout: 20_000 });
+  } finally {
+    await page.close();
+  }
+});
+
 test('a wrong or missing token gets 401 and no data, in the API and in the browser', { timeout: 60_000 }, async () => {
   for (const headers of [{}, { authorization: 'Bearer not-the-token' }] as Array<Record<string, string>>) {
     const response = await fetch(`${origin}/api/status`, { headers });
