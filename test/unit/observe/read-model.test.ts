@@ -23,7 +23,7 @@ function setup() {
 }
 
 test('routes and queues: totals, rates over the sampled history, depth, oldest entry, priority names', async () => {
-  const { clock, p, model } = setup();
+  const { store, clock, p, model } = setup();
   p.delivery.setAvailable('$upstream', false);
   await p.pumps.start();
   await model.start();
@@ -33,6 +33,7 @@ test('routes and queues: totals, rates over the sampled history, depth, oldest e
     clock.advance(1000);
     await Promise.all(Array.from({ length: 20 }, (_, i) => p.ingest.ingest(telemetry(10 + i), SENSOR)));
     await eventually(() => p.delivery.ids('b/in').length === 30, 10_000, '30 delivered to b/in');
+    await eventually(() => store.queues().find((q) => q.endpointId === 'b/in')?.length === 0, 10_000, 'b/in checkpointed');
     clock.advance(1000);
 
     const routes = model.routes();
