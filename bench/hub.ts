@@ -44,6 +44,7 @@ import { freePort } from '../test/support/free-port.js';
 import { hubModule } from '../infrastructure/composition/hub-module.js';
 import { storageModule } from '../infrastructure/composition/storage-module.js';
 import { arg } from './bench-args.js';
+import { dashboardCost } from './hub-dashboard.js';
 
 const MESSAGES = arg('messages', 20_000);
 const WINDOW = arg('window', 500);
@@ -128,8 +129,11 @@ interface Hub {
   stop(): Promise<void>;
 }
 
-/** The hub as `edgeport run` composes it (MQTT head, pipeline, SQLite store), plain TCP on a free port. */
-async function startHub(): Promise<Hub> {
+/**
+ * The hub as `edgeport run` composes it (MQTT head, pipeline, SQLite store), plain TCP on a free port;
+ * `extra` loads more modules into its container before it starts (the dashboard-cost measurement).
+ */
+async function startHub(extra?: (container: Container, dir: string) => Promise<void>): Promise<Hub> {
   const dir = await mkdtemp(join(tmpdir(), 'edgeport-bench-hub-'));
   const port = await freePort();
   const container = new Container({ defaultScope: 'Singleton' });
@@ -146,6 +150,7 @@ async function startHub(): Promise<Hub> {
       pipeline: { timeToLiveSecs: 7200, maxStoreBytes: 0, ...(BATCH > 0 ? { deliveryBatchSize: BATCH } : {}) },
     }),
   );
+  await extra?.(container, dir);
   const services = container.getAll(HostedService);
   for (const s of services) await s.start();
   return {
@@ -158,8 +163,8 @@ async function startHub(): Promise<Hub> {
   };
 }
 
-async function routedPath(): Promise<Path> {
-  const { port, container, stop } = await startHub();
+async function routedPath(extra?: (container: Container, dir: string) => Promise<void>): Promise<Path> {
+  const { port, container, stop } = await startHub(extra);
   const store = container.get(MessageStore);
   const appendTimes: number[] = [];
   const sizes: number[] = [];
@@ -448,8 +453,12 @@ async function main(): Promise<void> {
   console.log(`routed latency at ${RATE} msg/s for ${SECONDS} s (after ${WARMUP} s warm-up): p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.count} messages); publish-to-PUBACK p50 ${lat.ackP50.toFixed(2)} ms, p99 ${lat.ackP99.toFixed(2)} ms`);
   const bareMedian = median(bare);
   const routedMedian = median(routed);
+  if (DASHBOARD_ROUNDS > 0) await dashboardCost((extra) => routedPath(extra), throughput, DASHBOARD_ROUNDS);
   console.log(`hub: routed/bare = ${(routedMedian / bareMedian).toFixed(2)} (routed ${routedMedian.toFixed(0)} msg/s, bare ${bareMedian.toFixed(0)} msg/s, p99 at ${RATE} msg/s = ${lat.p99.toFixed(1)} ms)`);
 }
+
+/** `--dashboard=N`: rounds of routed throughput with and without the dashboard and a browser on it (0: skip). */
+const DASHBOARD_ROUNDS = arg('dashboard', 3);
 
 (process.argv.includes('--idle-hub') ? idleHubChild() : main()).then(
   () => {

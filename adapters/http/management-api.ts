@@ -5,7 +5,10 @@ import { CloudToDeviceError, CloudToDeviceService, type CloudToDeviceRequest } f
 import { MethodService } from '../../application/hub/method-service.js';
 import { HostedService, type ListenInfo } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
+import { OperatorActions } from '../../application/observe/operator-actions.js';
+import { RuntimeReadModel } from '../../application/observe/runtime-read-model.js';
 import { METHODS_PATH, methodTarget, parseMethodCall } from './method-calls.js';
+import { handleReadModelRoute } from './read-model-routes.js';
 import { closeUnix, listenUnix, pathSegments, readJson, sendJson } from './unix-socket-http.js';
 
 export class ManagementApiOptions {
@@ -30,6 +33,9 @@ export class ManagementApiOptions {
  *   `POST /twins/{d}[/modules/{m}]/methods` `{methodName, payload, responseTimeoutInSeconds}` ->
  *   `{status, payload}` (`MethodService`; 404 not connected and 504 timeout are in `status`).
  *
+ * - the read model (`read-model-routes.ts`): `GET /status|routes|queues|clients|twins...`,
+ *   `POST /modules/{m}/stop|start`.
+ *
  * Module routes answer 503 when the agent does not run, hub routes when the hub does not.
  * Errors are `{message}` with 400/403/404/405/413/500/503.
  */
@@ -45,6 +51,8 @@ export class ManagementApi extends HostedService {
     @inject(ModuleManagement) @optional() private readonly management?: ModuleManagement,
     @inject(CloudToDeviceService) @optional() private readonly c2d?: CloudToDeviceService,
     @inject(MethodService) @optional() private readonly methods?: MethodService,
+    @inject(RuntimeReadModel) @optional() private readonly readModel?: RuntimeReadModel,
+    @inject(OperatorActions) @optional() private readonly actions?: OperatorActions,
   ) {
     super();
     this.logger = logger.child({ component: 'management-api' });
@@ -75,6 +83,7 @@ export class ManagementApi extends HostedService {
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://management');
     const segments = pathSegments(url);
+    if (segments !== undefined && (await handleReadModelRoute(request, response, segments, { readModel: this.readModel, actions: this.actions }))) return;
     if (segments?.[0] === 'devices' || segments?.[0] === 'twins') return this.handleHub(request, response, url, segments);
     if (segments === undefined || segments[0] !== 'modules') return sendJson(response, 404, { message: `no such management API resource: ${url.pathname}` });
     if (this.management === undefined) return sendJson(response, 503, { message: 'the edge agent is not running in this runtime (started with --only hub or agent.enabled = false)' });

@@ -2,9 +2,16 @@ import { MODULE_RUNTIME_STATUSES } from '../../domain/modules/module-status.js';
 import type { Command } from '../../domain/modules/planner.js';
 import type { Counter, Gauge, Metrics } from '../ports/metrics.js';
 
+/** A module as one reconcile pass reported it (`modules` and `systemModules` of the reported properties). */
+export interface ReportedModuleStatus {
+  runtimeStatus: string;
+  version?: unknown;
+}
+
 /**
- * The agent's Prometheus series (Azure's `edgeAgent_*` metrics under the `edgeport_agent_` prefix).
- * Without a Metrics binding every call is a no-op.
+ * The agent's Prometheus series: `edgeport_agent_*` (Azure's `edgeAgent_*` metrics under the
+ * `edgeport_agent_` prefix) and, alongside, Azure's own names and labels (`edgeAgent_module_start_total`,
+ * `edgeAgent_total_time_running_correctly_seconds`, ...). Without a Metrics binding every call is a no-op.
  */
 export class AgentMetrics {
   private readonly starts?: Counter;
@@ -14,6 +21,15 @@ export class AgentMetrics {
   private readonly passes?: Counter;
   private readonly status?: Gauge;
   private readonly modules?: Gauge;
+  private readonly azureStarts?: Counter;
+  private readonly azureStops?: Counter;
+  private readonly runningCorrectly?: Gauge;
+  private readonly expectedRunning?: Gauge;
+  /** Module versions of the last pass, for the `module_version` label. */
+  private versions = new Map<string, string>();
+  /** Statuses of the last pass and when it ran: the time until the next pass is counted by them. */
+  private lastPass: { at: number; statuses: ReadonlyMap<string, string> } | undefined;
+  private readonly availability = new Map<string, { expected: number; running: number }>();
 
   constructor(metrics: Metrics | undefined) {
     if (metrics === undefined) return;
@@ -24,12 +40,25 @@ export class AgentMetrics {
     this.passes = metrics.counter('edgeport_agent_reconcile_total', 'Reconcile passes');
     this.status = metrics.gauge('edgeport_agent_deployment_status_code', 'lastDesiredStatus.code of the $edgeAgent reported properties');
     this.modules = metrics.gauge('edgeport_agent_modules', 'Modules by reported runtime status');
+    this.azureStarts = metrics.counter('edgeAgent_module_start_total', 'Number of times edgeAgent asked the runtime to start the module');
+    this.azureStops = metrics.counter('edgeAgent_module_stop_total', 'Number of times edgeAgent asked the runtime to stop the module');
+    this.runningCorrectly = metrics.gauge('edgeAgent_total_time_running_correctly_seconds', 'The amount of time the module was specified in the deployment and was in the running state');
+    this.expectedRunning = metrics.gauge('edgeAgent_total_time_expected_running_seconds', 'The amount of time the module was specified in the deployment');
   }
 
   executed(command: Command): void {
+    // A module's first start follows its create in the same plan, before any pass reported it.
+    if (command.kind === 'create') this.versions.set(command.module, command.spec.version);
     const labels = { module_name: command.module };
-    if (command.kind === 'start' || command.kind === 'restart') this.starts?.inc(labels);
-    if (command.kind === 'stop' || command.kind === 'restart') this.stops?.inc(labels);
+    const azure = { module_name: command.module, module_version: this.versions.get(command.module) ?? '' };
+    if (command.kind === 'start' || command.kind === 'restart') {
+      this.starts?.inc(labels);
+      this.azureStarts?.inc(azure);
+    }
+    if (command.kind === 'stop' || command.kind === 'restart') {
+      this.stops?.inc(labels);
+      this.azureStops?.inc(azure);
+    }
     if (command.kind === 'restart') this.restarts?.inc(labels);
   }
 
@@ -37,12 +66,35 @@ export class AgentMetrics {
     this.failures?.inc({ command: command.kind });
   }
 
-  reconciled(code: number, runtimeStatuses: readonly string[]): void {
+  /**
+   * One reconcile pass at `now` reported `modules` (and the system modules `edgeAgent`,
+   * `edgeHub`, which count for the availability but not for `edgeport_agent_modules`). The time since the previous pass counts as
+   * expected for every module of that pass, and as running correctly for those that were running
+   * (Azure's edgeAgent computes its availability the same way, pass by pass).
+   */
+  reconciled(code: number, modules: Readonly<Record<string, ReportedModuleStatus>>, systemModules: Readonly<Record<string, ReportedModuleStatus>>, now: number): void {
     this.passes?.inc();
     this.status?.set({}, code);
-    if (this.modules === undefined) return;
-    for (const status of MODULE_RUNTIME_STATUSES) {
-      this.modules.set({ runtime_status: status }, runtimeStatuses.filter((s) => s === status).length);
+    if (this.modules !== undefined) {
+      for (const status of MODULE_RUNTIME_STATUSES) {
+        this.modules.set({ runtime_status: status }, Object.values(modules).filter((m) => m.runtimeStatus === status).length);
+      }
     }
+    const all = Object.entries({ ...systemModules, ...modules });
+    const statuses = new Map(all.map(([name, m]) => [name, m.runtimeStatus] as const));
+    this.versions = new Map(all.map(([name, m]) => [name, typeof m.version === 'string' ? m.version : ''] as const));
+    const last = this.lastPass;
+    if (last !== undefined && now > last.at) {
+      const seconds = (now - last.at) / 1000;
+      for (const [name, status] of last.statuses) {
+        const totals = this.availability.get(name) ?? { expected: 0, running: 0 };
+        totals.expected += seconds;
+        if (status === 'running') totals.running += seconds;
+        this.availability.set(name, totals);
+        this.expectedRunning?.set({ module_name: name }, Math.round(totals.expected));
+        this.runningCorrectly?.set({ module_name: name }, Math.round(totals.running));
+      }
+    }
+    this.lastPass = { at: now, statuses };
   }
 }

@@ -78,6 +78,12 @@ const RUNTIME_STATUSES = new Set<string>(['unknown', 'backoff', 'running', 'unhe
  */
 @injectable()
 export class ModuleManagement {
+  /**
+   * Restarts asked for by an operator since start, per module. Shown in `restartCount` with the
+   * policy's restarts, but kept apart: they must not lengthen the restart policy's back-off.
+   */
+  private readonly operatorRestarts = new Map<string, { count: number; at: number }>();
+
   constructor(
     @inject(ModuleRuntime) private readonly runtime: ModuleRuntime,
     @inject(ModuleStateStore) private readonly states: ModuleStateStore,
@@ -96,6 +102,7 @@ export class ModuleManagement {
     for (const module of [...current].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const history = states.get(module.name);
       const restartCount = history?.restartCount ?? 0;
+      const operator = this.operatorRestarts.get(module.name);
       const reportedStatus = reportedModules[module.name]?.status;
       const desired = reportedStatus === 'running' || reportedStatus === 'stopped' ? reportedStatus : module.spec.status;
       const status = effectiveStatus(desired, module.state.status, module.spec.restartPolicy, restartCount, this.settings.restartPolicy);
@@ -108,12 +115,14 @@ export class ModuleManagement {
         exitCode: module.state.exitCode,
         config: configOf(module.spec),
         version: module.spec.version,
-        restartCount,
+        // Policy restarts (what the back-off counts) plus the operator's (`restart`, the dashboard).
+        restartCount: restartCount + (operator?.count ?? 0),
         system: false,
       };
       if (module.state.startedAt !== undefined) row.startedAt = module.state.startedAt;
       if (module.state.exitedAt !== undefined) row.exitedAt = module.state.exitedAt;
-      if (history?.lastRestartTime !== undefined) row.lastRestartAt = history.lastRestartTime;
+      const lastRestartAt = Math.max(history?.lastRestartTime ?? 0, operator?.at ?? 0);
+      if (lastRestartAt > 0) row.lastRestartAt = lastRestartAt;
       if (status === 'backoff') row.restartAt = restartDueAt(module.state, restartCount, this.settings.restartPolicy);
       row.description = describeModuleStatus(row, now);
       rows.push(row);
@@ -173,10 +182,27 @@ export class ModuleManagement {
     return this.runtime.logs(module, options);
   }
 
-  /** Stop + start through the agent's `RestartModule` (not counted as a policy restart). */
+  /**
+   * Stops (or starts again) a deployed module: its desired status becomes `stopped` (`running`)
+   * until the next deployment, so the restart policy leaves a stopped module alone. 404 for a
+   * module the deployment does not have; system modules cannot be stopped.
+   */
+  async setRunning(module: string, running: boolean): Promise<void> {
+    if (module === 'edgeAgent' || module === 'edgeHub') throw new ManagementError(400, `${module} is a system module: it runs as long as the runtime does`);
+    if (!(await this.agent.setOperatorStatus(module, running ? 'running' : 'stopped'))) throw new ManagementError(404, `module ${module} is not in the deployment`);
+  }
+
+  /**
+   * Stop + start through the agent's `RestartModule`: counted in the row's `restartCount`, not as a
+   * policy restart (the back-off does not grow).
+   */
   async restart(module: string): Promise<void> {
     const answer = await this.methods.invoke('RestartModule', { schemaVersion: '1.0', id: module });
-    if (answer.status === 200) return;
+    if (answer.status === 200) {
+      const count = (this.operatorRestarts.get(module)?.count ?? 0) + 1;
+      this.operatorRestarts.set(module, { count, at: this.clock.now() });
+      return;
+    }
     const message = (answer.payload as { message?: string } | null)?.message ?? `restart failed (${answer.status})`;
     throw new ManagementError(answer.status === 404 ? 404 : answer.status === 400 ? 400 : 500, message);
   }

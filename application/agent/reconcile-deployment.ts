@@ -11,7 +11,7 @@ import { Metrics } from '../ports/metrics.js';
 import { ModuleIdentityProvider } from '../ports/module-identity-provider.js';
 import { ModuleRuntime, type CurrentModule } from '../ports/module-runtime.js';
 import { ModuleStateStore, type ModuleState } from '../ports/module-state-store.js';
-import { AgentMetrics } from './agent-metrics.js';
+import { AgentMetrics, type ReportedModuleStatus } from './agent-metrics.js';
 import { AgentSettings } from './agent-settings.js';
 import { describeCommand, PlanRunner, type PlanRunResult } from './plan-runner.js';
 import { ReportedStateBuilder, type ReportedDocument } from './reported-state-builder.js';
@@ -56,6 +56,8 @@ export class ReconcileDeployment extends HostedService {
   private timer: TimerHandle | undefined;
   private unsubscribe: Array<() => void> = [];
   private inFlight: Promise<void> | undefined;
+  /** Modules an operator stopped (dashboard, management API): kept stopped until started or a new deployment. */
+  private readonly operatorStopped = new Set<string>();
   private again = false;
   private running = false;
 
@@ -134,6 +136,25 @@ export class ReconcileDeployment extends HostedService {
     return this.inFlight;
   }
 
+  /**
+   * Sets the desired status of deployed module `name` until the next deployment (an operator's
+   * stop or start) and reconciles; false when the current deployment has no such module.
+   */
+  async setOperatorStatus(name: string, status: 'running' | 'stopped'): Promise<boolean> {
+    if (this.good?.config.modules.some((m) => m.name === name) !== true) return false;
+    if (status === 'stopped') this.operatorStopped.add(name);
+    else this.operatorStopped.delete(name);
+    await this.reconcile();
+    return true;
+  }
+
+  /** The deployment with the operator's stops applied (desired status `stopped`). */
+  private withOperatorStops(good: GoodDeployment | undefined): GoodDeployment | undefined {
+    if (good === undefined || this.operatorStopped.size === 0) return good;
+    const modules = good.config.modules.map((m) => (this.operatorStopped.has(m.name) ? { ...m, status: 'stopped' as const } : m));
+    return { version: good.version, config: { ...good.config, modules } };
+  }
+
   /** Resolves once no pass is running. */
   async whenIdle(): Promise<void> {
     while (this.inFlight !== undefined) await this.inFlight;
@@ -158,6 +179,7 @@ export class ReconcileDeployment extends HostedService {
     const agent = snapshot.deployment.agent;
     if (agent.ok) {
       this.good = { version: snapshot.version, config: agent.value };
+      this.operatorStopped.clear();
       this.manifestStatus = undefined;
       this.logger.info(`deployment version ${snapshot.version} accepted`, { version: snapshot.version, modules: agent.value.modules.length });
     } else {
@@ -177,7 +199,7 @@ export class ReconcileDeployment extends HostedService {
     let run: PlanRunResult | undefined;
     let wake: number | undefined;
     try {
-      const good = this.good;
+      const good = this.withOperatorStops(this.good);
       if (good !== undefined) {
         const [current, states] = await Promise.all([this.runtime.list(), this.stateStore.getAll()]);
         const desired = good.config.modules;
@@ -234,8 +256,9 @@ export class ReconcileDeployment extends HostedService {
       runtimeKind: this.runtime.kind,
     });
     const patch = this.reporter.patch(document);
-    const modules = (document['modules'] ?? {}) as Record<string, { runtimeStatus: string }>;
-    this.metrics.reconciled(status.code, Object.values(modules).map((m) => m.runtimeStatus));
+    const modules = (document['modules'] ?? {}) as Record<string, ReportedModuleStatus>;
+    const systemModules = (document['systemModules'] ?? {}) as Record<string, ReportedModuleStatus>;
+    this.metrics.reconciled(status.code, modules, systemModules, this.clock.now());
     this.lastStatus = status;
     this.lastOutcome = { status, patch };
     if (run !== undefined) this.lastOutcome.run = run;

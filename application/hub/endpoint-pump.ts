@@ -278,6 +278,7 @@ export class EndpointPump {
       const delivered = Math.min(Math.max(0, outcome.delivered), batch.length);
       if (delivered > 0) {
         this.deps.metrics.sent.inc(this.labels(q.key.priority), delivered);
+        this.deps.metrics.delivered(this.endpoint, q.key.priority, batch, delivered, this.deps.clock.now());
         checkpoint = batch[delivered - 1]!.offset;
         q.page.splice(0, delivered);
         q.taken -= delivered;
@@ -291,6 +292,7 @@ export class EndpointPump {
         const failed = batch[delivered]!;
         const error = outcome.error ?? new DeliveryError('delivery stopped without an error', true);
         const retry = retryableFailure(error, this.retries);
+        this.deps.metrics.deliveryFailed(this.endpoint.id, error, this.deps.clock.now());
         await checkpointed();
         if (retry !== undefined) {
           if (checkpoint > 0) await this.deps.store.checkpoint(q.key, checkpoint);

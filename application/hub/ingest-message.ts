@@ -75,6 +75,7 @@ export class IngestMessage {
       properties: stored.properties,
       systemProperties,
     });
+    this.metrics.routed(systemProperties, matches);
     if (matches.length === 0) {
       this.metrics.unrouted.inc();
       return { edgeMessageId, queues: 0 };
@@ -170,6 +171,7 @@ export class IngestMessage {
           this.metrics.queueLength.set({ endpoint: q.endpointId, priority: String(q.priority) }, q.length);
         }
       }
+      this.metrics.enqueued(touched, committed);
       this.signal.notify(touched, committed);
     }
   }

@@ -7,14 +7,21 @@ export type RouteUpdate = { ok: true; size: number } | { ok: false; error: strin
 @injectable()
 export class RouteConfig {
   private current: RouteTable = RouteTable.compile({});
+  private currentSpecs: Readonly<Record<string, RouteSpec>> = {};
 
   get table(): RouteTable {
     return this.current;
   }
 
+  /** The route specifications the table was compiled from (for the read model). */
+  get specs(): Readonly<Record<string, RouteSpec>> {
+    return this.currentSpecs;
+  }
+
   replace(routes: Record<string, RouteSpec>): RouteUpdate {
     try {
       this.current = RouteTable.compile(routes);
+      this.currentSpecs = { ...routes };
       return { ok: true, size: this.current.size };
     } catch (error) {
       return { ok: false, error: error instanceof Error ? error.message : String(error) };

@@ -14,6 +14,7 @@ import { registerSupportBundleCommands } from './support-bundle-commands.js';
 import { registerDeployCommands } from './deploy-commands.js';
 import { registerHubCommands } from './hub-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
+import { registerViewCommands } from './view-commands.js';
 import { CliError, loadOrThrow } from './management-client.js';
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 invalid configuration or usage. */
@@ -101,6 +102,7 @@ export function createProgram(options: ProgramOptions = {}): Command {
   registerCheckCommands(program);
   registerSetupCommands(program);
   registerSupportBundleCommands(program);
+  registerViewCommands(program);
 
   return program;
 }

@@ -11,6 +11,7 @@ import { deploymentModule } from './deployment-module.js';
 import { dockerRuntimeModule } from './docker-runtime-module.js';
 import { hubModule } from './hub-module.js';
 import { managementApiModule, managementModule } from './management-module.js';
+import { observeModule } from './observe-module.js';
 import { runtimeSockets } from '../runtime-sockets.js';
 import { EDGE_CERT_FILES } from '../certs/edge-certificates.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
@@ -57,8 +58,9 @@ export interface Roles {
 
 export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Roles = {}): Container {
   const container = new Container({ defaultScope: 'Singleton' });
-  container.load(coreModule(config, logger), storageModule(storageOptions(config)), deploymentModule({ manifestPath: config.agent.manifest }));
   const hub = config.hub.enabled && roles.only !== 'agent';
+  const agent = config.agent.enabled && roles.only !== 'hub';
+  container.load(coreModule(config, logger, { processModuleName: agent ? 'edgeAgent' : 'edgeHub' }), storageModule(storageOptions(config)), deploymentModule({ manifestPath: config.agent.manifest }));
   if (hub) {
     container.load(
       hubModule({
@@ -80,7 +82,6 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
     );
   }
   if (hub && config.upstream.kind !== 'none') container.load(upstreamModule(upstreamOptions(config)));
-  const agent = config.agent.enabled && roles.only !== 'hub';
   // Without the agent the management API (hub routes: C2D, methods) is bound on its own.
   if (hub && !agent) container.load(managementApiModule({ dataDir: config.dataDir }));
   if (agent) {
@@ -119,6 +120,16 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
     // The agent's twin and direct methods live in the hub when both run here.
     if (hub) container.load(agentHubModule());
   }
+  container.load(
+    observeModule({
+      deviceId: config.deviceId,
+      version: packageVersion(),
+      roles: { hub, agent },
+      upstream: config.upstream.kind !== 'none',
+      dataDir: config.dataDir,
+      dashboard: config.dashboard,
+    }),
+  );
   return container;
 }
 

@@ -145,6 +145,15 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The web dashboard (docs/dashboard.md): off unless enabled; loopback only by default. */
+    dashboard: z
+      .object({
+        enabled: flag().default(false),
+        host: text('a host name or IP address').default('127.0.0.1'),
+        port: port().default(9700),
+      })
+      .strict()
+      .prefault({}),
     certs: z
       .object({
         /** Edge CA and server certificate; empty means `<dataDir>/certs`. */

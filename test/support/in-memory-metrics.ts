@@ -1,5 +1,5 @@
 import { injectable } from 'inversify';
-import { Metrics, type Counter, type Gauge, type MetricLabels, type MetricSample } from '../../application/ports/metrics.js';
+import { Metrics, type Counter, type Gauge, type MetricLabels, type MetricSample, type MetricsCollector, type Summary } from '../../application/ports/metrics.js';
 
 function labelKey(labels: MetricLabels | undefined): string {
   if (labels === undefined) return '';
@@ -11,22 +11,36 @@ function labelKey(labels: MetricLabels | undefined): string {
   return out;
 }
 
+interface Row {
+  labels: MetricLabels;
+  value: number;
+  sum: number;
+}
+
 class Series {
-  readonly values = new Map<string, { labels: MetricLabels; value: number }>();
-  constructor(readonly name: string, readonly type: 'counter' | 'gauge', readonly help: string) {}
+  readonly values = new Map<string, Row>();
+  constructor(readonly name: string, readonly type: 'counter' | 'gauge' | 'summary', readonly help: string) {}
+
+  row(labels: MetricLabels | undefined): Row {
+    const key = labelKey(labels);
+    let row = this.values.get(key);
+    if (row === undefined) this.values.set(key, (row = { labels: { ...labels }, value: 0, sum: 0 }));
+    return row;
+  }
 
   add(labels: MetricLabels | undefined, delta: number): void {
-    const key = labelKey(labels);
-    const row = this.values.get(key);
-    if (row === undefined) this.values.set(key, { labels: { ...labels }, value: delta });
-    else row.value += delta;
+    this.row(labels).value += delta;
+  }
+
+  /** A summary observation: `value` counts observations, `sum` adds them up. */
+  observe(labels: MetricLabels, value: number): void {
+    const row = this.row(labels);
+    row.value++;
+    row.sum += value;
   }
 
   set(labels: MetricLabels, value: number): void {
-    const key = labelKey(labels);
-    const row = this.values.get(key);
-    if (row === undefined) this.values.set(key, { labels: { ...labels }, value });
-    else row.value = value;
+    this.row(labels).value = value;
   }
 }
 
@@ -35,9 +49,34 @@ class Series {
 export class InMemoryMetrics extends Metrics {
   private readonly series = new Map<string, Series>();
 
+  private readonly collectors = new Set<MetricsCollector>();
+
   counter(name: string, help: string): Counter {
     const s = this.get(name, 'counter', help);
-    return { inc: (labels, value = 1) => s.add(labels, value) };
+    return {
+      inc: (labels, value = 1) => s.add(labels, value),
+      bind: (labels) => {
+        const row = s.row(labels);
+        return { inc: (value = 1) => void (row.value += value) };
+      },
+    };
+  }
+
+  summary(name: string, help: string): Summary {
+    const s = this.get(name, 'summary', help);
+    return {
+      observe: (labels, value) => s.observe(labels, value),
+      bind: (labels) => ({ observe: (value) => s.observe(labels, value) }),
+    };
+  }
+
+  onCollect(collector: MetricsCollector): () => void {
+    this.collectors.add(collector);
+    return () => this.collectors.delete(collector);
+  }
+
+  async collect(): Promise<void> {
+    for (const collector of this.collectors) await collector();
   }
 
   gauge(name: string, help: string): Gauge {
@@ -52,7 +91,11 @@ export class InMemoryMetrics extends Metrics {
   snapshot(): MetricSample[] {
     const out: MetricSample[] = [];
     for (const s of this.series.values()) {
-      for (const row of s.values.values()) out.push({ name: s.name, type: s.type, labels: { ...row.labels }, value: row.value });
+      for (const row of s.values.values()) {
+        const sample: MetricSample = { name: s.name, type: s.type, labels: { ...row.labels }, value: row.value };
+        if (s.type === 'summary') sample.sum = row.sum;
+        out.push(sample);
+      }
     }
     return out;
   }
@@ -68,7 +111,7 @@ export class InMemoryMetrics extends Metrics {
     return total;
   }
 
-  private get(name: string, type: 'counter' | 'gauge', help: string): Series {
+  private get(name: string, type: 'counter' | 'gauge' | 'summary', help: string): Series {
     let s = this.series.get(name);
     if (s === undefined) {
       s = new Series(name, type, help);

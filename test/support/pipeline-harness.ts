@@ -98,6 +98,7 @@ export interface Pipeline {
   ingest: IngestMessage;
   pumps: DeliverStoredMessages;
   metrics: InMemoryMetrics;
+  pipelineMetrics: PipelineMetrics;
   delivery: RecordingDelivery;
   routes: RouteConfig;
   logger: SilentLogger;
@@ -125,7 +126,7 @@ export function buildPipeline(args: {
   const delivery = args.delivery ?? new RecordingDelivery();
   const ingest = new IngestMessage(routes, args.store, args.clock, random, signal, pm, options);
   const pumps = new DeliverStoredMessages(args.store, delivery, signal, args.clock, random, pm, options, logger);
-  return { ingest, pumps, metrics, delivery, routes, logger, options };
+  return { ingest, pumps, metrics, pipelineMetrics: pm, delivery, routes, logger, options };
 }
 
 export function telemetry(id: number | string, bodyBytes = 16, outputName = 'out'): Message {

@@ -40,7 +40,7 @@ function edgeportLoading(args: string[]) {
 const RUNTIME_ONLY = /^(adapters|application)\/|^infrastructure\/(composition|lifecycle|certs|logging)\//;
 
 test('version and --help load commander and nothing of the runtime', () => {
-  for (const args of [['version'], ['run', '--help'], ['c2d', 'send', '--help']]) {
+  for (const args of [['version'], ['run', '--help'], ['c2d', 'send', '--help'], ['status', '--help'], ['twin', 'show', '--help']]) {
     const run = edgeportLoading(args);
     assert.equal(run.status, 0, `${args.join(' ')}: ${run.stderr}`);
     assert.ok(run.ours.includes('infrastructure/cli/bin.js'), `the hooks recorded the CLI itself: ${run.ours.join(', ')}`);
@@ -56,7 +56,10 @@ test('config check and list load the configuration modules (zod, smol-toml) and 
   const list = edgeportLoading(['list']);
   assert.equal(list.status, 1);
   assert.match(list.stderr, /^no Edgeport runtime is running: cannot reach .*management\.sock\n$/);
-  for (const run of [check, list]) {
+  const status = edgeportLoading(['status']);
+  assert.equal(status.status, 1);
+  assert.match(status.stderr, /^no Edgeport runtime is running: cannot reach .*management\.sock\n$/);
+  for (const run of [check, list, status]) {
     assert.deepEqual(run.packages, ['commander', 'smol-toml', 'zod']);
     assert.deepEqual(run.ours.filter((file) => RUNTIME_ONLY.test(file)), []);
   }

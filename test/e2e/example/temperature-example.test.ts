@@ -1,28 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { eventually, exampleSetup, modulesRunning, runExample, waitForFlow } from '../../support/example/run-example.js';
+import { eventually, exampleSetup, killLeftoverModules, modulesRunning, runExample, waitForFlow } from '../../support/example/run-example.js';
 
 const CONFIG = 'examples/temperature/edgeport.toml';
-
-/** Module process groups the runtime left behind (pid files), should the runtime have been killed. */
-function killLeftoverModules(dataDir: string): void {
-  let files: string[] = [];
-  try {
-    files = readdirSync(join(dataDir, 'modules')).filter((f) => f.endsWith('.pid'));
-  } catch {
-    return;
-  }
-  for (const file of files) {
-    try {
-      const { pid } = JSON.parse(readFileSync(join(dataDir, 'modules', file), 'utf8')) as { pid: number };
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
-}
 
 test('e2e: the temperature example (npm start\'s configuration) starts sensor and filter, routes sensor -> filter, logs counts, exits 0 on SIGINT', { timeout: 90_000 }, async () => {
   const { dataDir, metricsPort, env } = await exampleSetup('edgeport-example-');

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,4 +143,22 @@ export async function waitForFlow(run: ExampleRun, metricsPort: number, endpoint
   const pattern = new RegExp(`delivered .*${endpoint.replace(/[/]/g, '\\/')} \\d+`);
   const line = await eventually('a traffic report line', 20_000, () => run.lines.find((l) => l['component'] === 'traffic' && pattern.test(String(l['msg']))), run.context);
   return { delivered, report: String(line['msg']) };
+}
+
+/** Kills module process groups the runtime left behind (pid files), should the runtime have been killed. */
+export function killLeftoverModules(dataDir: string): void {
+  let files: string[] = [];
+  try {
+    files = readdirSync(join(dataDir, 'modules')).filter((f) => f.endsWith('.pid'));
+  } catch {
+    return;
+  }
+  for (const file of files) {
+    try {
+      const { pid } = JSON.parse(readFileSync(join(dataDir, 'modules', file), 'utf8')) as { pid: number };
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
 }
