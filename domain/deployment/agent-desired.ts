@@ -2,6 +2,7 @@ import {
   DEFAULT_STARTUP_ORDER,
   IMAGE_PULL_POLICIES,
   RESTART_POLICIES,
+  RESTART_POLICY_ALIASES,
   type ModuleSettings,
   type ModuleSpec,
   type RegistryCredential,
@@ -179,7 +180,7 @@ function parseModule(name: string, value: unknown, path: string, role: ModuleRol
       problems.add(join(path, 'restartPolicy'), 'must not be null');
       restartPolicy = undefined;
     } else {
-      restartPolicy = problems.enumValue(join(path, 'restartPolicy'), raw['restartPolicy'], RESTART_POLICIES, role === 'edgeHub' ? 'always' : 'on-unhealthy');
+      restartPolicy = problems.enumValue(join(path, 'restartPolicy'), raw['restartPolicy'], RESTART_POLICIES, role === 'edgeHub' ? 'always' : 'on-unhealthy', RESTART_POLICY_ALIASES);
     }
     startupOrder = problems.uint(join(path, 'startupOrder'), raw['startupOrder'], DEFAULT_STARTUP_ORDER);
   }

@@ -10,6 +10,13 @@ export type DesiredStatus = 'running' | 'stopped';
 export const RESTART_POLICIES = ['never', 'on-failure', 'on-unhealthy', 'always'] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
 
+/**
+ * Restart-policy spellings beyond Azure 1.x's that mean one of them, in folded form (lower case,
+ * no `-`/`_`): the 2017 preview's `Unhealthy` is `on-unhealthy`. The other preview spellings
+ * (`onFailure`, `OnFailure`, `Never`, `Always`) fold onto the canonical names by themselves.
+ */
+export const RESTART_POLICY_ALIASES: Readonly<Record<string, RestartPolicy>> = Object.freeze({ unhealthy: 'on-unhealthy' });
+
 export const IMAGE_PULL_POLICIES = ['on-create', 'never'] as const;
 export type ImagePullPolicy = (typeof IMAGE_PULL_POLICIES)[number];
 
