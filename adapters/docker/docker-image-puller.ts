@@ -2,15 +2,27 @@ import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Clock } from '../../application/ports/clock.js';
 import type { Logger } from '../../application/ports/logger.js';
+import { ModulePreparationError, type DownloadProgress } from '../../domain/modules/module-preparation.js';
 import type { ModuleSpec, RegistryCredential } from '../../domain/modules/module-spec.js';
 import { messageOf, statusOf } from './docker-errors.js';
+import { PullProgress, type PullMessage } from './docker-pull-progress.js';
 
 export interface ImagePullOptions {
   /** A pull still streaming after this long is abandoned (default 10 min). */
   pullTimeoutMs?: number;
   /** Minimum time between two pull progress log lines of one image (default 2 s). */
   pullProgressIntervalMs?: number;
+  /** Minimum time between two download progress reports of one image (default 0.5 s). */
+  downloadProgressIntervalMs?: number;
 }
+
+/** What a pull learnt: the manifest digest Docker pulled (absent when the local image was used). */
+export interface PullOutcome {
+  digest?: string;
+}
+
+/** Called with the bytes pulled so far while layers download (throttled). */
+export type DownloadListener = (progress: DownloadProgress) => void;
 
 /**
  * Gets a module's image onto the machine as its `imagePullPolicy` says: `on-create` pulls (with
@@ -36,27 +48,28 @@ export class DockerImagePuller {
   }
 
   /** `on-create`: pull (with the registry credential); `never`: the image must be on this machine. */
-  async ensureImage(module: string, image: string, policy: ModuleSpec['imagePullPolicy'], credential: RegistryCredential | undefined): Promise<void> {
+  async ensureImage(module: string, image: string, policy: ModuleSpec['imagePullPolicy'], credential: RegistryCredential | undefined, onDownload?: DownloadListener): Promise<PullOutcome> {
     if (policy === 'never') {
       if (!(await this.imagePresent(image))) {
-        throw new Error(`image ${image} is not on this machine and imagePullPolicy is "never": load it (docker pull / docker load) or set imagePullPolicy to "on-create"`);
+        throw new ModulePreparationError(module, 'pull', 'image not on this machine', `image ${image} is not on this machine and imagePullPolicy is "never": load it (docker pull / docker load) or set imagePullPolicy to "on-create"`);
       }
-      return;
+      return {};
     }
     try {
-      await this.pull(module, image, credential);
+      return await this.pull(module, image, credential, onDownload);
     } catch (error) {
       const reason = messageOf(error);
       // Offline edge devices must still be able to re-create a module from the image they have.
       if (await this.imagePresent(image)) {
         this.logger.warn(`pulling ${image} failed (${reason}); using the image already on this machine`, { module, image });
-        return;
+        return {};
       }
-      throw new Error(`cannot pull image ${image}${credential === undefined ? ' (no registry credential matches its registry)' : ` with the credential of ${credential.address}`}: ${reason}`, { cause: error });
+      const how = credential === undefined ? ' (no registry credential matches its registry)' : ` with the credential of ${credential.address}`;
+      throw new ModulePreparationError(module, 'pull', 'image pull failed', `cannot pull image ${image}${how}: ${reason}`, { cause: error });
     }
   }
 
-  private async pull(module: string, image: string, credential: RegistryCredential | undefined): Promise<void> {
+  private async pull(module: string, image: string, credential: RegistryCredential | undefined, onDownload: DownloadListener | undefined): Promise<PullOutcome> {
     const timeoutMs = this.options.pullTimeoutMs ?? 600_000;
     const abort = new AbortController();
     // Real timers: this waits on the registry, whatever clock the agent logic uses. The signal
@@ -76,17 +89,24 @@ export class DockerImagePuller {
       } catch (error) {
         throw abort.signal.aborted ? timedOut() : error;
       }
-      await this.followPull(module, image, stream, abort.signal, timedOut);
+      const progress = await this.followPull(module, image, stream, abort.signal, timedOut, onDownload);
+      this.logger.info(`pulled ${image}${progress.digest === undefined ? '' : ` (${progress.digest})`}`, { module, image });
+      return progress.digest === undefined ? {} : { digest: progress.digest };
     } finally {
       clearTimeout(timer);
     }
-    this.logger.info(`pulled ${image}`, { module, image });
   }
 
-  /** Reads the pull's progress stream: throttled progress logs; an `errorDetail` fails the pull. */
-  private async followPull(module: string, image: string, stream: Readable, signal: AbortSignal, timedOut: () => Error): Promise<void> {
+  /**
+   * Reads the pull's progress stream: throttled progress logs and download reports; an
+   * `errorDetail` fails the pull.
+   */
+  private async followPull(module: string, image: string, stream: Readable, signal: AbortSignal, timedOut: () => Error, onDownload: DownloadListener | undefined): Promise<PullProgress> {
     const interval = this.options.pullProgressIntervalMs ?? 2000;
+    const reportInterval = this.options.downloadProgressIntervalMs ?? 500;
     let lastLog = Number.NEGATIVE_INFINITY;
+    let lastReport = Number.NEGATIVE_INFINITY;
+    const progress = new PullProgress();
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         stream.destroy();
@@ -98,9 +118,9 @@ export class DockerImagePuller {
       let failure: string | undefined;
       const line = (text: string): void => {
         if (text.trim() === '') return;
-        let event: { status?: string; progress?: string; id?: string; error?: string; errorDetail?: { message?: string } };
+        let event: PullMessage;
         try {
-          event = JSON.parse(text) as typeof event;
+          event = JSON.parse(text) as PullMessage;
         } catch {
           return;
         }
@@ -109,6 +129,10 @@ export class DockerImagePuller {
           return;
         }
         const now = this.clock.now();
+        if (progress.update(event) && onDownload !== undefined && progress.downloading && now - lastReport >= reportInterval) {
+          lastReport = now;
+          onDownload(progress.snapshot());
+        }
         if (now - lastLog >= interval) {
           lastLog = now;
           this.logger.info(`pulling ${image}: ${[event.id, event.status, event.progress].filter(Boolean).join(' ')}`, { module, image });
@@ -133,5 +157,6 @@ export class DockerImagePuller {
         else resolve();
       });
     });
+    return progress;
   }
 }

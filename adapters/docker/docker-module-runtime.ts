@@ -37,6 +37,8 @@ export interface DockerRuntimeOptions {
   pullTimeoutMs?: number;
   /** Minimum time between two pull progress log lines of one image (default 2 s). */
   pullProgressIntervalMs?: number;
+  /** Minimum time between two `downloading` events of one pull (default 0.5 s). */
+  downloadProgressIntervalMs?: number;
   /** Wait before re-opening the Docker event stream after it ended (default 1 s). */
   eventsReconnectMs?: number;
   /**
@@ -65,9 +67,11 @@ export class DockerModuleRuntime extends ModuleRuntime {
   private readonly namePrefix: string;
   private readonly images: DockerImagePuller;
   private readonly events: DockerEventStream;
+  /** Module -> image `prepare` got ready, consumed by the `create` that follows. */
+  private readonly prepared = new Map<string, string>();
 
   constructor(
-    clock: Clock,
+    private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly options: DockerRuntimeOptions = {},
   ) {
@@ -109,18 +113,40 @@ export class DockerModuleRuntime extends ModuleRuntime {
     return modules.filter((m): m is CurrentModule => m !== undefined).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  async create(spec: ModuleSpec, env: Readonly<Record<string, string>>): Promise<void> {
+  /** The spec of a Docker module; other types are refused. */
+  private dockerSpec(spec: ModuleSpec): ModuleSpec & { settings: DockerModuleSettings } {
     if (spec.settings.kind !== 'docker') {
       throw new UnsupportedModuleError(spec.name, `module "${spec.name}" has type "${spec.type}"; the docker runtime runs only type "docker" modules (set agent.runtime to "auto" or "process" for process modules)`);
     }
-    const image = spec.settings.image;
-    await this.images.ensureImage(spec.name, image, spec.imagePullPolicy, spec.registryCredential);
+    return spec as ModuleSpec & { settings: DockerModuleSettings };
+  }
+
+  /**
+   * Gets the image per `imagePullPolicy` (a pull reports `downloading` events with the bytes so
+   * far), while the module's current container, if any, keeps running.
+   */
+  override async prepare(spec: ModuleSpec): Promise<void> {
+    const docker = this.dockerSpec(spec);
+    const image = docker.settings.image;
+    const module = spec.name;
+    await this.images.ensureImage(module, image, spec.imagePullPolicy, spec.registryCredential, (progress) => {
+      this.emit({ module, kind: 'downloading', time: this.clock.now(), image, progress });
+    });
+    this.prepared.set(module, image);
+  }
+
+  async create(spec: ModuleSpec, env: Readonly<Record<string, string>>): Promise<void> {
+    const docker = this.dockerSpec(spec);
+    const image = docker.settings.image;
+    // The plan prepares right before it creates; a create on its own prepares first.
+    if (this.prepared.get(spec.name) !== image) await this.prepare(spec);
+    this.prepared.delete(spec.name);
 
     const name = this.containerName(spec.name);
     await this.removeExisting(spec.name, name);
 
     if (spec.registryCredential !== undefined) this.credentials.set(credentialHash(spec.registryCredential), spec.registryCredential);
-    const params = containerCreateOptions(spec as ModuleSpec & { settings: DockerModuleSettings }, env, name, {
+    const params = containerCreateOptions(docker, env, name, {
       labels: this.labels,
       defaultNetworkMode: this.options.defaultNetworkMode,
       workloadSocket: this.options.workloadSocket,

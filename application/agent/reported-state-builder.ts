@@ -5,7 +5,7 @@ import { reportedDiff } from '../../domain/deployment/reported-diff.js';
 import type { ModuleSpec } from '../../domain/modules/module-spec.js';
 import type { ModuleState } from '../../domain/modules/module-status.js';
 import type { CurrentModule } from '../../domain/modules/planner.js';
-import { effectiveStatus, type RestartPolicySettings } from '../../domain/modules/restart-policy.js';
+import { shownStatus, type RestartPolicySettings } from '../../domain/modules/restart-policy.js';
 import type { AgentSettings } from './agent-settings.js';
 
 /** Azure's "unset" date-time (`DateTime.MinValue`). */
@@ -62,7 +62,8 @@ function specFields(spec: ModuleSpec): Record<string, unknown> {
 
 /**
  * Computes the `$edgeAgent` reported properties (Azure `IoTHubReporter`): per module the desired
- * fields plus `runtimeStatus` (after the restart policy), `exitCode`, `statusDescription`, start,
+ * fields plus `runtimeStatus` (after the restart policy; `downloading` or `failed` as they are for
+ * a module still being prepared), `exitCode`, `statusDescription`, start,
  * exit and restart times and `restartCount`; `lastDesiredVersion` and `lastDesiredStatus`. It
  * remembers the last document sent, so `patch` returns only what changed.
  */
@@ -96,7 +97,7 @@ export class ReportedStateBuilder {
         lastExitTimeUtc: reportedTime(state.exitedAt),
         restartCount: restart?.restartCount ?? 0,
         lastRestartTimeUtc: reportedTime(restart?.lastRestartTime),
-        runtimeStatus: effectiveStatus(status, state.status, module.spec.restartPolicy, restart?.restartCount ?? 0, policy),
+        runtimeStatus: shownStatus(status, state, module.spec.restartPolicy, restart?.restartCount ?? 0, policy),
       };
     }
 

@@ -239,7 +239,7 @@ test('on-create with an unreachable registry: the local image is used, with a wa
   }
   await assert.rejects(
     runtime.create(dockerSpec('offline', 'exit 0', { imagePullPolicy: 'on-create', settings: { kind: 'docker', image: offline, createOptions: {} } }), {}),
-    new RegExp(`^Error: cannot pull image 127\\.0\\.0\\.1:${port}/edgeport-test/busybox:\\S+ \\(no registry credential matches its registry\\): .*connection refused`),
+    new RegExp(`^\\w*Error: cannot pull image 127\\.0\\.0\\.1:${port}/edgeport-test/busybox:\\S+ \\(no registry credential matches its registry\\): .*connection refused`),
   );
 });
 
