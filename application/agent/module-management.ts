@@ -1,10 +1,9 @@
 import { inject, injectable } from 'inversify';
 import { parseLogTime } from '../../domain/modules/log-time.js';
-import type { ModuleSpec } from '../../domain/modules/module-spec.js';
 import type { DownloadProgress } from '../../domain/modules/module-preparation.js';
 import { MODULE_RUNTIME_STATUSES, type ModuleRuntimeStatus } from '../../domain/modules/module-status.js';
 import { restartDueAt, shownStatus } from '../../domain/modules/restart-policy.js';
-import { describeModuleStatus } from '../../domain/modules/status-description.js';
+import { describeModuleConfig, describeModuleStatus } from '../../domain/modules/status-description.js';
 import { Clock } from '../ports/clock.js';
 import { ModuleRuntime, type LogLine, type LogOptions } from '../ports/module-runtime.js';
 import { ModuleStateStore } from '../ports/module-state-store.js';
@@ -65,12 +64,6 @@ export interface ModuleLogQuery {
   signal?: AbortSignal;
 }
 
-function configOf(spec: ModuleSpec): string {
-  const settings = spec.settings;
-  if (settings.kind === 'process') return [settings.command, ...settings.args].map((a) => (/[\s"']/.test(a) || a === '' ? JSON.stringify(a) : a)).join(' ');
-  return settings.image;
-}
-
 /** Reported `0001-01-01T00:00:00` / `2026-01-01T00:00:05.123` (UTC without zone) to epoch ms. */
 function reportedMs(value: unknown): number | undefined {
   if (typeof value !== 'string' || value.startsWith('0001-')) return undefined;
@@ -116,7 +109,7 @@ export class ModuleManagement {
         description: '',
         statusDescription: module.state.statusDescription,
         exitCode: module.state.exitCode,
-        config: configOf(module.spec),
+        config: describeModuleConfig(module.spec),
         version: module.spec.version,
         restartCount,
         system: false,

@@ -1,4 +1,5 @@
 import { formatBytes, type DownloadProgress } from './module-preparation.js';
+import type { ModuleSpec } from './module-spec.js';
 import type { ModuleRuntimeStatus } from './module-status.js';
 
 /** What `edgeport list` knows about a module to describe it. Times are epoch ms. */
@@ -86,4 +87,11 @@ export function describeModuleStatus(view: ModuleStatusView, now: number): strin
     case 'unknown':
       return 'Unknown';
   }
+}
+
+/** The CONFIG column of `edgeport list`: the image (docker), or the command line (process), quoted where needed. */
+export function describeModuleConfig(spec: ModuleSpec): string {
+  const settings = spec.settings;
+  if (settings.kind === 'process') return [settings.command, ...settings.args].map((a) => (/[\s"']/.test(a) || a === '' ? JSON.stringify(a) : a)).join(' ');
+  return settings.image;
 }
