@@ -59,10 +59,24 @@ export interface ContainerDefaults {
 
 /**
  * Docker's `ContainerCreate` body for a module: `createOptions` passed through, with the container
- * name, the image, the merged environment, Edgeport's labels (winning over the module's on a
+ * name, the image (`source.runAs`: the verified digest when the trust policy checked it), the
+ * merged environment, Edgeport's labels (winning over the module's on a
  * clash), the default network mode and the workload socket's bind.
  */
-export function containerCreateOptions(spec: ModuleSpec & { settings: DockerModuleSettings }, env: Readonly<Record<string, string>>, name: string, defaults: ContainerDefaults): Docker.ContainerCreateOptions {
+/** The image a container is created from: `settings.image`, or the verified `repo@sha256:...`. */
+export interface ContainerImage {
+  runAs: string;
+  /** The manifest digest, when known: kept in a label (the digest this tag last ran from). */
+  digest?: string | undefined;
+}
+
+export function containerCreateOptions(
+  spec: ModuleSpec & { settings: DockerModuleSettings },
+  env: Readonly<Record<string, string>>,
+  name: string,
+  defaults: ContainerDefaults,
+  source: ContainerImage = { runAs: spec.settings.image },
+): Docker.ContainerCreateOptions {
   const { image, createOptions } = spec.settings;
   const { registryCredential, status: _status, ...identity } = spec;
   const labels: Record<string, string> = {
@@ -75,6 +89,7 @@ export function containerCreateOptions(spec: ModuleSpec & { settings: DockerModu
     [LABELS.status]: spec.status,
   };
   if (registryCredential !== undefined) labels[LABELS.credential] = credentialHash(registryCredential);
+  if (source.digest !== undefined) labels[LABELS.imageDigest] = source.digest;
   const hostConfig: Record<string, unknown> = isRecord(createOptions['HostConfig']) ? { ...createOptions['HostConfig'] } : {};
   if (hostConfig['NetworkMode'] === undefined && defaults.defaultNetworkMode !== undefined) hostConfig['NetworkMode'] = defaults.defaultNetworkMode;
   const workload = withWorkloadMount(env, hostConfig['Binds'], defaults.workloadSocket);
@@ -82,7 +97,7 @@ export function containerCreateOptions(spec: ModuleSpec & { settings: DockerModu
   return {
     ...createOptions,
     name,
-    Image: image,
+    Image: source.runAs,
     Env: mergeEnv(workload.env, createOptions['Env']),
     Labels: labels,
     HostConfig: hostConfig,

@@ -15,6 +15,8 @@ export const LABELS = {
   credential: 'edgeport.registry-credential',
   /** Config `agent.dockerInstance`, when several Edgeports share an engine (set through `labels`). */
   instance: 'edgeport.instance',
+  /** `sha256:<hex>` of the image manifest the container was created from, when known (pulled from a registry). */
+  imageDigest: 'edgeport.image-digest',
 } as const;
 
 export const OWNER = 'Microsoft.Azure.Devices.Edge.Agent';

@@ -11,12 +11,14 @@ import {
   type ModuleRuntimeEvent,
 } from '../../application/ports/module-runtime.js';
 import type { DockerModuleSettings, ModuleSpec, RegistryCredential } from '../../domain/modules/module-spec.js';
+import { OPEN_IMAGE_POLICY } from '../../domain/trust/image-policy.js';
 import { containerLogs } from './docker-container-logs.js';
-import { containerCreateOptions } from './docker-container-config.js';
+import { containerCreateOptions, type ContainerImage } from './docker-container-config.js';
 import { moduleOfContainer, type TrackedModule } from './docker-container-state.js';
 import { messageOf, statusOf } from './docker-errors.js';
 import { DockerEventStream, type DockerContainerEvent } from './docker-event-stream.js';
 import { DockerImagePuller } from './docker-image-puller.js';
+import { DockerImageVerifier, type ImageTrustOptions } from './docker-image-verifier.js';
 import { credentialHash, LABELS } from './docker-labels.js';
 
 export interface DockerRuntimeOptions {
@@ -47,6 +49,8 @@ export interface DockerRuntimeOptions {
    * variable points there (`unix:///var/run/iotedge/<socket>`), as Azure mounts its workload socket.
    */
   workloadSocket?: string;
+  /** `agent.trust`: images checked before they run (registries, required pins, moved tags, signatures); digest pins are always checked. */
+  trust?: ImageTrustOptions;
 }
 
 /**
@@ -67,8 +71,11 @@ export class DockerModuleRuntime extends ModuleRuntime {
   private readonly namePrefix: string;
   private readonly images: DockerImagePuller;
   private readonly events: DockerEventStream;
-  /** Module -> image `prepare` got ready, consumed by the `create` that follows. */
-  private readonly prepared = new Map<string, string>();
+  /** Module -> image `prepare` got ready (and verified), consumed by the `create` that follows. */
+  private readonly prepared = new Map<string, ContainerImage & { image: string }>();
+  /** Image -> digest last accepted by the trust policy. */
+  private readonly accepted = new Map<string, string>();
+  private readonly verifier: DockerImageVerifier;
 
   constructor(
     private readonly clock: Clock,
@@ -81,6 +88,7 @@ export class DockerModuleRuntime extends ModuleRuntime {
     this.labels = options.labels ?? {};
     this.namePrefix = options.namePrefix ?? '';
     this.images = new DockerImagePuller(this.docker, clock, logger, options);
+    this.verifier = new DockerImageVerifier(this.docker, logger, options.trust ?? { policy: OPEN_IMAGE_POLICY, keys: [] });
     this.events = new DockerEventStream(this.docker, logger, this.labelFilters(), (event) => this.onDockerEvent(event), options.eventsReconnectMs);
   }
 
@@ -123,34 +131,59 @@ export class DockerModuleRuntime extends ModuleRuntime {
 
   /**
    * Gets the image per `imagePullPolicy` (a pull reports `downloading` events with the bytes so
-   * far), while the module's current container, if any, keeps running.
+   * far) and, with a trust policy, verifies it, while the module's current container, if any,
+   * keeps running.
    */
   override async prepare(spec: ModuleSpec): Promise<void> {
     const docker = this.dockerSpec(spec);
     const image = docker.settings.image;
     const module = spec.name;
-    await this.images.ensureImage(module, image, spec.imagePullPolicy, spec.registryCredential, (progress) => {
+    // A digest pin is honoured whatever the policy; the policy may ask more.
+    const pinned = this.verifier.admit(module, image, docker.settings.digest);
+    const verifying = this.verifier.active || pinned !== undefined;
+    const previous = verifying && this.verifier.policy.refuseMovedTags ? await this.lastDigestOf(image) : undefined;
+    const outcome = await this.images.ensureImage(module, image, spec.imagePullPolicy, spec.registryCredential, (progress) => {
       this.emit({ module, kind: 'downloading', time: this.clock.now(), image, progress });
     });
-    this.prepared.set(module, image);
+    if (!verifying) {
+      this.prepared.set(module, { image, runAs: image, digest: outcome.digest });
+      return;
+    }
+    const verified = await this.verifier.verify(module, image, pinned, outcome.digest, previous, spec.registryCredential);
+    this.accepted.set(image, verified.digest);
+    this.prepared.set(module, { image, ...verified });
+  }
+
+  /**
+   * The digest `image` last ran from here: the one this runtime last accepted, else the
+   * `edgeport.image-digest` label of a container created from it (they outlive agent restarts).
+   */
+  private async lastDigestOf(image: string): Promise<string | undefined> {
+    const accepted = this.accepted.get(image);
+    if (accepted !== undefined) return accepted;
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [...this.labelFilters(), `${LABELS.originalImage}=${image}`] } });
+    return containers.map((c) => c.Labels?.[LABELS.imageDigest]).find((digest) => digest !== undefined);
   }
 
   async create(spec: ModuleSpec, env: Readonly<Record<string, string>>): Promise<void> {
     const docker = this.dockerSpec(spec);
     const image = docker.settings.image;
     // The plan prepares right before it creates; a create on its own prepares first.
-    if (this.prepared.get(spec.name) !== image) await this.prepare(spec);
+    if (this.prepared.get(spec.name)?.image !== image) await this.prepare(spec);
+    const source = this.prepared.get(spec.name) as ContainerImage;
     this.prepared.delete(spec.name);
 
     const name = this.containerName(spec.name);
     await this.removeExisting(spec.name, name);
 
     if (spec.registryCredential !== undefined) this.credentials.set(credentialHash(spec.registryCredential), spec.registryCredential);
-    const params = containerCreateOptions(docker, env, name, {
-      labels: this.labels,
-      defaultNetworkMode: this.options.defaultNetworkMode,
-      workloadSocket: this.options.workloadSocket,
-    });
+    const params = containerCreateOptions(
+      docker,
+      env,
+      name,
+      { labels: this.labels, defaultNetworkMode: this.options.defaultNetworkMode, workloadSocket: this.options.workloadSocket },
+      source,
+    );
     try {
       await this.docker.createContainer(params);
     } catch (error) {
