@@ -39,7 +39,10 @@ function reportedEnv(env: Record<string, string>): Record<string, { value: strin
 function reportedSettings(spec: ModuleSpec): Record<string, unknown> {
   const settings = spec.settings;
   if (settings.kind === 'process') {
-    return settings.cwd === undefined ? { command: settings.command, args: settings.args } : { command: settings.command, args: settings.args, cwd: settings.cwd };
+    const out: Record<string, unknown> = { command: settings.command, args: settings.args };
+    if (settings.cwd !== undefined) out['cwd'] = settings.cwd;
+    if (settings.sha256 !== undefined) out['sha256'] = settings.sha256;
+    return out;
   }
   const out: Record<string, unknown> = { image: settings.image, ...writeCreateOptions(settings.createOptions) };
   if (settings.digest !== undefined) out['digest'] = settings.digest;

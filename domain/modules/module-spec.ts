@@ -45,6 +45,11 @@ export interface ProcessModuleSettings {
   command: string;
   args: string[];
   cwd?: string;
+  /**
+   * SHA-256 (lower-case hex) the program must have before it starts: of the command's file, or
+   * per file (`{"worker.js": "..."}`, relative to `cwd`) for scripts run by an interpreter.
+   */
+  sha256?: string | Record<string, string>;
 }
 
 export type ModuleSettings = DockerModuleSettings | ProcessModuleSettings;
