@@ -2,9 +2,11 @@ import { inject, injectable, optional } from 'inversify';
 import type { DeploymentConfig } from '../../domain/deployment/agent-desired.js';
 import { DeploymentStatusCode, SUCCESSFUL, UNKNOWN_STATUS, type DeploymentStatus } from '../../domain/deployment/deployment-status.js';
 import { nextRestartDue, plan } from '../../domain/modules/planner.js';
+import { manifestTrustStatus } from '../../domain/trust/manifest-integrity.js';
 import { AgentReporter } from '../ports/agent-reporter.js';
 import { Clock, type TimerHandle } from '../ports/clock.js';
 import { DeploymentSource, type DeploymentSnapshot } from '../ports/deployment-source.js';
+import { ManifestVerifier } from '../ports/manifest-verifier.js';
 import { HostedService, type ListenInfo } from '../ports/hosted-service.js';
 import { Logger } from '../ports/logger.js';
 import { Metrics } from '../ports/metrics.js';
@@ -83,6 +85,8 @@ export class ReconcileDeployment extends HostedService {
     @inject(AgentReporter) @optional() private readonly sink?: AgentReporter,
     @inject(Metrics) @optional() metrics?: Metrics,
     @inject(ModuleIdentityProvider) @optional() identities?: ModuleIdentityProvider,
+    /** With a manifest trust root configured: only signed deployments that verify are applied. */
+    @inject(ManifestVerifier) @optional() private readonly manifestVerifier?: ManifestVerifier,
   ) {
     super();
     this.logger = logger.child({ component: 'agent' });
@@ -228,6 +232,13 @@ export class ReconcileDeployment extends HostedService {
     this.seenVersion = snapshot.version;
     const agent = snapshot.deployment.agent;
     if (agent.ok) {
+      const verifier = this.manifestVerifier;
+      const refusal = manifestTrustStatus(verifier !== undefined, snapshot.deployment.agentIntegrity, (integrity) => (verifier === undefined ? 'no manifest trust root' : verifier.verify(integrity)));
+      if (refusal !== undefined) {
+        this.manifestStatus = refusal;
+        this.logger.warn(`deployment version ${snapshot.version} refused (${refusal.code}): ${refusal.description}`, { version: snapshot.version, code: refusal.code, kept: this.good?.version });
+        return;
+      }
       this.good = { version: snapshot.version, config: agent.value };
       this.manifestStatus = undefined;
       this.logger.info(`deployment version ${snapshot.version} accepted`, { version: snapshot.version, modules: agent.value.modules.length });

@@ -15,6 +15,7 @@ import { runtimeSockets } from '../runtime-sockets.js';
 import { EDGE_CERT_FILES } from '../certs/edge-certificates.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
+import { readTrustSettings } from './trust-settings.js';
 import { readCaFile, upstreamModule, type UpstreamModuleOptions } from './upstream-module.js';
 
 /** `upstream.*` as the upstream module takes it (after the hub module, which it completes). */
@@ -84,6 +85,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
   if (hub && !agent) container.load(managementApiModule({ dataDir: config.dataDir }));
   if (agent) {
     const runtime = roles.moduleRuntime?.kind ?? 'process';
+    const trust = readTrustSettings(config.agent.trust);
     // Modules share the host's network: Edgeport's hub listens on the host, and this runtime
     // creates no bridge network of its own.
     if (runtime !== 'process') {
@@ -94,6 +96,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
           defaultNetworkMode: 'host',
           workloadSocket: runtimeSockets(config.dataDir).workload,
           bindModuleRuntime: runtime === 'docker',
+          trust: trust.image,
           ...(instance === '' ? {} : { labels: { 'edgeport.instance': instance }, namePrefix: `${instance}-` }),
         }),
       );
@@ -107,6 +110,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
       agentModule({
         runtime,
         logsDir: join(config.dataDir, 'modules'),
+        ...(trust.manifestRootPem === undefined ? {} : { manifestTrustRootPem: trust.manifestRootPem }),
         settings: {
           environment: { iothubHostname: config.iotHubHostname, deviceId: config.deviceId, gatewayHostname, apiVersion: '2022-08-03' },
           agentVersion: { version, build: '', commit: '' },

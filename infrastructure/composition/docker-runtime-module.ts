@@ -6,6 +6,7 @@ import { Logger } from '../../application/ports/logger.js';
 import { ModuleRuntime } from '../../application/ports/module-runtime.js';
 import { DockerModuleRuntime, type DockerRuntimeOptions } from '../../adapters/docker/docker-module-runtime.js';
 import { DockerRuntimeLifecycle } from '../../adapters/docker/docker-runtime-lifecycle.js';
+import type { ImageTrustOptions } from '../../adapters/docker/docker-image-verifier.js';
 
 export interface DockerRuntimeModuleOptions {
   /** Docker Engine API socket, e.g. `/var/run/docker.sock`. */
@@ -20,6 +21,8 @@ export interface DockerRuntimeModuleOptions {
    */
   labels?: Record<string, string>;
   namePrefix?: string;
+  /** `agent.trust` for images (see `readTrustSettings`); absent: only digest pins are checked. */
+  trust?: ImageTrustOptions;
   /**
    * Bind `ModuleRuntime` to the Docker runtime (default true). False when `agentModule` combines
    * it with the process runtime (`runtime: "docker+process"`).
@@ -42,6 +45,7 @@ export function dockerRuntimeModule(options: DockerRuntimeModuleOptions): Contai
         if (options.workloadSocket !== undefined) runtimeOptions.workloadSocket = options.workloadSocket;
         if (options.labels !== undefined) runtimeOptions.labels = options.labels;
         if (options.namePrefix !== undefined) runtimeOptions.namePrefix = options.namePrefix;
+        if (options.trust !== undefined) runtimeOptions.trust = options.trust;
         return new DockerModuleRuntime(context.get(Clock), context.get(Logger).child({ component: 'docker-runtime' }), runtimeOptions);
       })
       .inSingletonScope();
