@@ -15,15 +15,20 @@ after(() => {
 });
 
 const manifest = (modules: Record<string, unknown>): Record<string, any> => ({ modulesContent: { $edgeAgent: { 'properties.desired': { schemaVersion: '1.1', modules } } } }); // any: edited freely
+/** A root CA and a signer from it, and a data dir with free ports for `edgeport run` (removed after the file). */
+async function setup(prefix: string) {
+  const root = await rootCa();
+  const signer = await signerCertificate(root);
+  const { dataDir, env } = await exampleSetup(prefix);
+  dirs.push(dataDir);
+  return { root, signer, dataDir, env, config: join(dataDir, 'edgeport.toml') };
+}
+
 const idle = { type: 'process', status: 'running', restartPolicy: 'always', version: '1.0', settings: { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] } };
 
 test('edgeport run with a manifest trust root: unsigned deployments refused (deploy --wait exits 1 with the reason), signed ones converge', { timeout: 120_000 }, async () => {
-  const root = await rootCa();
-  const signer = await signerCertificate(root);
-  const { dataDir, env } = await exampleSetup('edgeport-manifest-trust-');
-  dirs.push(dataDir);
+  const { root, signer, dataDir, env, config } = await setup('edgeport-manifest-trust-');
   writeFileSync(join(dataDir, 'root.pem'), root.pem);
-  const config = join(dataDir, 'edgeport.toml');
   writeFileSync(config, `[agent]\nruntime = "process"\nmanifest = "${join(dataDir, 'deployment.json')}"\n[agent.trust]\nmanifestRootCa = "${join(dataDir, 'root.pem')}"\n`);
   writeFileSync(join(dataDir, 'unsigned.json'), JSON.stringify(manifest({ idle })));
   writeFileSync(join(dataDir, 'signed.json'), JSON.stringify(signManifest(manifest({ idle }), signer, { algorithm: 'ES256' })));
@@ -44,13 +49,9 @@ test('edgeport run with a manifest trust root: unsigned deployments refused (dep
 });
 
 test('edgeport run refuses to start when agent.trust names a file that is not what it must be', { timeout: 60_000 }, async () => {
-  const root = await rootCa();
-  const signer = await signerCertificate(root);
-  const { dataDir, env } = await exampleSetup('edgeport-trust-config-');
-  dirs.push(dataDir);
+  const { signer, dataDir, env, config } = await setup('edgeport-trust-config-');
   writeFileSync(join(dataDir, 'leaf.pem'), signer.pem);
   writeFileSync(join(dataDir, 'garbage.pub'), 'not a key\n');
-  const config = join(dataDir, 'edgeport.toml');
   for (const [trust, message] of [
     [`manifestRootCa = "${join(dataDir, 'leaf.pem')}"`, /agent\.trust\.manifestRootCa: .*leaf\.pem is not a CA certificate/],
     [`imageKeys = ["${join(dataDir, 'missing.pub')}"]`, /cannot read agent\.trust\.imageKeys .*missing\.pub: ENOENT/],

@@ -3,16 +3,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AgentSettings } from '../../../application/agent/agent-settings.js';
-import { ReconcileDeployment } from '../../../application/agent/reconcile-deployment.js';
-import { ProcessModuleRuntime } from '../../../adapters/process/process-module-runtime.js';
-import { InMemoryModuleStateStore } from '../../../adapters/state/in-memory-module-state-store.js';
 import { parseAgentDesired } from '../../../domain/deployment/agent-desired.js';
-import { FakeClock } from '../../support/fake-clock.js';
-import { MemoryDeploymentSource, manifestWith, processModule } from '../../support/agent/memory-deployment-source.js';
-import { MemoryLogger } from '../../support/agent/memory-logger.js';
+import { manifestWith, processModule } from '../../support/agent/memory-deployment-source.js';
 import { tempDir, until } from '../../support/agent/process-fixtures.js';
-import { RecordingReporter } from '../../support/agent/recording-reporter.js';
+import { processLoop } from '../../support/agent/process-loop.js';
 
 const temp = tempDir('process-checksum');
 const cleanups: Array<() => Promise<void>> = [];
@@ -24,23 +18,7 @@ after(async () => {
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 function setup(name: string) {
-  const clock = new FakeClock(Date.UTC(2026, 0, 1));
-  const logger = new MemoryLogger();
-  const runtime = new ProcessModuleRuntime(clock, logger, { logsDir: join(temp.dir, name), stopTimeoutMs: 2000 });
-  const source = new MemoryDeploymentSource();
-  const reporter = new RecordingReporter();
-  const loop = new ReconcileDeployment(source, runtime, new InMemoryModuleStateStore(), clock, logger, new AgentSettings({ stopTimeoutMs: 2000 }), reporter);
-  cleanups.push(async () => {
-    await loop.stop();
-    await runtime.shutdown(1000);
-  });
-  const advance = async (ms: number): Promise<void> => {
-    for (let left = ms; left > 0; left -= 1000) {
-      clock.advance(Math.min(1000, left));
-      await loop.whenIdle();
-    }
-  };
-  return { runtime, source, reporter, loop, advance };
+  return processLoop(temp.dir, name, cleanups);
 }
 
 test('settings.sha256: the program (string) or listed scripts must match before start; a mismatch is failed, never started', { timeout: 30_000 }, async () => {

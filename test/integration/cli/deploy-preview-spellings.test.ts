@@ -5,15 +5,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../../support/agent/process-fixtures.js';
+import { cleanEnv } from '../../support/cli/edgeport-child.js';
 import { RESTART_POLICY_SPELLINGS, STATUS_SPELLINGS } from '../../support/agent/preview-spellings.js';
 
 const BIN = fileURLToPath(new URL('../../../infrastructure/cli/bin.js', import.meta.url));
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGEPORT_')) env[k] = v;
-  return env;
-}
 
 test('deploy --dry-run accepts every preview spelling of restartPolicy and status, and still refuses a wrong one', { timeout: 30_000 }, () => {
   const { dir, cleanup } = tempDir('spellings');

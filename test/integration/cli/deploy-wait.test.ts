@@ -1,36 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SCRIPTS, tempDir } from '../../support/agent/process-fixtures.js';
+import { cleanEnv, edgeport as edgeportChild } from '../../support/cli/edgeport-child.js';
 import { startRuntime } from '../../support/management/runtime-harness.js';
 
-const BIN = fileURLToPath(new URL('../../../infrastructure/cli/bin.js', import.meta.url));
-
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGEPORT_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-/** `edgeport <args>` as a child process (asynchronous: the runtime runs in this process). */
-function edgeport(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+/** `deploy --wait` may wait up to its timeout: a longer kill deadline than the helper's default. */
+const edgeport = (args: string[], cwd: string, env: NodeJS.ProcessEnv) => edgeportChild(args, cwd, env, 40_000);
 
 function manifest(modules: Record<string, unknown>): string {
   return JSON.stringify({ modulesContent: { $edgeAgent: { 'properties.desired': { schemaVersion: '1.1', modules } } } });
