@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { basename, dirname } from 'node:path';
-import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import type { Clock } from '../../application/ports/clock.js';
 import type { Logger } from '../../application/ports/logger.js';
@@ -13,28 +10,17 @@ import {
   type LogOptions,
   type ModuleRuntimeEvent,
 } from '../../application/ports/module-runtime.js';
-import { canonicalJson, DEFAULT_STARTUP_ORDER, type DesiredStatus, type ModuleSpec, type RegistryCredential } from '../../domain/modules/module-spec.js';
-import type { ModuleRuntimeState, ObservedStatus } from '../../domain/modules/module-status.js';
+import type { DockerModuleSettings, ModuleSpec, RegistryCredential } from '../../domain/modules/module-spec.js';
 import { credentialFor } from '../../domain/deployment/image-name.js';
-import { DockerLogDemux, parseDockerTime } from './docker-log-demux.js';
-
-/** Labels Edgeport puts on every container it creates. */
-export const LABELS = {
-  /** Azure's owner label, so Azure tooling recognises the containers as edge modules. */
-  owner: 'net.azure-devices.edge.owner',
-  originalImage: 'net.azure-devices.edge.original-image',
-  module: 'edgeport.module',
-  /** Canonical JSON of the spec the container was created from (without status and secrets). */
-  spec: 'edgeport.spec',
-  /** The desired status at creation; `list` prefers the status of the agent's last start/stop. */
-  status: 'edgeport.status',
-  /** SHA-256 of the registry credential used (never the credential itself). */
-  credential: 'edgeport.registry-credential',
-  /** Config `agent.dockerInstance`, when several Edgeports share an engine (set through `labels`). */
-  instance: 'edgeport.instance',
-} as const;
-
-export const OWNER = 'Microsoft.Azure.Devices.Edge.Agent';
+import { OPEN_IMAGE_POLICY } from '../../domain/trust/image-policy.js';
+import { containerLogs } from './docker-container-logs.js';
+import { containerCreateOptions, type ContainerImage } from './docker-container-config.js';
+import { moduleOfContainer, type TrackedModule } from './docker-container-state.js';
+import { messageOf, statusOf } from './docker-errors.js';
+import { DockerEventStream, type DockerContainerEvent } from './docker-event-stream.js';
+import { DockerImagePuller } from './docker-image-puller.js';
+import { DockerImageVerifier, type ImageTrustOptions } from './docker-image-verifier.js';
+import { credentialHash, LABELS } from './docker-labels.js';
 
 export interface DockerRuntimeOptions {
   /** Docker Engine API socket (default `/var/run/docker.sock`). */
@@ -54,6 +40,8 @@ export interface DockerRuntimeOptions {
   pullTimeoutMs?: number;
   /** Minimum time between two pull progress log lines of one image (default 2 s). */
   pullProgressIntervalMs?: number;
+  /** Minimum time between two `downloading` events of one pull (default 0.5 s). */
+  downloadProgressIntervalMs?: number;
   /** Wait before re-opening the Docker event stream after it ended (default 1 s). */
   eventsReconnectMs?: number;
   /**
@@ -68,122 +56,8 @@ export interface DockerRuntimeOptions {
    * deployment's credential for a registry wins over these.
    */
   registryCredentials?: readonly RegistryCredential[];
-}
-
-/** Where containers see the workload socket's directory (Azure's `/var/run/iotedge`). */
-export const WORKLOAD_MOUNT_DIR = '/var/run/iotedge';
-
-/**
- * The workload socket for a container: its directory bind-mounted (a directory, not the socket
- * file, so a runtime restart that re-creates the socket reaches running containers) and the
- * environment's `IOTEDGE_WORKLOADURI` rewritten to the path inside the container.
- */
-export function withWorkloadMount(env: Readonly<Record<string, string>>, binds: unknown, workloadSocket: string | undefined): { env: Record<string, string>; binds: unknown } {
-  if (workloadSocket === undefined || env['IOTEDGE_WORKLOADURI'] === undefined) return { env: { ...env }, binds };
-  const bind = `${dirname(workloadSocket)}:${WORKLOAD_MOUNT_DIR}`;
-  return {
-    env: { ...env, IOTEDGE_WORKLOADURI: `unix://${WORKLOAD_MOUNT_DIR}/${basename(workloadSocket)}` },
-    binds: [...(Array.isArray(binds) ? binds.filter((b) => b !== bind) : []), bind],
-  };
-}
-
-/** Something Docker answered with an HTTP status (dockerode errors carry `statusCode`). */
-function statusOf(error: unknown): number | undefined {
-  const code = (error as { statusCode?: unknown } | null)?.statusCode;
-  return typeof code === 'number' ? code : undefined;
-}
-
-function messageOf(error: unknown): string {
-  const json = (error as { json?: { message?: unknown } } | null)?.json;
-  if (json !== undefined && json !== null && typeof json.message === 'string') return json.message.trim();
-  const text = error instanceof Error ? error.message : String(error);
-  // dockerode prefixes the engine's message with `(HTTP code 500) server error - `.
-  return text.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
-}
-
-function credentialHash(credential: RegistryCredential): string {
-  return createHash('sha256').update(canonicalJson(credential)).digest('hex');
-}
-
-/** `NAME=value` list to a map, keeping the last of duplicates. */
-function envMap(list: readonly string[]): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const entry of list) {
-    const eq = entry.indexOf('=');
-    if (eq < 0) map.set(entry, entry);
-    else map.set(entry.slice(0, eq), entry);
-  }
-  return map;
-}
-
-/**
- * The container environment: the agent's module environment, then `createOptions.Env`, whose
- * entries override same-named variables (edgelet `merge_env`).
- */
-export function mergeEnv(moduleEnv: Readonly<Record<string, string>>, createEnv: unknown): string[] {
-  const merged = envMap(Object.entries(moduleEnv).map(([k, v]) => `${k}=${v}`));
-  if (Array.isArray(createEnv)) {
-    for (const [name, entry] of envMap(createEnv.filter((e): e is string => typeof e === 'string'))) merged.set(name, entry);
-  }
-  return [...merged.values()];
-}
-
-/** `timeNano` of a Docker event, read from the raw JSON (it does not fit a double exactly). */
-function eventNano(raw: string, seconds: number | undefined): bigint | undefined {
-  const match = /"timeNano"\s*:\s*(\d+)/.exec(raw);
-  if (match?.[1] !== undefined) return BigInt(match[1]);
-  return seconds === undefined ? undefined : BigInt(seconds) * 1_000_000_000n;
-}
-
-/** Nanoseconds since the epoch as Docker's `since` text: `seconds.nanoseconds`. */
-function nanoToSeconds(nano: bigint): string {
-  return `${nano / 1_000_000_000n}.${(nano % 1_000_000_000n).toString().padStart(9, '0')}`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** Docker state -> runtime status (edgelet `runtime_state`). */
-function observedStatus(state: Docker.ContainerInspectInfo['State']): ObservedStatus {
-  switch (state.Status) {
-    case 'running':
-      return state.Health?.Status === 'unhealthy' ? 'unhealthy' : 'running';
-    case 'created':
-    case 'paused':
-    case 'restarting':
-      return 'stopped';
-    case 'exited':
-    case 'removing':
-      return state.ExitCode === 0 ? 'stopped' : 'failed';
-    case 'dead':
-      return 'dead';
-    default:
-      return 'unknown';
-  }
-}
-
-/**
- * When the container became unhealthy: the end of the health check that made the failing streak
- * reach `retries` (the log keeps the last five checks), or the earliest failure still logged.
- */
-function unhealthySinceOf(info: Docker.ContainerInspectInfo): number | undefined {
-  const health = info.State.Health;
-  if (health === undefined || health.Status !== 'unhealthy') return undefined;
-  const log = health.Log ?? [];
-  const retries = (info.Config.Healthcheck as { Retries?: number } | undefined)?.Retries ?? 3;
-  const streakStart = log.length - health.FailingStreak;
-  const index = Math.max(0, Math.min(log.length - 1, streakStart + Math.max(1, retries) - 1));
-  return parseDockerTime(log[index]?.End);
-}
-
-interface Tracked {
-  /** Desired status last applied by start/stop. */
-  status?: DesiredStatus;
-  /** The agent stopped the container: its exit is `stopped` whatever the code, and no event. */
-  stopRequested?: boolean;
-  /** Time of Docker's `health_status: unhealthy` event for the current run, when seen. */
-  unhealthyAt?: number;
+  /** `agent.trust`: images checked before they run (registries, required pins, moved tags, signatures); digest pins are always checked. */
+  trust?: ImageTrustOptions;
 }
 
 /**
@@ -196,15 +70,19 @@ interface Tracked {
 export class DockerModuleRuntime extends ModuleRuntime {
   readonly kind = 'docker';
   readonly docker: Docker;
-  private readonly tracked = new Map<string, Tracked>();
+  private readonly tracked = new Map<string, TrackedModule>();
   private readonly credentials = new Map<string, RegistryCredential>();
   private readonly listeners = new Set<(event: ModuleRuntimeEvent) => void>();
   private readonly stopTimeoutMs: number;
   private readonly labels: Readonly<Record<string, string>>;
   private readonly namePrefix: string;
-  private events: Readable | undefined;
-  private eventsWanted = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly images: DockerImagePuller;
+  private readonly events: DockerEventStream;
+  /** Module -> image `prepare` got ready (and verified), consumed by the `create` that follows. */
+  private readonly prepared = new Map<string, ContainerImage & { image: string }>();
+  /** Image -> digest last accepted by the trust policy. */
+  private readonly accepted = new Map<string, string>();
+  private readonly verifier: DockerImageVerifier;
 
   constructor(
     private readonly clock: Clock,
@@ -216,6 +94,9 @@ export class DockerModuleRuntime extends ModuleRuntime {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.labels = options.labels ?? {};
     this.namePrefix = options.namePrefix ?? '';
+    this.images = new DockerImagePuller(this.docker, clock, logger, options);
+    this.verifier = new DockerImageVerifier(this.docker, logger, options.trust ?? { policy: OPEN_IMAGE_POLICY, keys: [] });
+    this.events = new DockerEventStream(this.docker, logger, this.labelFilters(), (event) => this.onDockerEvent(event), options.eventsReconnectMs);
   }
 
   /** Container name of a module. */
@@ -232,10 +113,12 @@ export class DockerModuleRuntime extends ModuleRuntime {
     const containers = (await this.docker.listContainers({ all: true, filters: { label: this.labelFilters() } }))
       // An agent without an instance name leaves named instances' containers alone.
       .filter((c) => (c.Labels?.[LABELS.instance] ?? '') === instance);
+    const warn = (message: string, module: string): void => this.logger.warn(message, { module });
     const modules = await Promise.all(
       containers.map(async (c) => {
         try {
-          return this.toCurrent(await this.docker.getContainer(c.Id).inspect());
+          const info = await this.docker.getContainer(c.Id).inspect();
+          return moduleOfContainer(info, this.tracked.get(info.Config.Labels?.[LABELS.module] ?? '') ?? {}, this.credentials, warn);
         } catch (error) {
           if (statusOf(error) === 404) return undefined; // removed meanwhile
           throw error;
@@ -245,94 +128,70 @@ export class DockerModuleRuntime extends ModuleRuntime {
     return modules.filter((m): m is CurrentModule => m !== undefined).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  private toCurrent(info: Docker.ContainerInspectInfo): CurrentModule | undefined {
-    const labels = info.Config.Labels ?? {};
-    const name = labels[LABELS.module];
-    const specJson = labels[LABELS.spec];
-    if (name === undefined) return undefined;
-    let stored: Omit<ModuleSpec, 'status'>;
-    try {
-      stored = JSON.parse(specJson ?? '') as Omit<ModuleSpec, 'status'>;
-    } catch {
-      // Still listed, with a spec no deployment has: the planner re-creates or removes it.
-      this.logger.warn(`container ${info.Name} has no readable ${LABELS.spec} label; the agent will re-create or remove it`, { module: name });
-      stored = {
-        name,
-        version: '',
-        type: 'docker',
-        restartPolicy: 'never',
-        imagePullPolicy: 'never',
-        startupOrder: DEFAULT_STARTUP_ORDER,
-        env: {},
-        settings: { kind: 'docker', image: labels[LABELS.originalImage] ?? info.Config.Image, createOptions: {} },
-      };
-    }
-    const tracked = this.tracked.get(name) ?? {};
-    const labelStatus = labels[LABELS.status] === 'stopped' ? 'stopped' : 'running';
-    const spec: ModuleSpec = { ...stored, status: tracked.status ?? labelStatus };
-    const hash = labels[LABELS.credential];
-    if (hash !== undefined) {
-      const credential = this.credentials.get(hash);
-      if (credential !== undefined) spec.registryCredential = credential;
-    }
-    const state = info.State;
-    let status = observedStatus(state);
-    const exitCode = state.ExitCode ?? 0;
-    const startedAt = parseDockerTime(state.StartedAt);
-    const exitedAt = state.Running ? undefined : parseDockerTime(state.FinishedAt);
-    if (tracked.stopRequested === true && status === 'failed') status = 'stopped';
-    let statusDescription: string;
-    if (state.Status === 'running') statusDescription = status === 'unhealthy' ? 'running (unhealthy)' : 'running';
-    else if (state.Status === 'created') statusDescription = 'created';
-    else if (state.Status === 'exited') statusDescription = state.OOMKilled ? `exited (${exitCode}, out of memory)` : `exited (${exitCode})`;
-    else statusDescription = state.Status;
-    if (state.Error) statusDescription += `: ${state.Error}`;
-    const result: ModuleRuntimeState = { status, exitCode, statusDescription, id: info.Id.slice(0, 12) };
-    if (startedAt !== undefined) result.startedAt = startedAt;
-    if (exitedAt !== undefined) result.exitedAt = exitedAt;
-    // The event's time is exact; the health log only keeps the last five checks.
-    const unhealthySince = tracked.unhealthyAt ?? unhealthySinceOf(info);
-    if (status === 'unhealthy' && unhealthySince !== undefined) result.unhealthySince = unhealthySince;
-    return { name, spec, state: result };
-  }
-
-  async create(spec: ModuleSpec, env: Readonly<Record<string, string>>): Promise<void> {
+  /** The spec of a Docker module; other types are refused. */
+  private dockerSpec(spec: ModuleSpec): ModuleSpec & { settings: DockerModuleSettings } {
     if (spec.settings.kind !== 'docker') {
       throw new UnsupportedModuleError(spec.name, `module "${spec.name}" has type "${spec.type}"; the docker runtime runs only type "docker" modules (set agent.runtime to "auto" or "process" for process modules)`);
     }
-    const { image, createOptions } = spec.settings;
-    await this.ensureImage(spec.name, image, spec.imagePullPolicy, spec.registryCredential ?? credentialFor(image, this.options.registryCredentials ?? []));
+    return spec as ModuleSpec & { settings: DockerModuleSettings };
+  }
+
+  /**
+   * Gets the image per `imagePullPolicy` (a pull reports `downloading` events with the bytes so
+   * far) and, with a trust policy, verifies it, while the module's current container, if any,
+   * keeps running.
+   */
+  override async prepare(spec: ModuleSpec): Promise<void> {
+    const docker = this.dockerSpec(spec);
+    const image = docker.settings.image;
+    const module = spec.name;
+    // A digest pin is honoured whatever the policy; the policy may ask more.
+    const pinned = this.verifier.admit(module, image, docker.settings.digest);
+    const verifying = this.verifier.active || pinned !== undefined;
+    const previous = verifying && this.verifier.policy.refuseMovedTags ? await this.lastDigestOf(image) : undefined;
+    const credential = spec.registryCredential ?? credentialFor(image, this.options.registryCredentials ?? []);
+    const outcome = await this.images.ensureImage(module, image, spec.imagePullPolicy, credential, (progress) => {
+      this.emit({ module, kind: 'downloading', time: this.clock.now(), image, progress });
+    });
+    if (!verifying) {
+      this.prepared.set(module, { image, runAs: image, digest: outcome.digest });
+      return;
+    }
+    const verified = await this.verifier.verify(module, image, pinned, outcome.digest, previous, credential);
+    this.accepted.set(image, verified.digest);
+    this.prepared.set(module, { image, ...verified });
+  }
+
+  /**
+   * The digest `image` last ran from here: the one this runtime last accepted, else the
+   * `edgeport.image-digest` label of a container created from it (they outlive agent restarts).
+   */
+  private async lastDigestOf(image: string): Promise<string | undefined> {
+    const accepted = this.accepted.get(image);
+    if (accepted !== undefined) return accepted;
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [...this.labelFilters(), `${LABELS.originalImage}=${image}`] } });
+    return containers.map((c) => c.Labels?.[LABELS.imageDigest]).find((digest) => digest !== undefined);
+  }
+
+  async create(spec: ModuleSpec, env: Readonly<Record<string, string>>): Promise<void> {
+    const docker = this.dockerSpec(spec);
+    const image = docker.settings.image;
+    // The plan prepares right before it creates; a create on its own prepares first.
+    if (this.prepared.get(spec.name)?.image !== image) await this.prepare(spec);
+    const source = this.prepared.get(spec.name) as ContainerImage;
+    this.prepared.delete(spec.name);
 
     const name = this.containerName(spec.name);
     await this.removeExisting(spec.name, name);
 
-    const { registryCredential, status: _status, ...identity } = spec;
-    const labels: Record<string, string> = {
-      ...(isRecord(createOptions['Labels']) ? (createOptions['Labels'] as Record<string, string>) : {}),
-      ...this.labels,
-      [LABELS.owner]: OWNER,
-      [LABELS.originalImage]: image,
-      [LABELS.module]: spec.name,
-      [LABELS.spec]: canonicalJson(identity),
-      [LABELS.status]: spec.status,
-    };
-    if (registryCredential !== undefined) {
-      const hash = credentialHash(registryCredential);
-      this.credentials.set(hash, registryCredential);
-      labels[LABELS.credential] = hash;
-    }
-    const hostConfig: Record<string, unknown> = isRecord(createOptions['HostConfig']) ? { ...createOptions['HostConfig'] } : {};
-    if (hostConfig['NetworkMode'] === undefined && this.options.defaultNetworkMode !== undefined) hostConfig['NetworkMode'] = this.options.defaultNetworkMode;
-    const workload = withWorkloadMount(env, hostConfig['Binds'], this.options.workloadSocket);
-    if (workload.binds !== undefined) hostConfig['Binds'] = workload.binds;
-    const params = {
-      ...createOptions,
+    if (spec.registryCredential !== undefined) this.credentials.set(credentialHash(spec.registryCredential), spec.registryCredential);
+    const params = containerCreateOptions(
+      docker,
+      env,
       name,
-      Image: image,
-      Env: mergeEnv(workload.env, createOptions['Env']),
-      Labels: labels,
-      HostConfig: hostConfig,
-    } as Docker.ContainerCreateOptions;
+      { labels: this.labels, defaultNetworkMode: this.options.defaultNetworkMode, workloadSocket: this.options.workloadSocket },
+      source,
+    );
     try {
       await this.docker.createContainer(params);
     } catch (error) {
@@ -356,116 +215,6 @@ export class DockerModuleRuntime extends ModuleRuntime {
     }
     if (info.State.Running) throw new Error(`module "${module}" is running; stop it before re-creating it`);
     await this.docker.getContainer(info.Id).remove({ force: true, v: true });
-  }
-
-  private async imagePresent(image: string): Promise<boolean> {
-    try {
-      await this.docker.getImage(image).inspect();
-      return true;
-    } catch (error) {
-      if (statusOf(error) === 404) return false;
-      throw error;
-    }
-  }
-
-  /** `on-create`: pull (with the registry credential); `never`: the image must be on this machine. */
-  private async ensureImage(module: string, image: string, policy: ModuleSpec['imagePullPolicy'], credential: RegistryCredential | undefined): Promise<void> {
-    if (policy === 'never') {
-      if (!(await this.imagePresent(image))) {
-        throw new Error(`image ${image} is not on this machine and imagePullPolicy is "never": load it (docker pull / docker load) or set imagePullPolicy to "on-create"`);
-      }
-      return;
-    }
-    try {
-      await this.pull(module, image, credential);
-    } catch (error) {
-      const reason = messageOf(error);
-      // Offline edge devices must still be able to re-create a module from the image they have.
-      if (await this.imagePresent(image)) {
-        this.logger.warn(`pulling ${image} failed (${reason}); using the image already on this machine`, { module, image });
-        return;
-      }
-      throw new Error(`cannot pull image ${image}${credential === undefined ? ' (no registry credential matches its registry)' : ` with the credential of ${credential.address}`}: ${reason}`, { cause: error });
-    }
-  }
-
-  private async pull(module: string, image: string, credential: RegistryCredential | undefined): Promise<void> {
-    const timeoutMs = this.options.pullTimeoutMs ?? 600_000;
-    const abort = new AbortController();
-    // Real timers: this waits on the registry, whatever clock the agent logic uses. The signal
-    // covers the request too: the engine may answer only once the registry does.
-    const timer = setTimeout(() => abort.abort(), timeoutMs);
-    timer.unref();
-    const timedOut = (): Error => new Error(`the pull did not finish within ${Math.round(timeoutMs / 1000)} s`);
-    const options: Record<string, unknown> = { abortSignal: abort.signal };
-    if (credential !== undefined) {
-      options['authconfig'] = { username: credential.username, password: credential.password, serveraddress: credential.address };
-    }
-    this.logger.info(`pulling ${image}`, { module, image });
-    try {
-      let stream: Readable;
-      try {
-        stream = (await this.docker.pull(image, options)) as Readable;
-      } catch (error) {
-        throw abort.signal.aborted ? timedOut() : error;
-      }
-      await this.followPull(module, image, stream, abort.signal, timedOut);
-    } finally {
-      clearTimeout(timer);
-    }
-    this.logger.info(`pulled ${image}`, { module, image });
-  }
-
-  /** Reads the pull's progress stream: throttled progress logs; an `errorDetail` fails the pull. */
-  private async followPull(module: string, image: string, stream: Readable, signal: AbortSignal, timedOut: () => Error): Promise<void> {
-    const interval = this.options.pullProgressIntervalMs ?? 2000;
-    let lastLog = Number.NEGATIVE_INFINITY;
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        stream.destroy();
-        reject(timedOut());
-      };
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      let buffer = '';
-      let failure: string | undefined;
-      const line = (text: string): void => {
-        if (text.trim() === '') return;
-        let event: { status?: string; progress?: string; id?: string; error?: string; errorDetail?: { message?: string } };
-        try {
-          event = JSON.parse(text) as typeof event;
-        } catch {
-          return;
-        }
-        if (event.error !== undefined || event.errorDetail !== undefined) {
-          failure = event.errorDetail?.message ?? event.error ?? 'pull failed';
-          return;
-        }
-        const now = this.clock.now();
-        if (now - lastLog >= interval) {
-          lastLog = now;
-          this.logger.info(`pulling ${image}: ${[event.id, event.status, event.progress].filter(Boolean).join(' ')}`, { module, image });
-        }
-      };
-      stream.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          line(buffer.slice(0, nl));
-          buffer = buffer.slice(nl + 1);
-        }
-      });
-      stream.once('error', (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(signal.aborted ? timedOut() : error);
-      });
-      stream.once('end', () => {
-        signal.removeEventListener('abort', onAbort);
-        line(buffer);
-        if (failure !== undefined) reject(new Error(failure));
-        else resolve();
-      });
-    });
   }
 
   private container(module: string): Docker.Container {
@@ -523,76 +272,12 @@ export class DockerModuleRuntime extends ModuleRuntime {
       if (statusOf(error) === 404) throw new ModuleNotFoundError(module);
       throw error;
     }
-    const { since, until, tail } = options;
-    if (tail !== undefined && tail <= 0 && options.follow !== true) return;
-    const follow = options.follow === true;
-    const query: Record<string, unknown> = { stdout: true, stderr: true, timestamps: true, follow };
-    if (tail !== undefined) query['tail'] = Math.max(0, tail);
-    if (since !== undefined) query['since'] = (since / 1000).toFixed(3);
-    if (until !== undefined && !follow) query['until'] = (until / 1000).toFixed(3);
-    const raw: unknown = await this.docker.getContainer(info.Id).logs(query as unknown as Docker.ContainerLogsOptions & { follow: true });
-    const queue: LogLine[] = [];
-    let ended = false;
-    let wake: (() => void) | undefined;
-    const demux = new DockerLogDemux(!info.Config.Tty, (line) => {
-      queue.push(line);
-    });
-    const notify = (): void => {
-      wake?.();
-    };
-    let stream: Readable | undefined;
-    if (Buffer.isBuffer(raw)) {
-      demux.push(raw);
-      demux.flush();
-      ended = true;
-    } else {
-      stream = raw as Readable;
-      stream.on('data', (chunk: Buffer) => {
-        demux.push(chunk);
-        notify();
-      });
-      const end = (): void => {
-        demux.flush();
-        ended = true;
-        notify();
-      };
-      stream.once('end', end);
-      stream.once('close', end);
-      stream.once('error', end);
-    }
-    const onAbort = (): void => {
-      stream?.destroy();
-      ended = true;
-      notify();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      for (;;) {
-        const next = queue.shift();
-        if (next !== undefined) {
-          if (since !== undefined && next.time < since) continue;
-          if (until !== undefined && next.time >= until) return;
-          yield next;
-          continue;
-        }
-        if (ended || options.signal?.aborted === true) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
-      }
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-      stream?.destroy();
-    }
+    yield* containerLogs(this.docker, info, options);
   }
 
   onEvent(listener: (event: ModuleRuntimeEvent) => void): () => void {
     this.listeners.add(listener);
-    if (!this.eventsWanted) {
-      this.eventsWanted = true;
-      void this.openEvents();
-    }
+    this.events.watchInBackground();
     return () => {
       this.listeners.delete(listener);
     };
@@ -600,120 +285,16 @@ export class DockerModuleRuntime extends ModuleRuntime {
 
   /** Opens the event stream now (the lifecycle does so at start) and resolves once it is open. */
   async watchEvents(): Promise<void> {
-    this.eventsWanted = true;
-    if (this.events === undefined) await this.openEvents();
+    await this.events.watch();
   }
 
   /** Closes the Docker event stream (agent shutdown). Containers keep running, as with Azure. */
   async close(): Promise<void> {
-    this.eventsWanted = false;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    const events = this.events;
-    this.events = undefined;
-    events?.destroy();
+    this.events.close();
   }
 
-  private opening: Promise<void> | undefined;
-  /** Time of the newest event seen (ns; beyond a double's precision, hence bigint). */
-  private lastEventNano: bigint | undefined;
-  /** Events seen at `lastEventNano`, to drop their replay. */
-  private readonly seenAtLastNano = new Set<string>();
-  /** While replaying after a reconnect: events up to this time were (maybe) seen already. */
-  private replayUpTo: bigint | undefined;
-
-  private async openEvents(): Promise<void> {
-    if (this.opening !== undefined) return await this.opening;
-    this.opening = this.connectEvents().finally(() => {
-      this.opening = undefined;
-    });
-    await this.opening;
-  }
-
-  private async connectEvents(): Promise<void> {
-    if (!this.eventsWanted || this.events !== undefined) return;
-    let stream: Readable;
-    const options: Record<string, unknown> = {
-      filters: { type: ['container'], event: ['start', 'die', 'health_status'], label: this.labelFilters() },
-    };
-    // After a reconnect, replay what happened while the stream was down (Docker keeps recent events).
-    if (this.lastEventNano !== undefined) {
-      options['since'] = nanoToSeconds(this.lastEventNano);
-      this.replayUpTo = this.lastEventNano;
-    }
-    try {
-      stream = (await this.docker.getEvents(options)) as Readable;
-    } catch (error) {
-      this.logger.warn(`cannot open the Docker event stream: ${messageOf(error)}; retrying`);
-      this.scheduleReconnect();
-      return;
-    }
-    if (!this.eventsWanted) {
-      stream.destroy();
-      return;
-    }
-    this.events = stream;
-    // Without any event yet, a reconnect replays from the moment this stream opened.
-    this.lastEventNano ??= BigInt(Date.now()) * 1_000_000n;
-    let buffer = '';
-    stream.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        this.onDockerEvent(buffer.slice(0, nl));
-        buffer = buffer.slice(nl + 1);
-      }
-    });
-    const ended = (): void => {
-      if (this.events !== stream) return;
-      this.events = undefined;
-      if (this.eventsWanted) {
-        this.logger.warn('the Docker event stream ended; reconnecting');
-        this.scheduleReconnect();
-      }
-    };
-    stream.once('end', ended);
-    stream.once('close', ended);
-    stream.once('error', ended);
-  }
-
-  private scheduleReconnect(): void {
-    if (!this.eventsWanted || this.reconnectTimer !== undefined) return;
-    // Real timers: this waits on the Docker engine, whatever clock the agent logic uses.
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      void this.openEvents();
-    }, this.options.eventsReconnectMs ?? 1000);
-    this.reconnectTimer.unref();
-  }
-
-  private onDockerEvent(text: string): void {
-    if (text.trim() === '') return;
-    let event: { Action?: string; status?: string; time?: number; Actor?: { Attributes?: Record<string, string> } };
-    try {
-      event = JSON.parse(text) as typeof event;
-    } catch {
-      return;
-    }
-    const attributes = event.Actor?.Attributes ?? {};
-    const module = attributes[LABELS.module];
-    if (module === undefined) return;
-    const nano = eventNano(text, event.time);
-    if (nano !== undefined) {
-      // The replay after a reconnect may repeat events seen before it: skip those.
-      const replayedUpTo = this.replayUpTo;
-      if (replayedUpTo !== undefined) {
-        if (nano < replayedUpTo || (nano === replayedUpTo && this.seenAtLastNano.has(text))) return;
-        if (nano > replayedUpTo) this.replayUpTo = undefined;
-      }
-      if (this.lastEventNano === undefined || nano > this.lastEventNano) {
-        this.seenAtLastNano.clear();
-        this.lastEventNano = nano;
-      }
-      if (nano === this.lastEventNano) this.seenAtLastNano.add(text);
-    }
-    const time = nano !== undefined ? Number(nano / 1_000_000n) : (event.time ?? 0) * 1000;
-    const action = event.Action ?? event.status ?? '';
+  /** Docker's container events as module events, minus the exits the agent caused. */
+  private onDockerEvent({ module, action, time, attributes }: DockerContainerEvent): void {
     const tracked = this.tracked.get(module);
     if (action === 'start') {
       if (tracked !== undefined) tracked.unhealthyAt = undefined;

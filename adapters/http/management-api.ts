@@ -23,7 +23,8 @@ export class ManagementApiOptions {
  * The local management API the CLI talks to (`edgeport list|logs|restart`), on a unix socket only
  * (mode 0660: the runtime's user and group), never on TCP:
  *
- * - `GET /modules` -> `{modules: ModuleSummary[]}`;
+ * - `GET /modules` -> `{modules: ModuleSummary[], deployment: {version?, status: {code, description}}}`
+ *   (the agent's `lastDesiredVersion` and `lastDesiredStatus`, for `edgeport deploy --wait`);
  * - `GET /modules/{m}/logs?tail=&since=&until=&follow=` -> NDJSON lines `{time, stream, text}`,
  *   streamed (with `follow=true` until the module exits or the client goes away);
  * - `POST /modules/{m}/restart` -> `{}` (404 unknown module);
@@ -89,7 +90,7 @@ export class ManagementApi extends HostedService {
     if (this.management === undefined) return sendJson(response, 503, { message: 'the edge agent is not running in this runtime (started with --only hub or agent.enabled = false)' });
     if (segments.length === 1) {
       if (request.method !== 'GET') return sendJson(response, 405, { message: 'use GET' });
-      return sendJson(response, 200, { modules: await this.management.list() });
+      return sendJson(response, 200, { modules: await this.management.list(), deployment: this.management.deployment() });
     }
     const module = segments[1] as string;
     if (segments.length === 3 && segments[2] === 'restart') {

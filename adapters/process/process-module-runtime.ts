@@ -15,6 +15,7 @@ import {
 } from '../../application/ports/module-runtime.js';
 import type { ModuleSpec, ProcessModuleSettings } from '../../domain/modules/module-spec.js';
 import type { ModuleRuntimeState } from '../../domain/modules/module-status.js';
+import { ProgramChecksums } from './program-checksum.js';
 import { LineSplitter, RotatingLog } from './rotating-log.js';
 
 export interface ProcessRuntimeOptions {
@@ -126,6 +127,7 @@ export class ProcessModuleRuntime extends ModuleRuntime {
   private readonly maxLogFiles: number;
   private readonly stopTimeoutMs: number;
   private readonly inherited: Record<string, string>;
+  private readonly checksums = new ProgramChecksums();
 
   constructor(
     private readonly clock: Clock,
@@ -145,6 +147,11 @@ export class ProcessModuleRuntime extends ModuleRuntime {
 
   async list(): Promise<CurrentModule[]> {
     return [...this.modules].map(([name, m]) => ({ name, spec: m.spec, state: { ...m.state } }));
+  }
+
+  /** `settings.sha256`: the program (and listed files) must have the pinned SHA-256. */
+  override async prepare(spec: ModuleSpec): Promise<void> {
+    if (spec.settings.kind === 'process') await this.checksums.check(spec.name, spec.settings, this.inherited['PATH']);
   }
 
   async create(spec: ModuleSpec, env: Readonly<Record<string, string>>): Promise<void> {
@@ -190,6 +197,13 @@ export class ProcessModuleRuntime extends ModuleRuntime {
         module.state = { ...module.state, statusDescription: `cannot start: cwd ${cwd} is not a directory` };
         throw new Error(`cannot start module "${name}": working directory ${cwd} does not exist or is not a directory`);
       }
+    }
+    // Checked at every start (restarts too): the file may have changed since the module was created.
+    try {
+      await this.checksums.check(name, module.settings, module.env['PATH'] ?? this.inherited['PATH']);
+    } catch (error) {
+      module.state = { ...module.state, status: 'failed', statusDescription: (error as Error).message };
+      throw error;
     }
     const child = spawn(command, args, {
       cwd,

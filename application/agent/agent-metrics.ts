@@ -1,3 +1,4 @@
+import { ModulePreparationError, type DownloadProgress } from '../../domain/modules/module-preparation.js';
 import { MODULE_RUNTIME_STATUSES } from '../../domain/modules/module-status.js';
 import type { Command } from '../../domain/modules/planner.js';
 import type { Counter, Gauge, Metrics } from '../ports/metrics.js';
@@ -30,6 +31,9 @@ export class AgentMetrics {
   /** Statuses of the last pass and when it ran: the time until the next pass is counted by them. */
   private lastPass: { at: number; statuses: ReadonlyMap<string, string> } | undefined;
   private readonly availability = new Map<string, { expected: number; running: number }>();
+  private readonly downloaded?: Gauge;
+  private readonly downloadSize?: Gauge;
+  private readonly preparationFailures?: Counter;
 
   constructor(metrics: Metrics | undefined) {
     if (metrics === undefined) return;
@@ -44,6 +48,16 @@ export class AgentMetrics {
     this.azureStops = metrics.counter('edgeAgent_module_stop_total', 'Number of times edgeAgent asked the runtime to stop the module');
     this.runningCorrectly = metrics.gauge('edgeAgent_total_time_running_correctly_seconds', 'The amount of time the module was specified in the deployment and was in the running state');
     this.expectedRunning = metrics.gauge('edgeAgent_total_time_expected_running_seconds', 'The amount of time the module was specified in the deployment');
+    this.downloaded = metrics.gauge('edgeport_agent_image_download_bytes', 'Bytes of image layers pulled so far for a module being downloaded (0 when done)');
+    this.downloadSize = metrics.gauge('edgeport_agent_image_download_size_bytes', 'Bytes of image layers to pull for a module being downloaded, as known so far (0 when done)');
+    this.preparationFailures = metrics.counter('edgeport_agent_module_preparation_failures_total', 'Modules that could not be prepared: image pull failed, image refused by the trust policy, program checksum mismatch');
+  }
+
+  /** Progress of a module's image pull; `undefined` when it is over. */
+  download(module: string, progress: DownloadProgress | undefined): void {
+    const labels = { module_name: module };
+    this.downloaded?.set(labels, progress?.doneBytes ?? 0);
+    this.downloadSize?.set(labels, progress?.totalBytes ?? 0);
   }
 
   executed(command: Command): void {
@@ -62,8 +76,9 @@ export class AgentMetrics {
     if (command.kind === 'restart') this.restarts?.inc(labels);
   }
 
-  failed(command: Command): void {
+  failed(command: Command, error?: Error): void {
     this.failures?.inc({ command: command.kind });
+    if (error instanceof ModulePreparationError) this.preparationFailures?.inc({ module_name: command.module, kind: error.kind });
   }
 
   /**
@@ -75,11 +90,7 @@ export class AgentMetrics {
   reconciled(code: number, modules: Readonly<Record<string, ReportedModuleStatus>>, systemModules: Readonly<Record<string, ReportedModuleStatus>>, now: number): void {
     this.passes?.inc();
     this.status?.set({}, code);
-    if (this.modules !== undefined) {
-      for (const status of MODULE_RUNTIME_STATUSES) {
-        this.modules.set({ runtime_status: status }, Object.values(modules).filter((m) => m.runtimeStatus === status).length);
-      }
-    }
+    this.shown(Object.values(modules).map((m) => m.runtimeStatus));
     const all = Object.entries({ ...systemModules, ...modules });
     const statuses = new Map(all.map(([name, m]) => [name, m.runtimeStatus] as const));
     this.versions = new Map(all.map(([name, m]) => [name, typeof m.version === 'string' ? m.version : ''] as const));
@@ -96,5 +107,13 @@ export class AgentMetrics {
       }
     }
     this.lastPass = { at: now, statuses };
+  }
+
+  /** Modules by the runtime status the agent shows (also between passes, while downloading). */
+  shown(runtimeStatuses: readonly string[]): void {
+    if (this.modules === undefined) return;
+    for (const status of MODULE_RUNTIME_STATUSES) {
+      this.modules.set({ runtime_status: status }, runtimeStatuses.filter((s) => s === status).length);
+    }
   }
 }

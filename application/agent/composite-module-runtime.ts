@@ -5,8 +5,8 @@ import type { CurrentModule, LogLine, LogOptions, ModuleRuntimeEvent } from '../
 /**
  * Several module runtimes as one, by module `type` (`agent.runtime = "auto"` with a Docker engine:
  * `type: "docker"` modules as containers, `type: "process"` modules as processes, in one
- * deployment). A module lives in exactly one runtime: `create` removes a module of the same name
- * from the others first (its type changed), `stop` and `remove` go to every runtime (both are
+ * deployment). A module lives in exactly one runtime: `prepare` goes to the runtime of its type,
+ * `create` removes a module of the same name from the others first (its type changed), `stop` and `remove` go to every runtime (both are
  * idempotent), `start` and `logs` to the runtime that has the module.
  */
 export class CompositeModuleRuntime extends ModuleRuntime {
@@ -34,13 +34,23 @@ export class CompositeModuleRuntime extends ModuleRuntime {
     return modules.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  override async prepare(spec: ModuleSpec): Promise<void> {
+    await this.runtimeOf(spec).prepare(spec);
+  }
+
   async create(spec: ModuleSpec, env: Readonly<Record<string, string>>): Promise<void> {
+    const target = this.runtimeOf(spec);
+    for (const [, runtime] of this.runtimes) if (runtime !== target) await runtime.remove(spec.name);
+    await target.create(spec, env);
+  }
+
+  /** The runtime of the spec's `type`. */
+  private runtimeOf(spec: ModuleSpec): ModuleRuntime {
     const target = this.runtimes.find(([type]) => type === spec.type)?.[1];
     if (target === undefined) {
       throw new UnsupportedModuleError(spec.name, `module "${spec.name}" has type "${spec.type}"; this agent runs types ${this.runtimes.map(([type]) => `"${type}"`).join(' and ')}`);
     }
-    for (const [, runtime] of this.runtimes) if (runtime !== target) await runtime.remove(spec.name);
-    await target.create(spec, env);
+    return target;
   }
 
   async start(module: string): Promise<void> {

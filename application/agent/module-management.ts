@@ -1,15 +1,15 @@
 import { inject, injectable } from 'inversify';
 import { parseLogTime } from '../../domain/modules/log-time.js';
-import type { ModuleSpec } from '../../domain/modules/module-spec.js';
-import type { ModuleRuntimeStatus } from '../../domain/modules/module-status.js';
-import { effectiveStatus, restartDueAt } from '../../domain/modules/restart-policy.js';
-import { describeModuleStatus } from '../../domain/modules/status-description.js';
+import type { DownloadProgress } from '../../domain/modules/module-preparation.js';
+import { MODULE_RUNTIME_STATUSES, type ModuleRuntimeStatus } from '../../domain/modules/module-status.js';
+import { restartDueAt, shownStatus } from '../../domain/modules/restart-policy.js';
+import { describeModuleConfig, describeModuleStatus } from '../../domain/modules/status-description.js';
 import { Clock } from '../ports/clock.js';
 import { ModuleRuntime, type LogLine, type LogOptions } from '../ports/module-runtime.js';
 import { ModuleStateStore } from '../ports/module-state-store.js';
 import { AgentMethods } from './agent-methods.js';
 import { AgentSettings } from './agent-settings.js';
-import { ReconcileDeployment } from './reconcile-deployment.js';
+import { ReconcileDeployment, type DeploymentProgress } from './reconcile-deployment.js';
 
 /** One row of `edgeport list` / `GET /modules`. Times are epoch ms. */
 export interface ModuleSummary {
@@ -32,6 +32,14 @@ export interface ModuleSummary {
   lastRestartAt?: number;
   /** When a module in back-off will be restarted. */
   restartAt?: number;
+  /** The runtime's (or the agent's) text, as reported in `statusDescription`. */
+  statusDescription: string;
+  /** A `downloading` module's image pull (also an update's, while the old module runs). */
+  download?: DownloadProgress;
+  /** A module that could not be prepared or created: why, in a few words... */
+  failure?: string;
+  /** ... and when the agent tries again. */
+  retryAt?: number;
   /** `edgeAgent`, `edgeHub`. */
   system: boolean;
 }
@@ -56,12 +64,6 @@ export interface ModuleLogQuery {
   signal?: AbortSignal;
 }
 
-function configOf(spec: ModuleSpec): string {
-  const settings = spec.settings;
-  if (settings.kind === 'process') return [settings.command, ...settings.args].map((a) => (/[\s"']/.test(a) || a === '' ? JSON.stringify(a) : a)).join(' ');
-  return settings.image;
-}
-
 /** Reported `0001-01-01T00:00:00` / `2026-01-01T00:00:05.123` (UTC without zone) to epoch ms. */
 function reportedMs(value: unknown): number | undefined {
   if (typeof value !== 'string' || value.startsWith('0001-')) return undefined;
@@ -69,7 +71,7 @@ function reportedMs(value: unknown): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-const RUNTIME_STATUSES = new Set<string>(['unknown', 'backoff', 'running', 'unhealthy', 'stopped', 'failed', 'dead']);
+const RUNTIME_STATUSES = new Set<string>(MODULE_RUNTIME_STATUSES);
 
 /**
  * What the management API offers (`iotedge list|logs|restart`): module rows from the runtime and the
@@ -99,21 +101,22 @@ export class ModuleManagement {
     const reported = this.agent.reported;
     const reportedModules = (reported['modules'] ?? {}) as Record<string, { status?: unknown }>;
     const rows: ModuleSummary[] = this.systemRows(reported, now);
-    for (const module of [...current].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    for (const module of this.agent.shown(current)) {
       const history = states.get(module.name);
       const restartCount = history?.restartCount ?? 0;
       const operator = this.operatorRestarts.get(module.name);
       const reportedStatus = reportedModules[module.name]?.status;
       const desired = reportedStatus === 'running' || reportedStatus === 'stopped' ? reportedStatus : module.spec.status;
-      const status = effectiveStatus(desired, module.state.status, module.spec.restartPolicy, restartCount, this.settings.restartPolicy);
+      const status = shownStatus(desired, module.state, module.spec.restartPolicy, restartCount, this.settings.restartPolicy);
       const row: ModuleSummary = {
         name: module.name,
         type: module.spec.type,
         desiredStatus: desired,
         status,
         description: '',
+        statusDescription: module.state.statusDescription,
         exitCode: module.state.exitCode,
-        config: configOf(module.spec),
+        config: describeModuleConfig(module.spec),
         version: module.spec.version,
         // Policy restarts (what the back-off counts) plus the operator's (`restart`, the dashboard).
         restartCount: restartCount + (operator?.count ?? 0),
@@ -124,10 +127,21 @@ export class ModuleManagement {
       const lastRestartAt = Math.max(history?.lastRestartTime ?? 0, operator?.at ?? 0);
       if (lastRestartAt > 0) row.lastRestartAt = lastRestartAt;
       if (status === 'backoff') row.restartAt = restartDueAt(module.state, restartCount, this.settings.restartPolicy);
+      const preparation = module.state.preparation ?? this.agent.preparationOf(module.name);
+      if (preparation?.download !== undefined) row.download = preparation.download;
+      if (module.state.preparation?.phase === 'failed') {
+        row.failure = preparation?.summary ?? 'cannot create the module';
+        if (preparation?.retryAt !== undefined) row.retryAt = preparation.retryAt;
+      }
       row.description = describeModuleStatus(row, now);
       rows.push(row);
     }
     return rows;
+  }
+
+  /** `lastDesiredVersion` and `lastDesiredStatus` of the agent (`edgeport deploy --wait`). */
+  deployment(): DeploymentProgress {
+    return this.agent.deployment;
   }
 
   /** `edgeAgent` (this process) and `edgeHub` (when the deployment has it) from the reported properties. */
@@ -145,6 +159,7 @@ export class ModuleManagement {
         desiredStatus: 'running',
         status,
         description: '',
+        statusDescription: typeof entry['statusDescription'] === 'string' ? entry['statusDescription'] : '',
         exitCode: typeof entry['exitCode'] === 'number' ? entry['exitCode'] : 0,
         config: typeof settings['image'] === 'string' ? settings['image'] : `edgeport (embedded)`,
         version: '',

@@ -7,6 +7,7 @@ import type { ModuleRuntime } from '../ports/module-runtime.js';
 import type { ModuleStateStore } from '../ports/module-state-store.js';
 import type { AgentMetrics } from './agent-metrics.js';
 import type { AgentSettings } from './agent-settings.js';
+import type { ModuleProvisioning } from './module-provisioning.js';
 
 export interface CommandFailure {
   command: Command;
@@ -32,12 +33,13 @@ export function describeCommand(command: Command): string {
 
 /** A failed command is identified by what it does; a changed spec is a new command. */
 function commandKey(command: Command): string {
-  return command.kind === 'create' ? `create:${command.module}:${canonicalJson(command.spec)}` : `${command.kind}:${command.module}`;
+  return command.kind === 'create' || command.kind === 'prepare' ? `${command.kind}:${command.module}:${canonicalJson(command.spec)}` : `${command.kind}:${command.module}`;
 }
 
 /**
  * Executes plans (Azure `OrderedRetryPlanRunner`): commands run in plan order; a failing command
- * is retried on later runs after `unit * 2^(failures-1)` and given up after `maxRuns` failures,
+ * is retried on later runs after `unit * 2^(failures-1)` and given up after `maxRuns` failures
+ * (the restart back-off's schedule by default: 10 s, 20 s, ... 300 s, 20 times),
  * until the deployment changes. Once a command of a module fails or waits, the module's later
  * commands in the same plan are skipped (a `start` after a failed `create` cannot work).
  */
@@ -53,7 +55,16 @@ export class PlanRunner {
     private readonly metrics?: AgentMetrics,
     /** Creates module identities (workload API); without it modules get no credentials. */
     private readonly identities?: ModuleIdentityProvider,
+    /** Told when preparing or creating a module fails (and when it succeeds), to show it. */
+    private readonly provisioning?: ModuleProvisioning,
   ) {}
+
+  /** When a command that failed `runs` times in a row may run again; undefined: given up. */
+  private retryAt(runs: number, lastRun: number): number | undefined {
+    const retry = this.settings.commandRetry;
+    if (runs >= retry.maxRuns) return undefined;
+    return lastRun + Math.min(retry.coolOffUnitMs * 2 ** (runs - 1), retry.maxCoolOffMs);
+  }
 
   async run(commands: readonly Command[], deploymentId: number, now: () => number): Promise<PlanRunResult> {
     if (deploymentId !== this.deploymentId) {
@@ -62,7 +73,6 @@ export class PlanRunner {
     }
     const result: PlanRunResult = { executed: [], failures: [], skipped: [] };
     const blocked = new Set<string>();
-    const retry = this.settings.commandRetry;
     for (const command of commands) {
       if (blocked.has(command.module)) {
         result.skipped.push(command);
@@ -71,8 +81,8 @@ export class PlanRunner {
       const key = commandKey(command);
       const stats = this.stats.get(key);
       if (stats !== undefined) {
-        const wait = Math.min(retry.coolOffUnitMs * 2 ** (stats.runs - 1), retry.maxCoolOffMs);
-        if (stats.runs >= retry.maxRuns || now() - stats.lastRun < wait) {
+        const due = this.retryAt(stats.runs, stats.lastRun);
+        if (due === undefined || now() < due) {
           result.skipped.push(command);
           blocked.add(command.module);
           continue;
@@ -81,15 +91,18 @@ export class PlanRunner {
       try {
         await this.execute(command, now);
         this.stats.delete(key);
+        if (command.kind === 'prepare' || command.kind === 'create') this.provisioning?.clear(command.module);
         result.executed.push(command);
         this.metrics?.executed(command);
         this.logger.info(`executed ${describeCommand(command)}`, { module: command.module, command: command.kind, reason: command.reason });
       } catch (error) {
         const err = error instanceof Error ? error : new Error(String(error));
         const runs = (stats?.runs ?? 0) + 1;
-        this.stats.set(key, { runs, lastRun: now() });
+        const lastRun = now();
+        this.stats.set(key, { runs, lastRun });
+        if (command.kind === 'prepare' || command.kind === 'create') this.provisioning?.failed(command.module, err, this.retryAt(runs, lastRun));
         result.failures.push({ command, error: err });
-        this.metrics?.failed(command);
+        this.metrics?.failed(command, err);
         blocked.add(command.module);
         this.logger.warn(`${describeCommand(command)} failed (attempt ${runs}): ${err.message}`, { module: command.module, command: command.kind });
       }
@@ -99,6 +112,9 @@ export class PlanRunner {
 
   private async execute(command: Command, now: () => number): Promise<void> {
     switch (command.kind) {
+      case 'prepare':
+        await this.runtime.prepare(command.spec);
+        return;
       case 'create': {
         let environment = this.settings.environment;
         let extra: Readonly<Record<string, string>> = {};

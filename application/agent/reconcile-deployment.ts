@@ -2,17 +2,20 @@ import { inject, injectable, optional } from 'inversify';
 import type { DeploymentConfig } from '../../domain/deployment/agent-desired.js';
 import { DeploymentStatusCode, SUCCESSFUL, UNKNOWN_STATUS, type DeploymentStatus } from '../../domain/deployment/deployment-status.js';
 import { nextRestartDue, plan } from '../../domain/modules/planner.js';
+import { manifestTrustStatus } from '../../domain/trust/manifest-integrity.js';
 import { AgentReporter } from '../ports/agent-reporter.js';
 import { Clock, type TimerHandle } from '../ports/clock.js';
 import { DeploymentSource, type DeploymentSnapshot } from '../ports/deployment-source.js';
+import { ManifestVerifier } from '../ports/manifest-verifier.js';
 import { HostedService, type ListenInfo } from '../ports/hosted-service.js';
 import { Logger } from '../ports/logger.js';
 import { Metrics } from '../ports/metrics.js';
 import { ModuleIdentityProvider } from '../ports/module-identity-provider.js';
-import { ModuleRuntime, type CurrentModule } from '../ports/module-runtime.js';
+import { ModuleRuntime, type CurrentModule, type ModuleRuntimeEvent } from '../ports/module-runtime.js';
 import { ModuleStateStore, type ModuleState } from '../ports/module-state-store.js';
 import { AgentMetrics, type ReportedModuleStatus } from './agent-metrics.js';
 import { AgentSettings } from './agent-settings.js';
+import { ModuleProvisioning } from './module-provisioning.js';
 import { describeCommand, PlanRunner, type PlanRunResult } from './plan-runner.js';
 import { ReportedStateBuilder, type ReportedDocument } from './reported-state-builder.js';
 
@@ -33,6 +36,12 @@ export interface ReconcileOutcome {
 
 /** Never wake up sooner than this after a pass, even for a due back-off. */
 const MIN_WAKE_MS = 10;
+
+/** The deployment as the agent last reported it: `lastDesiredVersion` and `lastDesiredStatus`. */
+export interface DeploymentProgress {
+  version?: number;
+  status: DeploymentStatus;
+}
 
 /**
  * The agent's reconcile loop (Azure `Agent.ReconcileAsync`): on every deployment change, every
@@ -60,6 +69,13 @@ export class ReconcileDeployment extends HostedService {
   private readonly operatorStopped = new Set<string>();
   private again = false;
   private running = false;
+  /** Modules being prepared (image pulls) or that could not be created, shown beside the runtime's. */
+  private readonly provisioning = new ModuleProvisioning();
+  /** Modules with a download in the metrics, to zero their gauges when it is over. */
+  private readonly downloadGauges = new Set<string>();
+  /** Reports go out one at a time, in order: passes' and the download progress between them. */
+  private reporting: Promise<void> = Promise.resolve();
+  private progressQueued = false;
 
   constructor(
     @inject(DeploymentSource) private readonly source: DeploymentSource,
@@ -71,11 +87,13 @@ export class ReconcileDeployment extends HostedService {
     @inject(AgentReporter) @optional() private readonly sink?: AgentReporter,
     @inject(Metrics) @optional() metrics?: Metrics,
     @inject(ModuleIdentityProvider) @optional() identities?: ModuleIdentityProvider,
+    /** With a manifest trust root configured: only signed deployments that verify are applied. */
+    @inject(ManifestVerifier) @optional() private readonly manifestVerifier?: ManifestVerifier,
   ) {
     super();
     this.logger = logger.child({ component: 'agent' });
     this.metrics = new AgentMetrics(metrics);
-    this.runner = new PlanRunner(runtime, stateStore, settings, this.logger, this.metrics, identities);
+    this.runner = new PlanRunner(runtime, stateStore, settings, this.logger, this.metrics, identities, this.provisioning);
     this.reporter = new ReportedStateBuilder(settings);
   }
 
@@ -83,8 +101,7 @@ export class ReconcileDeployment extends HostedService {
     this.running = true;
     this.startedAt = this.clock.now();
     this.unsubscribe.push(this.source.onChange(() => void this.reconcile()));
-    // Starts are the agent's own doing; exits and health changes need a look.
-    this.unsubscribe.push(this.runtime.onEvent((event) => event.kind !== 'started' && void this.reconcile()));
+    this.unsubscribe.push(this.runtime.onEvent((event) => this.onRuntimeEvent(event)));
     await this.source.start();
     await this.reconcile();
     return [];
@@ -96,8 +113,66 @@ export class ReconcileDeployment extends HostedService {
     this.timer = undefined;
     for (const off of this.unsubscribe.splice(0)) off();
     await this.inFlight;
-    await this.emit(this.reporter.shutdownPatch());
+    await this.serialized(() => this.emit(this.reporter.shutdownPatch()));
     await this.source.stop();
+  }
+
+  /** Starts are the agent's own doing; exits and health changes need a look; pulls are shown. */
+  private onRuntimeEvent(event: ModuleRuntimeEvent): void {
+    if (event.kind === 'downloading') {
+      this.provisioning.downloading(event.module, event.image, event.progress);
+      this.metrics.download(event.module, event.progress);
+      this.downloadGauges.add(event.module);
+      this.reportProgress();
+      return;
+    }
+    if (event.kind !== 'started') void this.reconcile();
+  }
+
+  /**
+   * A report between passes while an image downloads (a pass waits for the pull to end): the
+   * modules as listed now, with the download's progress. At most one is queued at a time; the
+   * runtime throttles its progress events.
+   */
+  private reportProgress(): void {
+    if (this.progressQueued || !this.running) return;
+    this.progressQueued = true;
+    void this.serialized(async () => {
+      this.progressQueued = false;
+      const good = this.good;
+      if (good === undefined || !this.running) return;
+      const [current, states] = await Promise.all([this.runtime.list(), this.stateStore.getAll()]);
+      const document = this.document(this.lastStatus, good, current, states, this.seenVersion);
+      const modules = (document['modules'] ?? {}) as Record<string, { runtimeStatus: string }>;
+      this.metrics.shown(Object.values(modules).map((m) => m.runtimeStatus));
+      await this.emit(this.reporter.patch(document));
+    }).catch((error: unknown) => this.logger.warn(`reporting download progress failed: ${(error as Error).message}`));
+  }
+
+  /** Runs `task` after every report queued before it. */
+  private serialized(task: () => Promise<void>): Promise<void> {
+    const run = this.reporting.then(task);
+    this.reporting = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * The modules as the agent shows them (reported properties, `edgeport list`): the runtime's, plus
+   * desired modules being prepared (`downloading`) or that could not be created (`failed`).
+   */
+  shown(current: readonly CurrentModule[]): CurrentModule[] {
+    return this.provisioning.overlay(this.good?.config.modules ?? [], current);
+  }
+
+  /** A module's preparation in progress (an update's download too), if any. */
+  preparationOf(module: string): ReturnType<ModuleProvisioning['get']> {
+    return this.provisioning.get(module);
+  }
+
+  /** `lastDesiredVersion` and `lastDesiredStatus` as last computed (`edgeport deploy --wait`). */
+  get deployment(): DeploymentProgress {
+    const version = this.reporter.reported['lastDesiredVersion'];
+    return typeof version === 'number' ? { version, status: this.lastStatus } : { status: this.lastStatus };
   }
 
   /** The reported properties as last computed. */
@@ -178,6 +253,13 @@ export class ReconcileDeployment extends HostedService {
     this.seenVersion = snapshot.version;
     const agent = snapshot.deployment.agent;
     if (agent.ok) {
+      const verifier = this.manifestVerifier;
+      const refusal = manifestTrustStatus(verifier !== undefined, snapshot.deployment.agentIntegrity, (integrity) => (verifier === undefined ? 'no manifest trust root' : verifier.verify(integrity)));
+      if (refusal !== undefined) {
+        this.manifestStatus = refusal;
+        this.logger.warn(`deployment version ${snapshot.version} refused (${refusal.code}): ${refusal.description}`, { version: snapshot.version, code: refusal.code, kept: this.good?.version });
+        return;
+      }
       this.good = { version: snapshot.version, config: agent.value };
       this.operatorStopped.clear();
       this.manifestStatus = undefined;
@@ -230,10 +312,39 @@ export class ReconcileDeployment extends HostedService {
     } catch (error) {
       status = { code: DeploymentStatusCode.Failed, description: (error as Error).message };
       this.logger.error(`reconcile failed: ${(error as Error).message}`);
-      const patch = this.reporter.patch({ ...this.reporter.reported, lastDesiredStatus: status, ...(snapshot === undefined ? {} : { lastDesiredVersion: snapshot.version }) });
-      this.lastStatus = status;
-      this.lastOutcome = { status, patch };
-      await this.emit(patch);
+      await this.serialized(async () => {
+        const patch = this.reporter.patch({ ...this.reporter.reported, lastDesiredStatus: status, ...(snapshot === undefined ? {} : { lastDesiredVersion: snapshot.version }) });
+        this.lastStatus = status;
+        this.lastOutcome = { status, patch };
+        await this.emit(patch);
+      });
+    }
+  }
+
+  private document(
+    status: DeploymentStatus,
+    good: GoodDeployment | undefined,
+    current: readonly CurrentModule[],
+    states: ReadonlyMap<string, ModuleState>,
+    desiredVersion: number | undefined,
+  ): ReportedDocument {
+    return this.reporter.build({
+      desiredVersion,
+      status,
+      config: good?.config,
+      current: this.provisioning.overlay(good?.config.modules ?? [], current),
+      states,
+      agentStartedAt: this.startedAt,
+      runtimeKind: this.runtime.kind,
+    });
+  }
+
+  /** Zeroes the download gauges of modules no longer downloading. */
+  private settleDownloadGauges(): void {
+    for (const module of [...this.downloadGauges]) {
+      if (this.provisioning.get(module)?.phase === 'downloading') continue;
+      this.metrics.download(module, undefined);
+      this.downloadGauges.delete(module);
     }
   }
 
@@ -246,24 +357,19 @@ export class ReconcileDeployment extends HostedService {
     run: PlanRunResult | undefined,
     wake: number | undefined,
   ): Promise<void> {
-    const document = this.reporter.build({
-      desiredVersion,
-      status,
-      config: good?.config,
-      current,
-      states,
-      agentStartedAt: this.startedAt,
-      runtimeKind: this.runtime.kind,
+    this.settleDownloadGauges();
+    await this.serialized(async () => {
+      const document = this.document(status, good, current, states, desiredVersion);
+      const patch = this.reporter.patch(document);
+      const modules = (document['modules'] ?? {}) as Record<string, ReportedModuleStatus>;
+      const systemModules = (document['systemModules'] ?? {}) as Record<string, ReportedModuleStatus>;
+      this.metrics.reconciled(status.code, modules, systemModules, this.clock.now());
+      this.lastStatus = status;
+      this.lastOutcome = { status, patch };
+      if (run !== undefined) this.lastOutcome.run = run;
+      if (wake !== undefined) this.lastOutcome.wake = wake;
+      await this.emit(patch);
     });
-    const patch = this.reporter.patch(document);
-    const modules = (document['modules'] ?? {}) as Record<string, ReportedModuleStatus>;
-    const systemModules = (document['systemModules'] ?? {}) as Record<string, ReportedModuleStatus>;
-    this.metrics.reconciled(status.code, modules, systemModules, this.clock.now());
-    this.lastStatus = status;
-    this.lastOutcome = { status, patch };
-    if (run !== undefined) this.lastOutcome.run = run;
-    if (wake !== undefined) this.lastOutcome.wake = wake;
-    await this.emit(patch);
   }
 
   private async emit(patch: Record<string, unknown>): Promise<void> {

@@ -5,7 +5,7 @@ import { reportedDiff } from '../../domain/deployment/reported-diff.js';
 import type { ModuleSpec } from '../../domain/modules/module-spec.js';
 import type { ModuleState } from '../../domain/modules/module-status.js';
 import type { CurrentModule } from '../../domain/modules/planner.js';
-import { effectiveStatus, type RestartPolicySettings } from '../../domain/modules/restart-policy.js';
+import { shownStatus, type RestartPolicySettings } from '../../domain/modules/restart-policy.js';
 import type { AgentSettings } from './agent-settings.js';
 
 /** Azure's "unset" date-time (`DateTime.MinValue`). */
@@ -39,7 +39,10 @@ function reportedEnv(env: Record<string, string>): Record<string, { value: strin
 function reportedSettings(spec: ModuleSpec): Record<string, unknown> {
   const settings = spec.settings;
   if (settings.kind === 'process') {
-    return settings.cwd === undefined ? { command: settings.command, args: settings.args } : { command: settings.command, args: settings.args, cwd: settings.cwd };
+    const out: Record<string, unknown> = { command: settings.command, args: settings.args };
+    if (settings.cwd !== undefined) out['cwd'] = settings.cwd;
+    if (settings.sha256 !== undefined) out['sha256'] = settings.sha256;
+    return out;
   }
   const out: Record<string, unknown> = { image: settings.image, ...writeCreateOptions(settings.createOptions) };
   if (settings.digest !== undefined) out['digest'] = settings.digest;
@@ -62,7 +65,8 @@ function specFields(spec: ModuleSpec): Record<string, unknown> {
 
 /**
  * Computes the `$edgeAgent` reported properties (Azure `IoTHubReporter`): per module the desired
- * fields plus `runtimeStatus` (after the restart policy), `exitCode`, `statusDescription`, start,
+ * fields plus `runtimeStatus` (after the restart policy; `downloading` or `failed` as they are for
+ * a module still being prepared), `exitCode`, `statusDescription`, start,
  * exit and restart times and `restartCount`; `lastDesiredVersion` and `lastDesiredStatus`. It
  * remembers the last document sent, so `patch` returns only what changed.
  */
@@ -96,7 +100,7 @@ export class ReportedStateBuilder {
         lastExitTimeUtc: reportedTime(state.exitedAt),
         restartCount: restart?.restartCount ?? 0,
         lastRestartTimeUtc: reportedTime(restart?.lastRestartTime),
-        runtimeStatus: effectiveStatus(status, state.status, module.spec.restartPolicy, restart?.restartCount ?? 0, policy),
+        runtimeStatus: shownStatus(status, state, module.spec.restartPolicy, restart?.restartCount ?? 0, policy),
       };
     }
 

@@ -1,3 +1,4 @@
+import type { DownloadProgress } from '../../domain/modules/module-preparation.js';
 import type { ModuleSpec } from '../../domain/modules/module-spec.js';
 import type { CurrentModule } from '../../domain/modules/planner.js';
 
@@ -24,12 +25,18 @@ export interface LogOptions {
   signal?: AbortSignal;
 }
 
-/** Something happened to a module outside the agent's commands (it exited, became unhealthy). */
+/**
+ * Something happened to a module outside the agent's commands (it exited, became unhealthy), or
+ * while preparing it (`downloading`: progress of its image pull, throttled by the runtime).
+ */
 export interface ModuleRuntimeEvent {
   module: string;
-  kind: 'started' | 'exited' | 'unhealthy' | 'healthy';
+  kind: 'started' | 'exited' | 'unhealthy' | 'healthy' | 'downloading';
   time: number;
   exitCode?: number;
+  /** `downloading`: the image and the bytes so far. */
+  image?: string;
+  progress?: DownloadProgress;
 }
 
 /** A module the runtime does not know. */
@@ -67,6 +74,13 @@ export abstract class ModuleRuntime {
    * module exiting on its own: it is the desired status last applied.
    */
   abstract list(): Promise<CurrentModule[]>;
+  /**
+   * Gets what `spec` needs before it can be created, without touching the module that runs now:
+   * a Docker image pulled (reporting `downloading` events) and verified, a program's checksum.
+   * Throws `ModulePreparationError` saying why it cannot. Runtimes with nothing to prepare keep
+   * this default.
+   */
+  async prepare(_spec: ModuleSpec): Promise<void> {}
   /** Creates (or re-creates) a module without starting it. `env` is the full environment. */
   abstract create(spec: ModuleSpec, env: Readonly<Record<string, string>>): Promise<void>;
   abstract start(module: string): Promise<void>;

@@ -2,6 +2,7 @@ import {
   DEFAULT_STARTUP_ORDER,
   IMAGE_PULL_POLICIES,
   RESTART_POLICIES,
+  RESTART_POLICY_ALIASES,
   type ModuleSettings,
   type ModuleSpec,
   type RegistryCredential,
@@ -116,6 +117,32 @@ function parseEnv(value: unknown, path: string, problems: Problems): Record<stri
   return env;
 }
 
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** `settings.sha256` of a process module: the program's SHA-256, or `{"<file>": "<sha256>"}`. */
+function parseProgramChecksum(value: unknown, path: string, problems: Problems): string | Record<string, string> | undefined {
+  if (value === undefined || value === null) return undefined;
+  const expected = 'the SHA-256 of the program (64 hex digits), or {"<file>": "<sha256>", ...}';
+  if (typeof value === 'string') {
+    if (SHA256_HEX.test(value.trim())) return value.trim().toLowerCase();
+    problems.add(path, `expected ${expected} (got ${describe(value)})`);
+    return undefined;
+  }
+  if (!isObject(value) || Object.keys(value).length === 0) {
+    problems.add(path, `expected ${expected} (got ${describe(value)})`);
+    return undefined;
+  }
+  const files: Record<string, string> = {};
+  for (const [file, hash] of Object.entries(value)) {
+    if (file.trim() === '' || typeof hash !== 'string' || !SHA256_HEX.test(hash.trim())) {
+      problems.add(join(path, file), `expected a SHA-256 (64 hex digits) of the file (got ${describe(hash)})`);
+      continue;
+    }
+    files[file] = hash.trim().toLowerCase();
+  }
+  return files;
+}
+
 function parseSettings(
   type: ModuleSpec['type'] | undefined,
   value: unknown,
@@ -138,8 +165,11 @@ function parseSettings(
     }
     let cwd: string | undefined;
     if (raw['cwd'] !== undefined && raw['cwd'] !== null) cwd = problems.text(join(path, 'cwd'), raw['cwd'], 'a directory path');
+    const sha256 = parseProgramChecksum(raw['sha256'], join(path, 'sha256'), problems);
     if (command === undefined) return undefined;
-    return { settings: cwd === undefined ? { kind: 'process', command, args } : { kind: 'process', command, args, cwd } };
+    const settings: ModuleSettings = cwd === undefined ? { kind: 'process', command, args } : { kind: 'process', command, args, cwd };
+    if (sha256 !== undefined) settings.sha256 = sha256;
+    return { settings };
   }
   let image: string | undefined;
   if (typeof raw['image'] !== 'string') {
@@ -179,7 +209,7 @@ function parseModule(name: string, value: unknown, path: string, role: ModuleRol
       problems.add(join(path, 'restartPolicy'), 'must not be null');
       restartPolicy = undefined;
     } else {
-      restartPolicy = problems.enumValue(join(path, 'restartPolicy'), raw['restartPolicy'], RESTART_POLICIES, role === 'edgeHub' ? 'always' : 'on-unhealthy');
+      restartPolicy = problems.enumValue(join(path, 'restartPolicy'), raw['restartPolicy'], RESTART_POLICIES, role === 'edgeHub' ? 'always' : 'on-unhealthy', RESTART_POLICY_ALIASES);
     }
     startupOrder = problems.uint(join(path, 'startupOrder'), raw['startupOrder'], DEFAULT_STARTUP_ORDER);
   }

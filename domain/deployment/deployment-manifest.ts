@@ -2,6 +2,7 @@ import { parseAgentDesired, type DeploymentConfig } from './agent-desired.js';
 import { configFormatError, EMPTY_CONFIGURATION, type ManifestProblem, type ParseResult } from './deployment-status.js';
 import { parseHubDesired, type EdgeHubDesired } from './hub-desired.js';
 import { describe, isObject, type JsonObject } from './problems.js';
+import { readManifestIntegrity, type ManifestIntegrityResult } from '../trust/manifest-integrity.js';
 
 export const DESIRED_KEY = 'properties.desired';
 
@@ -19,6 +20,8 @@ export interface ParsedDeployment {
   agentDesiredVersion?: number;
   /** `$version` of `$edgeHub` desired properties when they come from the `$edgeHub` twin. */
   hubDesiredVersion?: number;
+  /** The signature of the `$edgeAgent` desired properties (`integrity`), when they are an object. */
+  agentIntegrity?: ManifestIntegrityResult;
 }
 
 function invalid(message: string): ParsedDeployment {
@@ -47,6 +50,7 @@ export function parseDeploymentManifest(document: unknown): ParsedDeployment {
   const agentDesired = sectionDesired('$edgeAgent');
   const result: ParsedDeployment = { agent: parseAgentDesired(agentDesired), moduleTwins: {}, moduleTwinProblems: [] };
   if (isObject(agentDesired) && typeof agentDesired['$version'] === 'number') result.agentDesiredVersion = agentDesired['$version'];
+  if (isObject(agentDesired)) result.agentIntegrity = readManifestIntegrity(agentDesired);
 
   if (modulesContent['$edgeHub'] !== undefined) result.hub = parseHubDesired(sectionDesired('$edgeHub'));
 
@@ -78,5 +82,6 @@ export function parseDeploymentManifestText(text: string): ParsedDeployment {
 export function parseAgentTwinDesired(desired: unknown): ParsedDeployment {
   const result: ParsedDeployment = { agent: parseAgentDesired(desired), moduleTwins: {}, moduleTwinProblems: [] };
   if (isObject(desired) && typeof desired['$version'] === 'number') result.agentDesiredVersion = desired['$version'];
+  if (isObject(desired)) result.agentIntegrity = readManifestIntegrity(desired);
   return result;
 }

@@ -6,9 +6,18 @@ const IMAGE_PATTERN = /^(?<repo>(?:[^/]*\/)*)(?<image>[^/:]+)(?<tag>:[^/:]+)?$/;
 
 export type ImageNameResult = { ok: true; image: string } | { ok: false; message: string };
 
+/** `@sha256:<64 hex>` at the end of an image name: a reference pinned by digest. */
+const DIGEST_SUFFIX = /@sha256:[0-9a-f]{64}$/;
+
 export function normalizeImageName(raw: string): ImageNameResult {
   const image = raw.trim();
   if (image === '') return { ok: false, message: 'image name cannot be empty' };
+  // Pinned by digest (`name@sha256:...`, `name:tag@sha256:...`): the name must be valid; no `:latest` is added.
+  const digest = DIGEST_SUFFIX.exec(image);
+  if (digest !== null) {
+    const name = normalizeImageName(image.slice(0, digest.index));
+    return name.ok ? { ok: true, image } : { ok: false, message: `image name "${image}" is not a valid image name` };
+  }
   // `$upstream:443/repo/image:tag` (nested edge) fits the same pattern: `$upstream:443/` is a repo segment.
   const match = IMAGE_PATTERN.exec(image);
   if (match === null || /\s/.test(image)) return { ok: false, message: `image name "${image}" is not a valid image name` };

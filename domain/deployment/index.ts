@@ -5,3 +5,4 @@ export * from './deployment-manifest.js';
 export * from './create-options.js';
 export * from './image-name.js';
 export * from './reported-diff.js';
+export * from './convergence.js';

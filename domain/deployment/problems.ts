@@ -19,6 +19,11 @@ export function join(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
 }
 
+/** An enum spelling folded for comparison: case, `-`, `_` and blanks do not matter. */
+export function spellingKey(text: string): string {
+  return text.trim().toLowerCase().replace(/[-_\s]/g, '');
+}
+
 /** Collects problems while a validator walks a document; validators keep going after a problem. */
 export class Problems {
   readonly list: ManifestProblem[] = [];
@@ -31,11 +36,16 @@ export class Problems {
     return this.list.length === 0;
   }
 
-  /** Azure-style enum read: the spelling is matched ignoring case; integers give the n-th value. */
-  enumValue<T extends string>(path: string, value: unknown, allowed: readonly T[], fallback: T | undefined): T | undefined {
+  /**
+   * Azure-style enum read, widened to the 2017 preview's spellings: the spelling is matched
+   * ignoring case, hyphens and underscores (`on-failure`, `onFailure`, `OnFailure`, `ON_FAILURE`),
+   * then against `aliases` (keys in that folded form); integers give the n-th value.
+   */
+  enumValue<T extends string>(path: string, value: unknown, allowed: readonly T[], fallback: T | undefined, aliases: Readonly<Record<string, T>> = {}): T | undefined {
     if (value === undefined && fallback !== undefined) return fallback;
     if (typeof value === 'string') {
-      const match = allowed.find((a) => a.toLowerCase() === value.trim().toLowerCase());
+      const key = spellingKey(value);
+      const match = allowed.find((a) => spellingKey(a) === key) ?? (Object.hasOwn(aliases, key) ? aliases[key] : undefined);
       if (match !== undefined) return match;
     }
     if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < allowed.length) return allowed[value];

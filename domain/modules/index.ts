@@ -5,3 +5,4 @@ export * from './planner.js';
 export * from './module-environment.js';
 export * from './log-time.js';
 export * from './status-description.js';
+export * from './module-preparation.js';

@@ -10,6 +10,13 @@ export type DesiredStatus = 'running' | 'stopped';
 export const RESTART_POLICIES = ['never', 'on-failure', 'on-unhealthy', 'always'] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
 
+/**
+ * Restart-policy spellings beyond Azure 1.x's that mean one of them, in folded form (lower case,
+ * no `-`/`_`): the 2017 preview's `Unhealthy` is `on-unhealthy`. The other preview spellings
+ * (`onFailure`, `OnFailure`, `Never`, `Always`) fold onto the canonical names by themselves.
+ */
+export const RESTART_POLICY_ALIASES: Readonly<Record<string, RestartPolicy>> = Object.freeze({ unhealthy: 'on-unhealthy' });
+
 export const IMAGE_PULL_POLICIES = ['on-create', 'never'] as const;
 export type ImagePullPolicy = (typeof IMAGE_PULL_POLICIES)[number];
 
@@ -38,6 +45,11 @@ export interface ProcessModuleSettings {
   command: string;
   args: string[];
   cwd?: string;
+  /**
+   * SHA-256 (lower-case hex) the program must have before it starts: of the command's file, or
+   * per file (`{"worker.js": "..."}`, relative to `cwd`) for scripts run by an interpreter.
+   */
+  sha256?: string | Record<string, string>;
 }
 
 export type ModuleSettings = DockerModuleSettings | ProcessModuleSettings;

@@ -1,9 +1,13 @@
+import type { ModulePreparation } from './module-preparation.js';
+
 /**
- * Runtime status strings as Azure IoT Edge reports them (`runtimeStatus`). A module runtime
- * produces `running`, `unhealthy`, `stopped`, `failed`, `dead` or `unknown`; `backoff` (and a
- * `failed` after too many restarts) comes from the restart policy, never from the runtime.
+ * Runtime status strings as Azure IoT Edge reports them (`runtimeStatus`), plus the 2017 preview's
+ * `downloading` (an image is being pulled). A module runtime produces `running`, `unhealthy`,
+ * `stopped`, `failed`, `dead` or `unknown`; `backoff` (and a `failed` after too many restarts)
+ * comes from the restart policy, `downloading` (and a `failed` create) from the agent's view of
+ * modules it is still preparing, never from the runtime.
  */
-export const MODULE_RUNTIME_STATUSES = ['unknown', 'backoff', 'running', 'unhealthy', 'stopped', 'failed', 'dead'] as const;
+export const MODULE_RUNTIME_STATUSES = ['unknown', 'downloading', 'backoff', 'running', 'unhealthy', 'stopped', 'failed', 'dead'] as const;
 export type ModuleRuntimeStatus = (typeof MODULE_RUNTIME_STATUSES)[number];
 
 /** What a runtime itself can observe about a module. */
@@ -22,6 +26,12 @@ export interface ModuleRuntimeState {
   unhealthySince?: number;
   /** Process id or container id, for humans. */
   id?: string;
+  /**
+   * Set by the agent (never by a runtime) for a module it is still preparing: its image is being
+   * pulled, or preparing or creating it failed. Such a state is shown as it is, without the
+   * restart policy.
+   */
+  preparation?: ModulePreparation;
 }
 
 /**

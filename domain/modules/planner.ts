@@ -30,10 +30,12 @@ export type CommandReason =
 
 /**
  * One step of a plan, as plain data. Executors (the plan runner) perform it through the module
- * runtime and the module state store. `restart` stops then starts the module and records
- * `restartCount` with the restart time.
+ * runtime and the module state store. `prepare` gets what a module needs before it is created (a
+ * Docker image pulled and verified, a program checked) without touching the module that runs now;
+ * `restart` stops then starts the module and records `restartCount` with the restart time.
  */
 export type Command =
+  | { kind: 'prepare'; module: string; spec: ModuleSpec; reason: CommandReason }
   | { kind: 'create'; module: string; spec: ModuleSpec; reason: CommandReason }
   | { kind: 'start'; module: string; reason: CommandReason }
   | { kind: 'stop'; module: string; reason: CommandReason }
@@ -62,6 +64,10 @@ function emptyBuckets(): Buckets {
   return { dead: [], clearState: [], added: [], updated: [], stateChanged: [], desiredStatusChanged: [], resetHealth: [] };
 }
 
+function prepare(spec: ModuleSpec, reason: CommandReason): Command {
+  return { kind: 'prepare', module: spec.name, spec, reason };
+}
+
 function createAndMaybeStart(spec: ModuleSpec, reason: CommandReason): Command[] {
   const commands: Command[] = [{ kind: 'create', module: spec.name, spec, reason }];
   if (spec.status === 'running') commands.push({ kind: 'start', module: spec.name, reason });
@@ -78,9 +84,9 @@ function byName<T extends { name: string }>(a: T, b: T): number {
  *
  * - Modules absent from the deployment are stopped and removed first.
  * - Desired modules are processed in ascending `startupOrder` groups; within a group:
- *   dead (remove, then re-create), cleared restart state, added (create, start), updated
- *   (stop, remove, create, start), runtime-state changes (start / stop / restart-policy restart),
- *   desired-status-only changes (start or stop), reset of restart stats for healthy modules.
+ *   dead (remove, then prepare, create, start), cleared restart state, added (prepare, create,
+ *   start), updated (prepare, stop, remove, create, start), runtime-state changes (start / stop /
+ *   restart-policy restart), desired-status-only changes (start or stop), reset of restart stats for healthy modules.
  */
 export function plan(
   desired: readonly ModuleSpec[],
@@ -128,13 +134,13 @@ function planModule(
 ): void {
   const name = spec.name;
   if (existing === undefined) {
-    buckets.added.push(...createAndMaybeStart(spec, 'added'));
+    buckets.added.push(prepare(spec, 'added'), ...createAndMaybeStart(spec, 'added'));
     return;
   }
   if (existing.state.status === 'dead') {
     buckets.dead.push({ kind: 'remove', module: name, reason: 'dead' });
     if (stored !== undefined) buckets.clearState.push({ kind: 'clear-state', module: name, reason: 'dead' });
-    buckets.added.push(...createAndMaybeStart(spec, 'dead'));
+    buckets.added.push(prepare(spec, 'dead'), ...createAndMaybeStart(spec, 'dead'));
     return;
   }
   if (!specsEqual(spec, existing.spec)) {
@@ -156,7 +162,9 @@ function planModule(
       buckets.desiredStatusChanged.push({ kind: spec.status === 'running' ? 'start' : 'stop', module: name, reason: 'desired-status' });
       return;
     }
-    buckets.updated.push({ kind: 'stop', module: name, reason: 'updated' }, { kind: 'remove', module: name, reason: 'updated' });
+    // The new image is pulled (and verified) while the old module still runs, as Azure's
+    // prepare-update does: a pull that fails or an image refused leaves the old module running.
+    buckets.updated.push(prepare(spec, 'updated'), { kind: 'stop', module: name, reason: 'updated' }, { kind: 'remove', module: name, reason: 'updated' });
     buckets.updated.push(...createAndMaybeStart(spec, 'updated'));
     return;
   }

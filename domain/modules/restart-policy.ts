@@ -57,6 +57,21 @@ export function effectiveStatus(
   return observed;
 }
 
+/**
+ * The `runtimeStatus` to report and show: a module still being prepared as it is (`downloading`,
+ * or `failed` with the reason, retried by the plan runner), any other through the restart policy.
+ */
+export function shownStatus(
+  desired: DesiredStatus,
+  state: ModuleRuntimeState,
+  policy: RestartPolicy,
+  restartCount: number,
+  settings: RestartPolicySettings = DEFAULT_RESTART_POLICY_SETTINGS,
+): ModuleRuntimeStatus {
+  if (state.preparation !== undefined) return state.status;
+  return effectiveStatus(desired, state.status, policy, restartCount, settings);
+}
+
 /** Wait before the restart that follows `restartCount` earlier restarts: `min(unit * 2^n, max)`. */
 export function coolOffMs(restartCount: number, settings: RestartPolicySettings = DEFAULT_RESTART_POLICY_SETTINGS): number {
   const exponent = Math.min(Math.max(0, restartCount), 52);

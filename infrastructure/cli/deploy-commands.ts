@@ -51,7 +51,20 @@ export function registerDeployCommands(program: Command, deps: DeployCommandDeps
     .argument('<manifest>', 'deployment manifest ({"modulesContent": ...} JSON)')
     .addOption(new Option('-c, --config <file>', 'configuration file (TOML); default as for run'))
     .option('--dry-run', 'only validate; copy nothing')
-    .action(async (manifest: string, options: { config?: string; dryRun?: boolean }) => {
+    .option('--wait', 'then follow the running agent until every module has converged (exit 0) or failed (exit 1), a line per module change')
+    .option('--timeout <seconds>', 'with --wait: give up after this long (exit 1)', '300')
+    .action(async (manifest: string, options: { config?: string; dryRun?: boolean; wait?: boolean; timeout: string }) => {
+      const timeoutSeconds = Number(options.timeout);
+      if (!Number.isInteger(timeoutSeconds) || timeoutSeconds <= 0) {
+        err.write(`--timeout must be a whole number of seconds above 0 (got ${JSON.stringify(options.timeout)})\n`);
+        process.exitCode = EXIT_INVALID;
+        return;
+      }
+      if (options.wait === true && options.dryRun === true) {
+        err.write('--wait follows a deployment the agent applies; --dry-run deploys nothing: use one of them\n');
+        process.exitCode = EXIT_INVALID;
+        return;
+      }
       const source = resolve(manifest);
       let text: string;
       try {
@@ -81,8 +94,37 @@ export function registerDeployCommands(program: Command, deps: DeployCommandDeps
         process.exitCode = EXIT_INVALID;
         return;
       }
+      // --wait: what the agent had before, so the wait recognises this deployment's version.
+      let socketPath: string | undefined;
+      let versionBefore: number | undefined;
+      if (options.wait === true) {
+        const { runtimeSockets } = await import('../runtime-sockets.js');
+        const { deployedVersion } = await import('./deploy-wait.js');
+        socketPath = runtimeSockets(config.dataDir).management;
+        try {
+          versionBefore = await deployedVersion(socketPath);
+        } catch (error) {
+          err.write(`${error instanceof Error ? error.message : String(error)}; deploying without waiting\n`);
+          socketPath = undefined;
+          process.exitCode = EXIT_FAILURE;
+        }
+      }
+      const wait = async (changed: boolean): Promise<void> => {
+        if (socketPath === undefined) return;
+        const { waitForConvergence } = await import('./deploy-wait.js');
+        const { CliError } = await import('./management-client.js');
+        const parsed = check.deployment?.agent;
+        try {
+          await waitForConvergence(parsed?.ok === true ? parsed.value.modules : [], { socketPath, versionBefore, changed, timeoutMs: timeoutSeconds * 1000, out });
+        } catch (error) {
+          if (!(error instanceof CliError)) throw error;
+          err.write(`${error.message}\n`);
+          process.exitCode = error.exitCode;
+        }
+      };
       if (sameFile(source, target)) {
         out.write(`${target} is agent.manifest already; nothing copied (a running agent applies it as it is)\n`);
+        await wait(false);
         return;
       }
       let previous: string | undefined;
@@ -100,5 +142,6 @@ export function registerDeployCommands(program: Command, deps: DeployCommandDeps
       }
       const what = previous === undefined ? 'created' : previous === text ? 'unchanged (same content)' : 'replaced';
       out.write(`deployed to ${target} (agent.manifest): ${what}; a running agent applies it within seconds (see edgeport list)\n`);
+      await wait(previous !== text);
     });
 }

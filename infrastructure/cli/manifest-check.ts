@@ -10,6 +10,8 @@ export interface ManifestCheck {
   /** Module sections that are not `{"properties.desired": {...}}` (ignored by the runtime). */
   warnings: string[];
   summary: string;
+  /** The parsed manifest (the agent's modules, for `deploy --wait`). */
+  deployment?: ParsedDeployment;
 }
 
 function statusLine(part: string, status: DeploymentStatus): string {
@@ -44,5 +46,5 @@ export function checkManifest(text: string): ManifestCheck {
     `${modules.length} module${modules.length === 1 ? '' : 's'}${modules.length > 0 ? ` (${modules.join(', ')})` : ''}` +
     (parsed.hub !== undefined ? `, ${routes} route${routes === 1 ? '' : 's'}` : ', no $edgeHub section') +
     (twins.length > 0 ? `, module twins for ${twins.join(', ')}` : '');
-  return { ok: true, problems, warnings, summary };
+  return { ok: true, problems, warnings, summary, deployment: parsed };
 }

@@ -13,6 +13,8 @@ import { ProcessModuleRuntime } from '../../adapters/process/process-module-runt
 import { DockerModuleRuntime } from '../../adapters/docker/docker-module-runtime.js';
 import { CompositeModuleRuntime } from '../../application/agent/composite-module-runtime.js';
 import { ProcessRuntimeLifecycle } from '../../adapters/process/process-runtime-lifecycle.js';
+import { ManifestVerifier } from '../../application/ports/manifest-verifier.js';
+import { X509ManifestVerifier } from '../../adapters/crypto/x509-manifest-verifier.js';
 
 export interface AgentModuleOptions {
   /**
@@ -26,6 +28,8 @@ export interface AgentModuleOptions {
   logsDir: string;
   /** Overrides of the agent defaults (device identity for module env, intervals, ...). */
   settings?: Partial<AgentSettings>;
+  /** PEM of the manifest trust root (`agent.trust.manifestRootCa`): only signed deployments are applied. */
+  manifestTrustRootPem?: string;
 }
 
 /** Architecture names as Azure reports them (`uname -m` style). */
@@ -51,6 +55,8 @@ export function agentModule(options: AgentModuleOptions): ContainerModule {
     );
     // Restart history lives in the StateStore (storage module), so back-off survives agent restarts.
     bind(ModuleStateStore).to(StoredModuleStateStore).inSingletonScope();
+    const rootPem = options.manifestTrustRootPem;
+    if (rootPem !== undefined) bind(ManifestVerifier).toDynamicValue((context) => new X509ManifestVerifier(rootPem, context.get(Clock))).inSingletonScope();
     bind(ReconcileDeployment).toSelf().inSingletonScope();
     bind(AgentMethods).toSelf().inSingletonScope();
     if (options.runtime !== 'docker') {

@@ -16,6 +16,7 @@ import { runtimeSockets } from '../runtime-sockets.js';
 import { EDGE_CERT_FILES } from '../certs/edge-certificates.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
+import { readTrustSettings } from './trust-settings.js';
 import { readCaFile, upstreamModule, type UpstreamModuleOptions } from './upstream-module.js';
 import { readRegistryCredentialsFile } from '../config/registry-credentials-file.js';
 
@@ -86,6 +87,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
   if (hub && !agent) container.load(managementApiModule({ dataDir: config.dataDir }));
   if (agent) {
     const runtime = roles.moduleRuntime?.kind ?? 'process';
+    const trust = readTrustSettings(config.agent.trust);
     // Modules share the host's network: Edgeport's hub listens on the host, and this runtime
     // creates no bridge network of its own.
     if (runtime !== 'process') {
@@ -97,6 +99,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
           workloadSocket: runtimeSockets(config.dataDir).workload,
           registryCredentials: readRegistryCredentialsFile(config.agent.registryCredentialsFile),
           bindModuleRuntime: runtime === 'docker',
+          trust: trust.image,
           ...(instance === '' ? {} : { labels: { 'edgeport.instance': instance }, namePrefix: `${instance}-` }),
         }),
       );
@@ -110,6 +113,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
       agentModule({
         runtime,
         logsDir: join(config.dataDir, 'modules'),
+        ...(trust.manifestRootPem === undefined ? {} : { manifestTrustRootPem: trust.manifestRootPem }),
         settings: {
           environment: { iothubHostname: config.iotHubHostname, deviceId: config.deviceId, gatewayHostname, apiVersion: '2022-08-03' },
           agentVersion: { version, build: '', commit: '' },

@@ -7,6 +7,7 @@ import { ModuleRuntime } from '../../application/ports/module-runtime.js';
 import { DockerModuleRuntime, type DockerRuntimeOptions } from '../../adapters/docker/docker-module-runtime.js';
 import { DockerRuntimeLifecycle } from '../../adapters/docker/docker-runtime-lifecycle.js';
 import type { RegistryCredential } from '../../domain/modules/module-spec.js';
+import type { ImageTrustOptions } from '../../adapters/docker/docker-image-verifier.js';
 
 export interface DockerRuntimeModuleOptions {
   /** Docker Engine API socket, e.g. `/var/run/docker.sock`. */
@@ -23,6 +24,8 @@ export interface DockerRuntimeModuleOptions {
   namePrefix?: string;
   /** The device's registry credentials (`agent.registryCredentialsFile`), for images the deployment gives none for. */
   registryCredentials?: readonly RegistryCredential[];
+  /** `agent.trust` for images (see `readTrustSettings`); absent: only digest pins are checked. */
+  trust?: ImageTrustOptions;
   /**
    * Bind `ModuleRuntime` to the Docker runtime (default true). False when `agentModule` combines
    * it with the process runtime (`runtime: "docker+process"`).
@@ -46,6 +49,7 @@ export function dockerRuntimeModule(options: DockerRuntimeModuleOptions): Contai
         if (options.labels !== undefined) runtimeOptions.labels = options.labels;
         if (options.namePrefix !== undefined) runtimeOptions.namePrefix = options.namePrefix;
         if (options.registryCredentials !== undefined) runtimeOptions.registryCredentials = options.registryCredentials;
+        if (options.trust !== undefined) runtimeOptions.trust = options.trust;
         return new DockerModuleRuntime(context.get(Clock), context.get(Logger).child({ component: 'docker-runtime' }), runtimeOptions);
       })
       .inSingletonScope();

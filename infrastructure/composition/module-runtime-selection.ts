@@ -28,7 +28,7 @@ export async function dockerAnswers(socketPath: string, timeoutMs = 1500): Promi
  * `npm start` works on a machine without Docker. An explicit choice is honoured as given.
  */
 export async function selectModuleRuntime(
-  agent: EdgeportConfig['agent'],
+  agent: Pick<EdgeportConfig['agent'], 'runtime' | 'dockerSocket'>,
   probe: (socketPath: string) => Promise<boolean> = dockerAnswers,
 ): Promise<ModuleRuntimeChoice> {
   if (agent.runtime === 'docker') return { kind: 'docker', reason: 'agent.runtime = "docker"' };

@@ -139,7 +139,16 @@ export function loadConfig(options: LoadConfigOptions = {}): EdgeportConfig {
     dataDir,
     storage: { ...raw.storage, path: under(raw.storage.path, 'edgeport.db') },
     certs: { dir: under(raw.certs.dir, 'certs') },
-    agent: { ...raw.agent, manifest: raw.agent.manifest === '' ? '' : resolve(cwd, raw.agent.manifest), registryCredentialsFile: raw.agent.registryCredentialsFile === '' ? '' : resolve(cwd, raw.agent.registryCredentialsFile) },
+    agent: {
+      ...raw.agent,
+      manifest: raw.agent.manifest === '' ? '' : resolve(cwd, raw.agent.manifest),
+      registryCredentialsFile: raw.agent.registryCredentialsFile === '' ? '' : resolve(cwd, raw.agent.registryCredentialsFile),
+      trust: {
+        ...raw.agent.trust,
+        manifestRootCa: raw.agent.trust.manifestRootCa === '' ? '' : resolve(cwd, raw.agent.trust.manifestRootCa),
+        imageKeys: raw.agent.trust.imageKeys.map((key) => resolve(cwd, key)),
+      },
+    },
     source: { file, env: [...envByPath.values()] },
   };
 }

@@ -18,6 +18,12 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
 const text = (what = 'a string') => z.string({ error: `expected ${what}` });
 const flag = () => z.boolean({ error: 'expected true or false' });
 const port = () => integer(1, 65535);
+/** A list of strings: a TOML array, or one comma-separated string (as environment variables give it). */
+const list = (what: string) =>
+  z.preprocess(
+    (value) => (typeof value === 'string' ? value.split(',').map((item) => item.trim()).filter((item) => item !== '') : value),
+    z.array(z.string({ error: `expected ${what}` }), { error: `expected ${what}` }),
+  );
 /** 0 means "off" for optional listeners. */
 const optionalPort = () => integer(0, 65535, 'an integer 0-65535 (0 = off)');
 
@@ -111,6 +117,22 @@ export const configSchema = z
          * credential for (the manifest's credential wins). Empty = none. `edgeport setup` writes it.
          */
         registryCredentialsFile: text('a file path').default(''),
+        /** What the agent verifies before it applies a deployment or starts an image (docs/agent.md, "Trust"). */
+        trust: z
+          .object({
+            /** Root CA (PEM) of signed deployments (Azure manifest trust); set = only signed deployments are applied. */
+            manifestRootCa: text('a file path').default(''),
+            /** Public keys (PEM) of cosign image signatures; any = every Docker image must be signed by one. */
+            imageKeys: list('a list of public key files (PEM)').default([]),
+            /** Registries Docker images may come from (host[:port]); empty = any. */
+            allowedRegistries: list('a list of registry hosts').default([]),
+            /** Docker images must be pinned by digest (name@sha256:... or settings.digest). */
+            requireDigest: flag().default(false),
+            /** Refuse a tag that now resolves to another digest than the one last run from it. */
+            refuseMovedTags: flag().default(false),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -2,7 +2,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /**
  * A loopback TCP proxy to a service, for outage tests: `cut()` destroys every open connection
- * (a network drop as both ends see it), `pause()` refuses new ones until `resume()`.
+ * (a network drop as both ends see it), `pause()` refuses new ones until `resume()`; optionally
+ * slowed to a bandwidth.
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
@@ -11,7 +12,14 @@ export class TcpProxy {
   port = 0;
   connections = 0;
 
-  constructor(private readonly target: { host: string; port: number }) {}
+  /**
+   * `bytesPerSecond`: each connection's bytes from the target to the client are slowed to about
+   * this rate (a slow registry for pull tests); undefined: as fast as they come.
+   */
+  constructor(
+    private readonly target: { host: string; port: number },
+    private readonly options: { bytesPerSecond?: number } = {},
+  ) {}
 
   async start(): Promise<number> {
     this.server = createServer((client) => {
@@ -27,9 +35,19 @@ export class TcpProxy {
         s.on('error', () => undefined);
       }
       client.pipe(upstream);
-      upstream.pipe(client);
+      const rate = this.options.bytesPerSecond;
+      if (rate === undefined) upstream.pipe(client);
+      else {
+        upstream.on('data', (chunk: Buffer) => {
+          client.write(chunk);
+          // Hold the next read back for as long as this chunk takes at the rate.
+          upstream.pause();
+          setTimeout(() => upstream.resume(), (chunk.length * 1000) / rate);
+        });
+      }
       client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+      // Throttled, the client may still have bytes buffered: end it after them instead of dropping them.
+      upstream.on('close', () => (rate === undefined ? client.destroy() : client.end()));
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const address = this.server.address();

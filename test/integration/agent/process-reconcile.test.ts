@@ -1,15 +1,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { AgentSettings } from '../../../application/agent/agent-settings.js';
-import { ReconcileDeployment } from '../../../application/agent/reconcile-deployment.js';
-import { ProcessModuleRuntime } from '../../../adapters/process/process-module-runtime.js';
-import { InMemoryModuleStateStore } from '../../../adapters/state/in-memory-module-state-store.js';
-import { FakeClock } from '../../support/fake-clock.js';
-import { MemoryDeploymentSource, manifestWith, processModule } from '../../support/agent/memory-deployment-source.js';
-import { MemoryLogger } from '../../support/agent/memory-logger.js';
+import { manifestWith, processModule } from '../../support/agent/memory-deployment-source.js';
 import { isAlive, SCRIPTS, tempDir, until } from '../../support/agent/process-fixtures.js';
-import { RecordingReporter } from '../../support/agent/recording-reporter.js';
+import { processLoop } from '../../support/agent/process-loop.js';
 
 const temp = tempDir('process-reconcile');
 const cleanups: Array<() => Promise<void>> = [];
@@ -23,25 +16,7 @@ function nodeProcess(script: string, overrides: Record<string, unknown> = {}): R
 }
 
 function setup(name: string) {
-  const clock = new FakeClock(Date.UTC(2026, 0, 1));
-  const logger = new MemoryLogger();
-  const runtime = new ProcessModuleRuntime(clock, logger, { logsDir: join(temp.dir, name), stopTimeoutMs: 2000 });
-  const source = new MemoryDeploymentSource();
-  const reporter = new RecordingReporter();
-  const loop = new ReconcileDeployment(source, runtime, new InMemoryModuleStateStore(), clock, logger, new AgentSettings({ stopTimeoutMs: 2000 }), reporter);
-  cleanups.push(async () => {
-    await loop.stop();
-    await runtime.shutdown(1000);
-  });
-  const stateOf = async (module: string) => (await runtime.list()).find((m) => m.name === module)?.state;
-  /** Moves agent time in 1 s steps, letting each pass it triggers finish. */
-  const advance = async (ms: number): Promise<void> => {
-    for (let left = ms; left > 0; left -= 1000) {
-      clock.advance(Math.min(1000, left));
-      await loop.whenIdle();
-    }
-  };
-  return { clock, runtime, source, reporter, loop, stateOf, advance };
+  return processLoop(temp.dir, name, cleanups);
 }
 
 test('a crash-looping process module is restarted with back-off (10, 20, 40 s of agent time) through the reconcile loop', { timeout: 30_000 }, async () => {

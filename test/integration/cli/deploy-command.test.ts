@@ -1,39 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cleanEnv, edgeport } from '../../support/cli/edgeport-child.js';
 import { ModuleRuntime } from '../../../application/ports/module-runtime.js';
 import { SCRIPTS, tempDir, until } from '../../support/agent/process-fixtures.js';
 import { startRuntime } from '../../support/management/runtime-harness.js';
 
-const BIN = fileURLToPath(new URL('../../../infrastructure/cli/bin.js', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../../../examples/temperature/deployment.json', import.meta.url));
-
-/** No inherited EDGEPORT_* variable, so the host's settings never leak in. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGEPORT_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-/** `edgeport <args>` as a child process (asynchronous: a runtime may be running in this process). */
-function edgeport(args: string[], cwd: string, env: NodeJS.ProcessEnv = cleanEnv()): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
 
 function manifest(modules: Record<string, unknown>, schemaVersion = '1.1'): string {
   return JSON.stringify({ modulesContent: { $edgeAgent: { 'properties.desired': { schemaVersion, modules } } } }, null, 2);

@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DockerModuleRuntime, LABELS, OWNER, mergeEnv } from '../../../adapters/docker/docker-module-runtime.js';
+import { mergeEnv } from '../../../adapters/docker/docker-container-config.js';
+import { LABELS, OWNER } from '../../../adapters/docker/docker-labels.js';
+import { DockerModuleRuntime } from '../../../adapters/docker/docker-module-runtime.js';
 import { ModuleNotFoundError, UnsupportedModuleError, type ModuleRuntimeEvent } from '../../../application/ports/module-runtime.js';
 import { specsEqual, type ModuleSpec } from '../../../domain/modules/module-spec.js';
 import { SystemClock } from '../../../adapters/clock/system-clock.js';
@@ -213,7 +215,7 @@ test('the event stream reconnects when it ends and replays what happened meanwhi
   // Cut the stream (as a daemon restart or a proxy timeout would), then let the container die
   // before the runtime reconnects (300 ms).
   // The private stream is reached through a cast: there is no public way to break it.
-  (runtime as unknown as { events?: Readable }).events?.destroy();
+  (runtime as unknown as { events: { stream?: Readable } }).events.stream?.destroy();
   await runtime.start('blip');
   await until(() => events.some((e) => e.module === 'blip' && e.kind === 'exited'), 10_000, 'exit seen after the reconnect');
   await new Promise((r) => setTimeout(r, 500));
@@ -237,7 +239,7 @@ test('on-create with an unreachable registry: the local image is used, with a wa
   }
   await assert.rejects(
     runtime.create(dockerSpec('offline', 'exit 0', { imagePullPolicy: 'on-create', settings: { kind: 'docker', image: offline, createOptions: {} } }), {}),
-    new RegExp(`^Error: cannot pull image 127\\.0\\.0\\.1:${port}/edgeport-test/busybox:\\S+ \\(no registry credential matches its registry\\): .*connection refused`),
+    new RegExp(`^\\w*Error: cannot pull image 127\\.0\\.0\\.1:${port}/edgeport-test/busybox:\\S+ \\(no registry credential matches its registry\\): .*connection refused`),
   );
 });
 

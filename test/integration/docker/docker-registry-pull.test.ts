@@ -30,8 +30,11 @@ test('pull from a password-protected registry: 500 saying why without credential
     source.set(manifestWith({ private: module }));
     await loop.start();
     assert.equal(reporter.status().code, 500);
-    assert.match(reporter.status().description, /^create private: cannot pull image 127\.0\.0\.1:\d+\/edgeport-test\/busybox:\S+ \(no registry credential matches its registry\): Head "http:\/\/127\.0\.0\.1:\d+\/v2\/.*(no basic auth credentials|unauthorized|authentication required)/i);
+    assert.match(reporter.status().description, /^prepare private: cannot pull image 127\.0\.0\.1:\d+\/edgeport-test\/busybox:\S+ \(no registry credential matches its registry\): Head "http:\/\/127\.0\.0\.1:\d+\/v2\/.*(no basic auth credentials|unauthorized|authentication required)/i);
     assert.deepEqual(await runtime.list(), []);
+    // Not created, yet reported: failed with the pull error, retried after the back-off.
+    assert.equal(reporter.module('private')?.['runtimeStatus'], 'failed');
+    assert.match(String(reporter.module('private')?.['statusDescription']), /^cannot pull image .* \(no registry credential matches its registry\)/);
 
     const credentials = { local: { address: reg.address, username: reg.username, password: reg.password } };
     source.set(manifestWith({ private: module }, { runtime: { type: 'docker', settings: { registryCredentials: credentials } } }));

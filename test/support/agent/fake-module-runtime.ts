@@ -67,7 +67,7 @@ export class FakeModuleRuntime extends ModuleRuntime {
     if (failure !== undefined) throw failure;
   }
 
-  private emit(event: ModuleRuntimeEvent): void {
+  protected emit(event: ModuleRuntimeEvent): void {
     for (const listener of this.listeners) listener(event);
   }
 

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Docker from 'dockerode';
 import { SERVICES } from '../services.js';
 
@@ -27,13 +27,18 @@ export function busyboxPath(): string {
 
 /**
  * Builds a tiny image (a static busybox and applet links, nothing else) and imports it under
- * `tag`, labelled with the run id: no registry and no network needed.
+ * `tag`, labelled with the run id: no registry and no network needed. `extraFiles` (path in the
+ * image -> content) make it bigger, e.g. incompressible random data for a slow pull.
  */
-export async function buildBusyboxImage(docker: Docker, tag: string, runId: string): Promise<void> {
+export async function buildBusyboxImage(docker: Docker, tag: string, runId: string, extraFiles: Readonly<Record<string, Buffer>> = {}): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'edgeport-rootfs-'));
   try {
     mkdirSync(join(root, 'bin'));
     mkdirSync(join(root, 'tmp'));
+    for (const [path, content] of Object.entries(extraFiles)) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), content);
+    }
     copyFileSync(busyboxPath(), join(root, 'bin', 'busybox'));
     chmodSync(join(root, 'bin', 'busybox'), 0o755);
     for (const applet of APPLETS) symlinkSync('busybox', join(root, 'bin', applet));

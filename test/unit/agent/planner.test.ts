@@ -13,10 +13,11 @@ function brief(commands: readonly Command[]): string[] {
   return commands.map((c) => (c.kind === 'restart' ? `restart ${c.module} #${c.restartCount}` : `${c.kind} ${c.module}`));
 }
 
-test('added module: create then start; desired stopped: create only', () => {
-  assert.deepEqual(brief(plan([processSpec('a')], [], NO_STATES, T0)), ['create a', 'start a']);
-  assert.deepEqual(brief(plan([processSpec('a', { status: 'stopped' })], [], NO_STATES, T0)), ['create a']);
-  const [create] = plan([processSpec('a')], [], NO_STATES, T0);
+test('added module: prepare, create, start; desired stopped: prepare, create', () => {
+  assert.deepEqual(brief(plan([processSpec('a')], [], NO_STATES, T0)), ['prepare a', 'create a', 'start a']);
+  assert.deepEqual(brief(plan([processSpec('a', { status: 'stopped' })], [], NO_STATES, T0)), ['prepare a', 'create a']);
+  const [prepare, create] = plan([processSpec('a')], [], NO_STATES, T0);
+  assert.equal(prepare?.kind === 'prepare' && prepare.spec.name, 'a', 'prepare carries the spec to get ready');
   assert.equal(create?.kind === 'create' && create.spec.name, 'a');
   assert.equal(create?.reason, 'added');
 });
@@ -28,7 +29,7 @@ test('removed module: stop, remove, clear restart state', () => {
   assert.deepEqual(brief(plan([], [current(a, running(T0))], states, T0)), ['stop a', 'remove a', 'clear-state a']);
 });
 
-test('updated module (any field but status): stop, remove, create, start; restart state cleared', () => {
+test('updated module (any field but status): prepare (while the old one runs), stop, remove, create, start; restart state cleared', () => {
   const before = processSpec('a');
   const cases = [
     processSpec('a', { version: '2.0' }),
@@ -39,12 +40,12 @@ test('updated module (any field but status): stop, remove, create, start; restar
     processSpec('a', { imagePullPolicy: 'never' }),
   ];
   for (const after of cases) {
-    assert.deepEqual(brief(plan([after], [current(before, running(T0))], NO_STATES, T0)), ['stop a', 'remove a', 'create a', 'start a']);
+    assert.deepEqual(brief(plan([after], [current(before, running(T0))], NO_STATES, T0)), ['prepare a', 'stop a', 'remove a', 'create a', 'start a']);
   }
   const states = new Map([['a', { restartCount: 4 }]]);
-  assert.deepEqual(brief(plan([cases[0]!], [current(before, exited(1, T0, T0))], states, T0)), ['clear-state a', 'stop a', 'remove a', 'create a', 'start a']);
+  assert.deepEqual(brief(plan([cases[0]!], [current(before, exited(1, T0, T0))], states, T0)), ['clear-state a', 'prepare a', 'stop a', 'remove a', 'create a', 'start a']);
   // Updated to a stopped module with a different version: re-created, not started.
-  assert.deepEqual(brief(plan([processSpec('a', { version: '3', status: 'stopped' })], [current(before, running(T0))], NO_STATES, T0)), ['stop a', 'remove a', 'create a']);
+  assert.deepEqual(brief(plan([processSpec('a', { version: '3', status: 'stopped' })], [current(before, running(T0))], NO_STATES, T0)), ['prepare a', 'stop a', 'remove a', 'create a']);
 });
 
 test('key order in the spec does not count as a change', () => {
@@ -149,7 +150,7 @@ test('back-off table through the planner with a fake clock: 10, 20, 40, 80, 160,
   assert.deepEqual(plan([spec], [current(spec, state)], states, clock.now() + 3_600_000), [], 'failed: left alone');
   // A deployment change clears the count and re-creates the module.
   const updated = processSpec('crashy', { restartPolicy: 'always', version: '2' });
-  assert.deepEqual(brief(plan([updated], [current(spec, state)], states, clock.now())), ['clear-state crashy', 'stop crashy', 'remove crashy', 'create crashy', 'start crashy']);
+  assert.deepEqual(brief(plan([updated], [current(spec, state)], states, clock.now())), ['clear-state crashy', 'prepare crashy', 'stop crashy', 'remove crashy', 'create crashy', 'start crashy']);
 });
 
 test('nextRestartDue tells when the earliest back-off ends', () => {
@@ -173,10 +174,10 @@ test('startupOrder groups run in ascending order; removals come first; names ord
   const old = processSpec('old', { startupOrder: 0 });
   assert.deepEqual(brief(plan(desired, [current(old, running(T0))], NO_STATES, T0)), [
     'stop old', 'remove old',
-    'create first', 'start first',
-    'create a', 'start a', 'create b', 'start b',
-    'create late', 'start late',
-    'create default', 'start default',
+    'prepare first', 'create first', 'start first',
+    'prepare a', 'create a', 'start a', 'prepare b', 'create b', 'start b',
+    'prepare late', 'create late', 'start late',
+    'prepare default', 'create default', 'start default',
   ]);
 });
 
@@ -200,9 +201,9 @@ test('within a group: dead, cleared state, added, updated, state changes, desire
   );
   assert.deepEqual(brief(commands), [
     'remove dead',
-    'create added', 'start added',
-    'create dead', 'start dead',
-    'stop updated', 'remove updated', 'create updated', 'start updated',
+    'prepare added', 'create added', 'start added',
+    'prepare dead', 'create dead', 'start dead',
+    'prepare updated', 'stop updated', 'remove updated', 'create updated', 'start updated',
     'restart crashed #1',
     'stop tostop',
   ]);
