@@ -62,7 +62,10 @@ export function registerDeployCommands(program: Command, deps: DeployCommandDeps
         return;
       }
       const { checkManifest } = await import('./manifest-check.js');
-      const check = checkManifest(text);
+      // A real deploy knows the configuration, so it also warns about routes into a missing upstream.
+      const config = options.dryRun === true ? undefined : await deps.loadConfig(options.config);
+      if (options.dryRun !== true && config === undefined) return;
+      const check = checkManifest(text, config === undefined ? {} : { upstream: config.upstream.kind !== 'none' });
       for (const warning of check.warnings) err.write(`warning: ${warning}\n`);
       if (!check.ok) {
         err.write(`${source} is not a valid deployment manifest; nothing deployed:\n`);
@@ -71,9 +74,6 @@ export function registerDeployCommands(program: Command, deps: DeployCommandDeps
         return;
       }
       out.write(`200 ${source}: valid: ${check.summary}\n`);
-      if (options.dryRun === true) return;
-
-      const config = await deps.loadConfig(options.config);
       if (config === undefined) return;
       const target = config.agent.manifest;
       if (target === '') {

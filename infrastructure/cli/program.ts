@@ -28,6 +28,24 @@ async function configOrReport(file: string | undefined): Promise<EdgeportConfig 
   }
 }
 
+/**
+ * `config check` with `agent.manifest` set: what the runtime will say about that manifest, as
+ * warnings (the manifest can change while running, so it does not fail the configuration check).
+ */
+async function warnAboutManifest(config: EdgeportConfig): Promise<void> {
+  const { readFileSync } = await import('node:fs');
+  let text: string;
+  try {
+    text = readFileSync(config.agent.manifest, 'utf8');
+  } catch (error) {
+    process.stderr.write(`warning: agent.manifest ${config.agent.manifest}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})\n`);
+    return;
+  }
+  const { checkManifest } = await import('./manifest-check.js');
+  const check = checkManifest(text, { upstream: config.upstream.kind !== 'none' });
+  for (const line of [...check.problems, ...check.warnings]) process.stderr.write(`warning: agent.manifest ${config.agent.manifest}: ${line}\n`);
+}
+
 export function createProgram(): Command {
   const program = new Command('edgeport')
     .description('IoT edge runtime, wire-compatible with Azure IoT Edge: edge hub (MQTT, AMQP) and edge agent')
@@ -60,6 +78,7 @@ export function createProgram(): Command {
       const from = config.source.file ?? 'built-in defaults (no file)';
       const env = config.source.env.length > 0 ? ` with ${config.source.env.join(', ')}` : '';
       process.stdout.write(`configuration OK: ${from}${env}\n`);
+      if (config.agent.manifest !== '') await warnAboutManifest(config);
     });
 
   program

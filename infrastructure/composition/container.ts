@@ -74,7 +74,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
         },
         amqp: { enabled: config.hub.amqp.enabled, host: config.hub.amqp.host, port: config.hub.amqp.port, ...(roles.serverCertificate !== undefined ? { tls: roles.serverCertificate } : {}) },
         https: { enabled: config.hub.https.enabled, host: config.hub.https.host, port: config.hub.https.port, ...(roles.serverCertificate !== undefined ? { tls: roles.serverCertificate } : {}) },
-        pipeline: { timeToLiveSecs: config.hub.storeAndForward.timeToLiveSecs, maxStoreBytes: config.hub.storeAndForward.maxBytes },
+        pipeline: { timeToLiveSecs: config.hub.storeAndForward.timeToLiveSecs, maxStoreBytes: config.hub.storeAndForward.maxBytes, upstreamConfigured: config.upstream.kind !== 'none' },
       }),
     );
   }

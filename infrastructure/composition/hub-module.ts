@@ -76,7 +76,7 @@ export interface HubModuleOptions {
    */
   deployment?: boolean;
   /** Pipeline settings (`hub.storeAndForward`); omit `pipeline` to bind the pipeline elsewhere. */
-  pipeline?: { timeToLiveSecs: number; maxStoreBytes: number; deliveryBatchSize?: number };
+  pipeline?: { timeToLiveSecs: number; maxStoreBytes: number; deliveryBatchSize?: number; upstreamConfigured?: boolean };
   /** Log message counts every this many ms while messages flow (`TrafficReport`; default 10 000, 0 = off). */
   trafficReportIntervalMs?: number;
 }
@@ -97,6 +97,7 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
           timeToLiveSecs: options.pipeline.timeToLiveSecs,
           maxStoreBytes,
           ...(options.pipeline.deliveryBatchSize !== undefined ? { deliveryBatchSize: options.pipeline.deliveryBatchSize } : {}),
+          ...(options.pipeline.upstreamConfigured !== undefined ? { upstreamConfigured: options.pipeline.upstreamConfigured } : {}),
         }),
       );
       bind(RandomSource).to(CryptoRandomSource).inSingletonScope();

@@ -1,0 +1,79 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../../support/agent/process-fixtures.js';
+
+// Issue #12.6/#12.7: the CLI prints the route warnings the runtime would log (deploy, deploy
+// --dry-run, config check), and exits 0: such routes are valid (Azure accepts them).
+
+const BIN = fileURLToPath(new URL('../../../infrastructure/cli/bin.js', import.meta.url));
+
+function edgeport(args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGEPORT_')) env[k] = v;
+  const result = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: 'utf8', timeout: 20_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const MANIFEST = JSON.stringify({
+  modulesContent: {
+    $edgeAgent: { 'properties.desired': { schemaVersion: '1.1', modules: {} } },
+    $edgeHub: {
+      'properties.desired': {
+        schemaVersion: '1.1',
+        routes: { hot: 'FROM /messages/* WHERE temp > 100 INTO BrokeredEndpoint("/modules/f/inputs/in")', up: 'FROM /messages/* INTO $upstream' },
+        storeAndForwardConfiguration: { timeToLiveSecs: 7200 },
+      },
+    },
+  },
+});
+
+test('deploy --dry-run: 200 valid, and a warning for the route that can never match', () => {
+  const { dir, cleanup } = tempDir('route-warnings');
+  try {
+    writeFileSync(join(dir, 'm.json'), MANIFEST);
+    const result = edgeport(['deploy', 'm.json', '--dry-run'], dir);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^200 .*m\.json: valid: 0 modules, 2 routes\n$/);
+    assert.match(result.stderr, /^warning: \$edgeHub route hot: condition can never match: property 'temp' is compared with a number at column 29, .*write as_number\(temp\)/m);
+    // Without the configuration, --dry-run cannot know about the upstream: no such warning.
+    assert.doesNotMatch(result.stderr, /no upstream/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('deploy with upstream.kind = "none": also warns about the route into $upstream', () => {
+  const { dir, cleanup } = tempDir('route-warnings');
+  try {
+    writeFileSync(join(dir, 'm.json'), MANIFEST);
+    writeFileSync(join(dir, 'edgeport.toml'), '[agent]\nmanifest = "deployed.json"\n');
+    const result = edgeport(['deploy', 'm.json'], dir);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /^warning: \$edgeHub route up: sends to \$upstream but no upstream is configured \(upstream\.kind = "none"\)/m);
+    assert.match(result.stderr, /^warning: \$edgeHub route hot: condition can never match/m);
+    assert.match(result.stdout, /deployed to .*deployed\.json/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('config check with agent.manifest: configuration OK plus the manifest\'s warnings', () => {
+  const { dir, cleanup } = tempDir('route-warnings');
+  try {
+    writeFileSync(join(dir, 'm.json'), MANIFEST);
+    writeFileSync(join(dir, 'edgeport.toml'), '[agent]\nmanifest = "m.json"\n');
+    const result = edgeport(['config', 'check'], dir);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^configuration OK: .*edgeport\.toml\n$/);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 2, result.stderr);
+    assert.match(lines[0]!, /^warning: agent\.manifest .*m\.json: \$edgeHub route hot: condition can never match/);
+    assert.match(lines[1]!, /^warning: agent\.manifest .*m\.json: \$edgeHub route up: sends to \$upstream but no upstream is configured/);
+  } finally {
+    cleanup();
+  }
+});
