@@ -43,6 +43,7 @@ import { InMemoryMetrics } from '../test/support/in-memory-metrics.js';
 import { freePort } from '../test/support/free-port.js';
 import { hubModule } from '../infrastructure/composition/hub-module.js';
 import { storageModule } from '../infrastructure/composition/storage-module.js';
+import { secretsModule } from '../infrastructure/composition/secrets-module.js';
 import { arg } from './bench-args.js';
 
 const MESSAGES = arg('messages', 20_000);
@@ -137,6 +138,7 @@ async function startHub(): Promise<Hub> {
   container.bind(Clock).to(SystemClock).inSingletonScope();
   container.bind(Metrics).to(InMemoryMetrics).inSingletonScope();
   container.load(storageModule({ kind: 'sqlite', path: join(dir, 'edgeport.db'), sync: SYNC }));
+  container.load(secretsModule({ keyFile: join(dir, 'secrets', 'master.key') }));
   container.load(
     hubModule({
       edgeDeviceId: 'edge1',

@@ -16,6 +16,7 @@ import { EDGE_CERT_FILES } from '../certs/edge-certificates.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
 import { readCaFile, upstreamModule, type UpstreamModuleOptions } from './upstream-module.js';
+import { secretsModule } from './secrets-module.js';
 
 /** `upstream.*` as the upstream module takes it (after the hub module, which it completes). */
 export function upstreamOptions(config: EdgeportConfig): UpstreamModuleOptions {
@@ -56,7 +57,7 @@ export interface Roles {
 
 export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Roles = {}): Container {
   const container = new Container({ defaultScope: 'Singleton' });
-  container.load(coreModule(config, logger), storageModule(storageOptions(config)), deploymentModule({ manifestPath: config.agent.manifest }));
+  container.load(coreModule(config, logger), storageModule(storageOptions(config)), secretsModule({ keyFile: config.secrets.keyFile }), deploymentModule({ manifestPath: config.agent.manifest }));
   const hub = config.hub.enabled && roles.only !== 'agent';
   if (hub) {
     container.load(

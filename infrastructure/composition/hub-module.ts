@@ -11,6 +11,7 @@ import { IngestMessage } from '../../application/hub/ingest-message.js';
 import { MethodService } from '../../application/hub/method-service.js';
 import { PipelineMetrics } from '../../application/hub/pipeline-metrics.js';
 import { PipelineOptions } from '../../application/hub/pipeline-options.js';
+import { ProtectIdentityKeys } from '../../application/hub/protect-identity-keys.js';
 import { QueueSignal } from '../../application/hub/queue-signal.js';
 import { RouteConfig } from '../../application/hub/route-config.js';
 import { StateIdentityStore } from '../../application/hub/state-identity-store.js';
@@ -90,6 +91,9 @@ export interface HubModuleOptions {
 export function hubModule(options: HubModuleOptions): ContainerModule {
   return new ContainerModule(({ bind }) => {
     bind(HubIdentity).toConstantValue(new HubIdentity(options.edgeDeviceId, options.iotHubHostname, options.edgeHostname));
+    // First of the hub's parts: identity keys are encrypted (and readable) before anything uses them.
+    bind(ProtectIdentityKeys).toSelf().inSingletonScope();
+    bind(HostedService).toService(ProtectIdentityKeys);
     if (options.pipeline !== undefined) {
       const maxStoreBytes = options.pipeline.maxStoreBytes > 0 ? options.pipeline.maxStoreBytes : Number.POSITIVE_INFINITY;
       bind(PipelineOptions).toConstantValue(

@@ -87,11 +87,15 @@ function checkRoute(c: Extract<FuzzCase, { kind: 'route' }>): void {
   });
 }
 
-/** A condition gives the same answer alone and inside a route table. */
+/**
+ * A condition gives the same answer alone and inside a route table. The route's FROM must not end
+ * in `/*`: that would open a comment closed by a `*\/` inside the condition (the lexer's ANTLR
+ * rule, kept on purpose; found by this fuzzer, fixture `agreement-string-closing-comment.json`).
+ */
 function checkAgreement(c: Extract<FuzzCase, { kind: 'agreement' }>): void {
   const compiled = typedOutcome(() => compileCondition(c.condition));
   if (compiled instanceof RouteError) return;
-  const table = RouteTable.compile({ r: `FROM /messages/* WHERE ${c.condition} INTO $upstream` });
+  const table = RouteTable.compile({ r: `FROM /messages WHERE ${c.condition} INTO $upstream` });
   assert.equal(table.match({ ...c.message, source: '/messages' }).length === 1, compiled.evaluate(c.message) === true);
 }
 

@@ -9,6 +9,9 @@ import { StateIdentityStore } from '../../../application/hub/state-identity-stor
 import { createDataSource } from '../../../adapters/storage/create-data-source.js';
 import { TypeormStateStore } from '../../../adapters/storage/typeorm-state-store.js';
 import { registerIdentityCommands } from '../../../infrastructure/cli/identity-commands.js';
+import { AesGcmSecretCipher } from '../../../adapters/secrets/aes-gcm-secret-cipher.js';
+import { MasterKeyFile } from '../../../adapters/secrets/master-key-file.js';
+import { MemoryLogger } from '../../support/agent/memory-logger.js';
 import { loadConfig } from '../../../infrastructure/config/load-config.js';
 
 test('edgeport identity add/list/remove against the configured SQLite database', async () => {
@@ -35,7 +38,8 @@ test('edgeport identity add/list/remove against the configured SQLite database',
     const ds = createDataSource({ kind: 'sqlite', path: config.storage.path });
     const state = new TypeormStateStore(ds);
     await state.open();
-    assert.equal((await new StateIdentityStore(state).get(parseIdentity('edge1/A')))?.primaryKey, 'cHJpbWFyeQ==');
+    const cipher = new AesGcmSecretCipher(new MasterKeyFile(config.secrets.keyFile, new MemoryLogger()));
+    assert.equal((await new StateIdentityStore(state, cipher).get(parseIdentity('edge1/A')))?.primaryKey, 'cHJpbWFyeQ==');
     await ds.destroy();
 
     await run('identity', 'add', 'bad/id/x');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateIdentityStore } from '../../../application/hub/state-identity-store.js';
 import { StateStore } from '../../../application/ports/state-store.js';
+import { SecretCipher } from '../../../application/ports/secret-cipher.js';
 import { Logger } from '../../../application/ports/logger.js';
 import { ModuleRuntime } from '../../../application/ports/module-runtime.js';
 import { ModuleIdentities } from '../../../application/workload/module-identities.js';
@@ -111,7 +112,7 @@ test('workload API: trust bundle, sign with the module key, 404 for wrong genera
   // Without the hub, identities go to the same database through the fallback StateIdentityStore.
   const generationId = (await runtime.get(ModuleIdentities).generationOf('app'))!;
   assert.ok(generationId !== undefined);
-  const key = (await new StateIdentityStore(runtime.get(StateStore)).get({ kind: 'module', deviceId: EDGE_DEVICE, moduleId: 'app' }))?.primaryKey;
+  const key = (await new StateIdentityStore(runtime.get(StateStore), runtime.get(SecretCipher)).get({ kind: 'module', deviceId: EDGE_DEVICE, moduleId: 'app' }))?.primaryKey;
   assert.ok(key !== undefined);
   const data = Buffer.from('edgeport-test.azure-devices.net%2Fdevices%2Fedge1%2Fmodules%2Fapp\n1795677069').toString('base64');
   const signed = await http(runtime.sockets.workload, 'POST', `/modules/app/genid/${generationId}/sign?api-version=2018-06-28`, { keyId: 'primary', algo: 'HMACSHA256', data });

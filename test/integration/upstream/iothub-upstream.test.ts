@@ -11,6 +11,7 @@ import { upstreamFor } from '../../support/upstream/iothub-fixture.js';
 import { buildUpstreamHub } from '../../support/upstream/upstream-harness.js';
 import { StateIdentityStore } from '../../../application/hub/state-identity-store.js';
 import { InMemoryStateStore } from '../../support/in-memory-state-store.js';
+import { testCipher } from '../../support/identity/test-cipher.js';
 
 const text = new TextEncoder();
 const msg = (n: number): Message => ({ body: text.encode(`{"n":${n}}`), properties: { n: String(n) }, systemProperties: { messageId: `m${n}`, contentType: 'application/json' } });
@@ -25,7 +26,7 @@ async function setUp(options: { tokenTtlSeconds?: number } = {}) {
   await emulator.start();
   const state = new InMemoryStateStore();
   const log = new SilentLogger();
-  const upstream = upstreamFor(emulator, 'edge1', new StateIdentityStore(state), options, log);
+  const upstream = upstreamFor(emulator, 'edge1', new StateIdentityStore(state, testCipher()), options, log);
   const h = buildUpstreamHub({ state, upstream, clock: new SystemClock() });
   await h.pumps.start();
   await h.sync.start();

@@ -29,6 +29,7 @@ import { FixedRandom, SilentLogger } from '../pipeline-harness.js';
 import { FakeUpstream } from './fake-upstream.js';
 import type { Upstream } from '../../../application/ports/upstream.js';
 import type { Clock } from '../../../application/ports/clock.js';
+import { testCipher } from '../identity/test-cipher.js';
 
 export class RecordingInbox extends CloudToDeviceInbox {
   readonly received: Array<{ identity: Identity; message: Message }> = [];
@@ -60,7 +61,7 @@ export function buildUpstreamHub<U extends Upstream = FakeUpstream, C extends Cl
   const pumps = new DeliverStoredMessages(store, delivery, signal, clock, random, metrics, options, logger);
   const twins = new TwinService(new TwinStore(state), directory, ingest, clock, EDGE, logger);
   const methods = new MethodService(directory, clock, random, logger);
-  const identities = new StateIdentityStore(state);
+  const identities = new StateIdentityStore(state, testCipher());
   const outbox = new ReportedOutbox(state);
   const inbox = new RecordingInbox();
   const deployment = new TwinDeploymentSource(twins, EDGE, logger);
