@@ -216,6 +216,22 @@ test('CLI: edgeport list prints the NAME STATUS DESCRIPTION CONFIG table', async
   assert.match(stdout, /\nedgeAgent\s+running\s+Up/);
 });
 
+test('CLI: edgeport list --json gives times in RFC 3339, not epoch milliseconds', async () => {
+  const { code, stdout, stderr } = await cli(['list', '--json', '-c', configFile]);
+  assert.equal(code, 0, stderr);
+  const rows = JSON.parse(stdout) as Array<Record<string, unknown>>;
+  const app = rows.find((r) => r['name'] === 'app');
+  assert.ok(app !== undefined, stdout);
+  const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+  assert.match(String(app['startedAt']), rfc3339);
+  assert.ok(Math.abs(Date.parse(String(app['startedAt'])) - Date.now()) < 10 * 60_000, 'a time near now');
+  for (const row of rows) {
+    for (const field of ['startedAt', 'exitedAt', 'restartAt']) {
+      if (row[field] !== undefined) assert.match(String(row[field]), rfc3339, `${String(row['name'])}.${field}`);
+    }
+  }
+});
+
 test('CLI: edgeport logs --tail / --since / --follow, and edgeport restart', async () => {
   const tail = await cli(['logs', 'app', '--tail', '3', '-c', configFile]);
   assert.equal(tail.code, 0, tail.stderr);
