@@ -53,15 +53,14 @@ export function registerDeployCommands(program: Command, deps: DeployCommandDeps
     .option('--dry-run', 'only validate; copy nothing')
     .action(async (manifest: string, options: { config?: string; dryRun?: boolean }) => {
       const source = resolve(manifest);
-      let text: string;
-      try {
-        text = readFileSync(source, 'utf8');
-      } catch (error) {
-        err.write(`cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+      const { checkManifest, readManifestFile } = await import('./manifest-check.js');
+      const read = readManifestFile(source);
+      if (!read.ok) {
+        err.write(`${read.problem}\n`);
         process.exitCode = EXIT_INVALID;
         return;
       }
-      const { checkManifest } = await import('./manifest-check.js');
+      const text = read.text;
       // A real deploy knows the configuration, so it also warns about routes into a missing upstream.
       const config = options.dryRun === true ? undefined : await deps.loadConfig(options.config);
       if (options.dryRun !== true && config === undefined) return;

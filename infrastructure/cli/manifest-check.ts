@@ -1,4 +1,5 @@
-import { parseDeploymentManifestText, type ParsedDeployment } from '../../domain/deployment/deployment-manifest.js';
+import { readFileSync, statSync } from 'node:fs';
+import { MAX_MANIFEST_BYTES, manifestTooLarge, parseDeploymentManifestText, type ParsedDeployment } from '../../domain/deployment/deployment-manifest.js';
 import { DeploymentStatusCode, type DeploymentStatus } from '../../domain/deployment/deployment-status.js';
 import { RouteTable, formatRouteWarning, routeWarnings } from '../../domain/routing/index.js';
 
@@ -18,6 +19,17 @@ export interface ManifestCheck {
 export interface ManifestCheckOptions {
   /** Whether the runtime has an upstream; `false` warns about routes into `$upstream`, `undefined` skips that. */
   upstream?: boolean;
+}
+
+/** Reads a manifest file for checking, refusing one over the size limit before reading it. */
+export function readManifestFile(path: string): { ok: true; text: string } | { ok: false; problem: string } {
+  try {
+    const size = statSync(path).size;
+    if (size > MAX_MANIFEST_BYTES) return { ok: false, problem: `${DeploymentStatusCode.ConfigFormatError} ${path}: ${manifestTooLarge(size)}` };
+    return { ok: true, text: readFileSync(path, 'utf8') };
+  } catch (error) {
+    return { ok: false, problem: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
+  }
 }
 
 function statusLine(part: string, status: DeploymentStatus): string {

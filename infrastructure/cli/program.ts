@@ -33,16 +33,13 @@ async function configOrReport(file: string | undefined): Promise<EdgeportConfig 
  * warnings (the manifest can change while running, so it does not fail the configuration check).
  */
 async function warnAboutManifest(config: EdgeportConfig): Promise<void> {
-  const { readFileSync } = await import('node:fs');
-  let text: string;
-  try {
-    text = readFileSync(config.agent.manifest, 'utf8');
-  } catch (error) {
-    process.stderr.write(`warning: agent.manifest ${config.agent.manifest}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})\n`);
+  const { checkManifest, readManifestFile } = await import('./manifest-check.js');
+  const read = readManifestFile(config.agent.manifest);
+  if (!read.ok) {
+    process.stderr.write(`warning: agent.manifest: ${read.problem}\n`);
     return;
   }
-  const { checkManifest } = await import('./manifest-check.js');
-  const check = checkManifest(text, { upstream: config.upstream.kind !== 'none' });
+  const check = checkManifest(read.text, { upstream: config.upstream.kind !== 'none' });
   for (const line of [...check.problems, ...check.warnings]) process.stderr.write(`warning: agent.manifest ${config.agent.manifest}: ${line}\n`);
 }
 

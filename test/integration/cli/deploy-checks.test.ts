@@ -32,7 +32,7 @@ const MANIFEST = JSON.stringify({
 });
 
 test('deploy --dry-run: 200 valid, and a warning for the route that can never match', () => {
-  const { dir, cleanup } = tempDir('route-warnings');
+  const { dir, cleanup } = tempDir('deploy-checks');
   try {
     writeFileSync(join(dir, 'm.json'), MANIFEST);
     const result = edgeport(['deploy', 'm.json', '--dry-run'], dir);
@@ -47,7 +47,7 @@ test('deploy --dry-run: 200 valid, and a warning for the route that can never ma
 });
 
 test('deploy with upstream.kind = "none": also warns about the route into $upstream', () => {
-  const { dir, cleanup } = tempDir('route-warnings');
+  const { dir, cleanup } = tempDir('deploy-checks');
   try {
     writeFileSync(join(dir, 'm.json'), MANIFEST);
     writeFileSync(join(dir, 'edgeport.toml'), '[agent]\nmanifest = "deployed.json"\n');
@@ -62,7 +62,7 @@ test('deploy with upstream.kind = "none": also warns about the route into $upstr
 });
 
 test('config check with agent.manifest: configuration OK plus the manifest\'s warnings', () => {
-  const { dir, cleanup } = tempDir('route-warnings');
+  const { dir, cleanup } = tempDir('deploy-checks');
   try {
     writeFileSync(join(dir, 'm.json'), MANIFEST);
     writeFileSync(join(dir, 'edgeport.toml'), '[agent]\nmanifest = "m.json"\n');
@@ -73,6 +73,19 @@ test('config check with agent.manifest: configuration OK plus the manifest\'s wa
     assert.equal(lines.length, 2, result.stderr);
     assert.match(lines[0]!, /^warning: agent\.manifest .*m\.json: \$edgeHub route hot: condition can never match/);
     assert.match(lines[1]!, /^warning: agent\.manifest .*m\.json: \$edgeHub route up: sends to \$upstream but no upstream is configured/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('deploy: a manifest over 2 MiB is refused by its size (exit 2), without being parsed', () => {
+  const { dir, cleanup } = tempDir('deploy-checks');
+  try {
+    writeFileSync(join(dir, 'big.json'), JSON.stringify({ modulesContent: {}, padding: 'x'.repeat(3 * 1024 * 1024) }));
+    const result = edgeport(['deploy', 'big.json', '--dry-run'], dir);
+    assert.equal(result.status, 2);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /^400 .*big\.json: the deployment manifest is 3145\d{3} bytes; at most 2097152 bytes \(2 MiB\) are accepted\n$/);
   } finally {
     cleanup();
   }
