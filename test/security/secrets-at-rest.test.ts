@@ -7,7 +7,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,37 +18,14 @@ import { TypeormStateStore } from '../../adapters/storage/typeorm-state-store.js
 import { ensureEdgeCertificates, EDGE_CERT_FILES } from '../../infrastructure/certs/edge-certificates.js';
 import { parseIdentity } from '../../domain/identity/identity.js';
 import { MemoryLogger } from '../support/agent/memory-logger.js';
-import { freePort } from '../support/free-port.js';
+import { cliEnv, edgeportCli, loopbackListeners } from '../support/cli/edgeport-cli.js';
 import { Client, Message, Mqtt } from '../support/mqtt/sdk.js';
 import { within } from '../support/mqtt/hub-harness.js';
-import { EDGEPORT_BIN, REPO_ROOT, RuntimeProcess } from '../support/runtime-process.js';
+import { RuntimeProcess } from '../support/runtime-process.js';
 import { skipUnless } from '../support/services.js';
 import { postgresFixture } from '../support/storage-fixtures.js';
 
 const mode = (path: string): string => `0${(statSync(path).mode & 0o777).toString(8)}`;
-
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGEPORT_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-/** `edgeport <args>` as a child process (a runtime may be running in another one). */
-function edgeport(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [EDGEPORT_BIN, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
 
 function printed(output: string, field: string): string {
   const value = new RegExp(`^${field}: (\\S+)$`, 'm').exec(output)?.[1];
@@ -85,19 +61,8 @@ test('SQLite: modes narrowed with a warning, plain-text keys encrypted at start,
   chmodSync(certs, 0o755);
   chmodSync(join(certs, EDGE_CERT_FILES.caKey), 0o644);
 
-  const mqttPort = await freePort();
-  const env = {
-    EDGEPORT_HOSTNAME: 'localhost',
-    EDGEPORT_DEVICE_ID: 'gw',
-    EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
-    EDGEPORT_HUB_MQTT_PORT: String(mqttPort),
-    EDGEPORT_HUB_AMQP_HOST: '127.0.0.1',
-    EDGEPORT_HUB_AMQP_PORT: String(await freePort()),
-    EDGEPORT_HUB_HTTPS_HOST: '127.0.0.1',
-    EDGEPORT_HUB_HTTPS_PORT: String(await freePort()),
-    EDGEPORT_METRICS_HOST: '127.0.0.1',
-    EDGEPORT_METRICS_PORT: String(await freePort()),
-  };
+  const env = { EDGEPORT_HOSTNAME: 'localhost', EDGEPORT_DEVICE_ID: 'gw', ...(await loopbackListeners()) };
+  const mqttPort = env.EDGEPORT_HUB_MQTT_PORT;
   const runtime = new RuntimeProcess(dataDir, env, ['--only', 'hub']);
   const clients: Array<InstanceType<typeof Client>> = [];
   try {
@@ -117,11 +82,11 @@ test('SQLite: modes narrowed with a warning, plain-text keys encrypted at start,
     }
     assert.ok(warnings.some((w) => w === 'encrypted the keys of 1 identity that were stored in plain text'), warnings.join('\n'));
 
-    const cliEnv = cleanEnv({ ...env, EDGEPORT_DATA_DIR: dataDir });
-    const added = await edgeport(['identity', 'add', 'leafNew'], cliEnv);
+    const cli = cliEnv({ ...env, EDGEPORT_DATA_DIR: dataDir });
+    const added = await edgeportCli(['identity', 'add', 'leafNew'], { env: cli });
     assert.equal(added.status, 0, added.stderr);
     const fresh = { primaryKey: printed(added.stdout, 'primaryKey'), secondaryKey: printed(added.stdout, 'secondaryKey') };
-    const listed = await edgeport(['identity', 'list'], cliEnv);
+    const listed = await edgeportCli(['identity', 'list'], { env: cli });
     assert.equal(listed.stdout, 'leafNew\tdevice\tenabled\nleafOld\tdevice\tenabled\n');
 
     // Modes while running (SQLite creates -wal and -shm with the database file's mode).
@@ -171,8 +136,8 @@ test('PostgreSQL: identity add stores no key in the rows, plain-text rows are en
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeport-secrets-pg-'));
   try {
     await legacyIdentity({ kind: 'postgres', url: fixture.url }, 'leafOld', LEGACY);
-    const env = cleanEnv({ EDGEPORT_DATA_DIR: dataDir, EDGEPORT_STORAGE_KIND: 'postgres', EDGEPORT_STORAGE_URL: fixture.url });
-    const added = await edgeport(['identity', 'add', 'gw/mod1'], env);
+    const env = cliEnv({ EDGEPORT_DATA_DIR: dataDir, EDGEPORT_STORAGE_KIND: 'postgres', EDGEPORT_STORAGE_URL: fixture.url });
+    const added = await edgeportCli(['identity', 'add', 'gw/mod1'], { env });
     assert.equal(added.status, 0, added.stderr);
     assert.match(added.stderr, /^master key created at .*master\.key \(secrets\.keyFile\)/m);
     assert.match(added.stderr, /^warning: encrypted the keys of 1 identities that were stored in plain text$/m);
@@ -197,7 +162,7 @@ test('PostgreSQL: identity add stores no key in the rows, plain-text rows are en
     } finally {
       await dataSource.destroy();
     }
-    const listed = await edgeport(['identity', 'list'], env);
+    const listed = await edgeportCli(['identity', 'list'], { env });
     assert.equal(listed.stdout, 'gw/mod1\tmodule\tenabled\nleafOld\tdevice\tenabled\n');
   } finally {
     await fixture.destroy();

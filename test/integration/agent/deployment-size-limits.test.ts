@@ -2,20 +2,10 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Container } from 'inversify';
-import { ReconcileDeployment } from '../../../application/agent/reconcile-deployment.js';
-import { Clock } from '../../../application/ports/clock.js';
-import { HostedService } from '../../../application/ports/hosted-service.js';
-import { Logger } from '../../../application/ports/logger.js';
-import { ModuleRuntime } from '../../../application/ports/module-runtime.js';
-import { SystemClock } from '../../../adapters/clock/system-clock.js';
 import { parseAgentDesired } from '../../../domain/deployment/agent-desired.js';
 import { CREATE_OPTIONS_MAX_CHARS } from '../../../domain/deployment/create-options.js';
 import { MAX_MANIFEST_BYTES } from '../../../domain/deployment/deployment-manifest.js';
-import { agentModule } from '../../../infrastructure/composition/agent-module.js';
-import { deploymentModule } from '../../../infrastructure/composition/deployment-module.js';
-import { storageModule } from '../../../infrastructure/composition/storage-module.js';
-import { MemoryLogger } from '../../support/agent/memory-logger.js';
+import { startFileAgent } from '../../support/agent/file-agent.js';
 import { manifestWith, processModule } from '../../support/agent/memory-deployment-source.js';
 import { isAlive, SCRIPTS, tempDir, until } from '../../support/agent/process-fixtures.js';
 
@@ -43,16 +33,7 @@ test('oversized createOptions and manifests: 400 naming the limit, the running d
   const manifestPath = join(temp.dir, 'deployment.json');
   const app = processModule({}, { command: process.execPath, args: ['-e', SCRIPTS.idle] });
   writeFileSync(manifestPath, JSON.stringify(manifestWith({ app })));
-  const container = new Container({ defaultScope: 'Singleton' });
-  container.bind(Clock).to(SystemClock);
-  container.bind(Logger).toConstantValue(new MemoryLogger());
-  container.load(storageModule({ kind: 'sqlite', path: join(temp.dir, 'edgeport.db') }));
-  container.load(deploymentModule({ manifestPath, manifestPollIntervalMs: 100 }));
-  container.load(agentModule({ runtime: 'process', logsDir: join(temp.dir, 'logs'), settings: { reconcileIntervalMs: 200 } }));
-  const services = container.getAll(HostedService);
-  for (const service of services) await service.start();
-  const runtime = container.get(ModuleRuntime);
-  const agent = container.get(ReconcileDeployment);
+  const { runtime, agent, stop } = await startFileAgent(temp.dir, manifestPath);
   try {
     await until(async () => (await runtime.list())[0]?.state.status === 'running', 5000, 'app running');
     const pid = Number((await runtime.list())[0]?.state.id);
@@ -96,6 +77,6 @@ test('oversized createOptions and manifests: 400 naming the limit, the running d
     const parsed = parseAgentDesired(desired);
     assert.equal(parsed.ok, true, parsed.ok ? '' : parsed.status.description);
   } finally {
-    for (const service of [...services].reverse()) await service.stop();
+    await stop();
   }
 });

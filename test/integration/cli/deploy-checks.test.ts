@@ -1,22 +1,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { tempDir } from '../../support/agent/process-fixtures.js';
+import { edgeportCli } from '../../support/cli/edgeport-cli.js';
 
 // Issue #12.6/#12.7: the CLI prints the route warnings the runtime would log (deploy, deploy
 // --dry-run, config check), and exits 0: such routes are valid (Azure accepts them).
 
-const BIN = fileURLToPath(new URL('../../../infrastructure/cli/bin.js', import.meta.url));
-
-function edgeport(args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGEPORT_')) env[k] = v;
-  const result = spawnSync(process.execPath, [BIN, ...args], { cwd, env, encoding: 'utf8', timeout: 20_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+/** Runs `work` in a fresh temp directory holding `m.json` (the manifest below), then removes it. */
+async function withManifest(work: (dir: string) => Promise<void>): Promise<void> {
+  const { dir, cleanup } = tempDir('deploy-checks');
+  try {
+    writeFileSync(join(dir, 'm.json'), MANIFEST);
+    await work(dir);
+  } finally {
+    cleanup();
+  }
 }
+
+const edgeport = (args: string[], cwd: string) => edgeportCli(args, { cwd });
 
 const MANIFEST = JSON.stringify({
   modulesContent: {
@@ -31,62 +34,43 @@ const MANIFEST = JSON.stringify({
   },
 });
 
-test('deploy --dry-run: 200 valid, and a warning for the route that can never match', () => {
-  const { dir, cleanup } = tempDir('deploy-checks');
-  try {
-    writeFileSync(join(dir, 'm.json'), MANIFEST);
-    const result = edgeport(['deploy', 'm.json', '--dry-run'], dir);
+test('deploy --dry-run: 200 valid, and a warning for the route that can never match', () =>
+  withManifest(async (dir) => {
+    const result = await edgeport(['deploy', 'm.json', '--dry-run'], dir);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^200 .*m\.json: valid: 0 modules, 2 routes\n$/);
     assert.match(result.stderr, /^warning: \$edgeHub route hot: condition can never match: property 'temp' is compared with a number at column 29, .*write as_number\(temp\)/m);
     // Without the configuration, --dry-run cannot know about the upstream: no such warning.
     assert.doesNotMatch(result.stderr, /no upstream/);
-  } finally {
-    cleanup();
-  }
-});
+  }));
 
-test('deploy with upstream.kind = "none": also warns about the route into $upstream', () => {
-  const { dir, cleanup } = tempDir('deploy-checks');
-  try {
-    writeFileSync(join(dir, 'm.json'), MANIFEST);
+test('deploy with upstream.kind = "none": also warns about the route into $upstream', () =>
+  withManifest(async (dir) => {
     writeFileSync(join(dir, 'edgeport.toml'), '[agent]\nmanifest = "deployed.json"\n');
-    const result = edgeport(['deploy', 'm.json'], dir);
+    const result = await edgeport(['deploy', 'm.json'], dir);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stderr, /^warning: \$edgeHub route up: sends to \$upstream but no upstream is configured \(upstream\.kind = "none"\)/m);
     assert.match(result.stderr, /^warning: \$edgeHub route hot: condition can never match/m);
     assert.match(result.stdout, /deployed to .*deployed\.json/);
-  } finally {
-    cleanup();
-  }
-});
+  }));
 
-test('config check with agent.manifest: configuration OK plus the manifest\'s warnings', () => {
-  const { dir, cleanup } = tempDir('deploy-checks');
-  try {
-    writeFileSync(join(dir, 'm.json'), MANIFEST);
+test('config check with agent.manifest: configuration OK plus the manifest\'s warnings', () =>
+  withManifest(async (dir) => {
     writeFileSync(join(dir, 'edgeport.toml'), '[agent]\nmanifest = "m.json"\n');
-    const result = edgeport(['config', 'check'], dir);
+    const result = await edgeport(['config', 'check'], dir);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^configuration OK: .*edgeport\.toml\n$/);
     const lines = result.stderr.trim().split('\n');
     assert.equal(lines.length, 2, result.stderr);
     assert.match(lines[0]!, /^warning: agent\.manifest .*m\.json: \$edgeHub route hot: condition can never match/);
     assert.match(lines[1]!, /^warning: agent\.manifest .*m\.json: \$edgeHub route up: sends to \$upstream but no upstream is configured/);
-  } finally {
-    cleanup();
-  }
-});
+  }));
 
-test('deploy: a manifest over 2 MiB is refused by its size (exit 2), without being parsed', () => {
-  const { dir, cleanup } = tempDir('deploy-checks');
-  try {
+test('deploy: a manifest over 2 MiB is refused by its size (exit 2), without being parsed', () =>
+  withManifest(async (dir) => {
     writeFileSync(join(dir, 'big.json'), JSON.stringify({ modulesContent: {}, padding: 'x'.repeat(3 * 1024 * 1024) }));
-    const result = edgeport(['deploy', 'big.json', '--dry-run'], dir);
+    const result = await edgeport(['deploy', 'big.json', '--dry-run'], dir);
     assert.equal(result.status, 2);
     assert.equal(result.stdout, '');
     assert.match(result.stderr, /^400 .*big\.json: the deployment manifest is 3145\d{3} bytes; at most 2097152 bytes \(2 MiB\) are accepted\n$/);
-  } finally {
-    cleanup();
-  }
-});
+  }));
