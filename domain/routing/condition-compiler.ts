@@ -150,7 +150,7 @@ class Compiler {
       const query = this.bodyQuery(name, token);
       if (escaped || hasBrackets) return query;
       const q = query.fn;
-      const queryIsNull = query.isNull as Evaluator;
+      const queryIsNull = query.isNull;
       return {
         type: 'value',
         fn: (c) => {
@@ -179,7 +179,7 @@ class Compiler {
     };
   }
 
-  private bodyQuery(name: string, token: Token): Compiled {
+  private bodyQuery(name: string, token: Token): Compiled & { readonly isNull: Evaluator } {
     const path = name.slice(6);
     const steps = parseJsonPath(path);
     if (typeof steps === 'string') {
