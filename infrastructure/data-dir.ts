@@ -68,12 +68,14 @@ async function usableDirectory(dir: string, describe: string, key: string, env: 
  * Run before anything opens the database or writes under `dataDir` (`edgeport run`, `identity`,
  * `cert ca-path`): creates `dataDir` mode 0700 and checks it can be written, failing with a
  * `DataDirError` that names the setting (`dataDir` / `EDGEPORT_DATA_DIR`, or `storage.path`) and
- * the reason; narrows a wider mode of `dataDir` with one warning; creates the SQLite file 0600
+ * the reason; narrows a wider mode of `dataDir` (and of `<dataDir>/secrets`, the master key's default home) with one warning; creates the SQLite file 0600
  * before SQLite does (its `-wal`/`-shm` files inherit that mode) and narrows existing ones.
  */
 export async function prepareDataDir(config: EdgeportConfig, warn: ModeWarning): Promise<void> {
   await usableDirectory(config.dataDir, settingText(config, 'dataDir', 'EDGEPORT_DATA_DIR'), 'dataDir', 'EDGEPORT_DATA_DIR');
   await tightenMode(config.dataDir, PRIVATE_DIR_MODE, warn);
+  // The default home of the master key (secrets.keyFile); a key file elsewhere keeps its directory's mode.
+  await tightenMode(join(config.dataDir, 'secrets'), PRIVATE_DIR_MODE, warn);
   if (config.storage.kind !== 'sqlite') return;
   const database = config.storage.path;
   await usableDirectory(dirname(database), `the directory of ${settingText(config, 'storage.path', 'EDGEPORT_STORAGE_PATH')}`, 'storage.path', 'EDGEPORT_STORAGE_PATH');

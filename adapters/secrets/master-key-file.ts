@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { link, readFile, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from '../../application/ports/logger.js';
 import { SecretCipherError } from '../../application/ports/secret-cipher.js';
-import { PRIVATE_FILE_MODE, ensurePrivateDir, tightenMode } from './private-paths.js';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, tightenMode } from './private-paths.js';
 
 /** AES-256: 32 bytes. */
 export const MASTER_KEY_BYTES = 32;
@@ -54,9 +54,13 @@ export class MasterKeyFile {
     return key;
   }
 
-  /** Writes a new key without ever exposing a partial file: a private temp file, then `link` (fails if another process won). */
+  /**
+   * Writes a new key without ever exposing a partial file: a private temp file, then `link` (fails
+   * if another process won). Missing directories are created 0700; an existing one is left as it is
+   * (it may be `/etc`): the default `<dataDir>/secrets` is narrowed by the data directory's preparation.
+   */
   private async create(): Promise<Buffer> {
-    await ensurePrivateDir(dirname(this.path), (message, fields) => this.logger.warn(message, fields));
+    await mkdir(dirname(this.path), { recursive: true, mode: PRIVATE_DIR_MODE });
     const key = randomBytes(MASTER_KEY_BYTES);
     const temp = `${this.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {

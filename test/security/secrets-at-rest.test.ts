@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateIdentityStore } from '../../application/hub/state-identity-store.js';
@@ -60,6 +60,9 @@ test('SQLite: modes narrowed with a warning, plain-text keys encrypted at start,
   await ensureEdgeCertificates({ dir: certs, hostname: 'localhost' });
   chmodSync(certs, 0o755);
   chmodSync(join(certs, EDGE_CERT_FILES.caKey), 0o644);
+  // A key directory left too wide (the key itself is created at start).
+  mkdirSync(join(dataDir, 'secrets'), { mode: 0o755 });
+  chmodSync(join(dataDir, 'secrets'), 0o755);
 
   const env = { EDGEPORT_HOSTNAME: 'localhost', EDGEPORT_DEVICE_ID: 'gw', ...(await loopbackListeners()) };
   const mqttPort = env.EDGEPORT_HUB_MQTT_PORT;
@@ -74,6 +77,7 @@ test('SQLite: modes narrowed with a warning, plain-text keys encrypted at start,
       [dataDir, '0755', '0700'],
       [database, '0644', '0600'],
       [certs, '0755', '0700'],
+      [join(dataDir, 'secrets'), '0755', '0700'],
       [join(certs, EDGE_CERT_FILES.caKey), '0644', '0600'],
     ] as const) {
       const about = warnings.filter((w) => w.startsWith(`${path} had mode`));
