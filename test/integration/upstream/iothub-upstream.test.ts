@@ -26,8 +26,10 @@ async function setUp(options: { tokenTtlSeconds?: number } = {}) {
   await emulator.start();
   const state = new InMemoryStateStore();
   const log = new SilentLogger();
-  const upstream = upstreamFor(emulator, 'edge1', new StateIdentityStore(state, testCipher()), options, log);
-  const h = buildUpstreamHub({ state, upstream, clock: new SystemClock() });
+  // One master key for both views of the identity store (the hub's and the upstream's).
+  const cipher = testCipher();
+  const upstream = upstreamFor(emulator, 'edge1', new StateIdentityStore(state, cipher), options, log);
+  const h = buildUpstreamHub({ state, upstream, clock: new SystemClock(), cipher });
   await h.pumps.start();
   await h.sync.start();
   await h.hubDeployment.start();
