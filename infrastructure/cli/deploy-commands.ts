@@ -17,12 +17,15 @@ export interface DeployCommandDeps {
   err?: Output;
 }
 
-/** Writes `text` to `target` atomically: a temp file in the same directory, then rename over it. */
+/**
+ * Writes `text` to `target` atomically: a temp file in the same directory, then rename over it.
+ * Mode 0600: a manifest may hold registry credentials (`registryCredentials.*.password`).
+ */
 function writeAtomically(target: string, text: string): void {
   mkdirSync(dirname(target), { recursive: true });
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    writeFileSync(temp, text, { flush: true });
+    writeFileSync(temp, text, { flush: true, mode: 0o600 });
     renameSync(temp, target);
   } catch (error) {
     rmSync(temp, { force: true });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../support/agent/process-fixtures.js';
 import { edgeportCli } from '../../support/cli/edgeport-cli.js';
@@ -52,6 +52,8 @@ test('deploy with upstream.kind = "none": also warns about the route into $upstr
     assert.match(result.stderr, /^warning: \$edgeHub route up: sends to \$upstream but no upstream is configured \(upstream\.kind = "none"\)/m);
     assert.match(result.stderr, /^warning: \$edgeHub route hot: condition can never match/m);
     assert.match(result.stdout, /deployed to .*deployed\.json/);
+    // A manifest may carry registry passwords: the deployed copy is private.
+    assert.equal(statSync(join(dir, 'deployed.json')).mode & 0o777, 0o600);
   }));
 
 test('config check with agent.manifest: configuration OK plus the manifest\'s warnings', () =>
