@@ -43,6 +43,7 @@ import { InMemoryMetrics } from '../test/support/in-memory-metrics.js';
 import { freePort } from '../test/support/free-port.js';
 import { hubModule } from '../infrastructure/composition/hub-module.js';
 import { storageModule } from '../infrastructure/composition/storage-module.js';
+import { secretsModule } from '../infrastructure/composition/secrets-module.js';
 import { arg } from './bench-args.js';
 import { dashboardCost } from './hub-dashboard.js';
 
@@ -141,6 +142,7 @@ async function startHub(extra?: (container: Container, dir: string) => Promise<v
   container.bind(Clock).to(SystemClock).inSingletonScope();
   container.bind(Metrics).to(InMemoryMetrics).inSingletonScope();
   container.load(storageModule({ kind: 'sqlite', path: join(dir, 'edgeport.db'), sync: SYNC }));
+  container.load(secretsModule({ keyFile: join(dir, 'secrets', 'master.key') }));
   container.load(
     hubModule({
       edgeDeviceId: 'edge1',

@@ -1,10 +1,10 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { Clock, TimerHandle } from '../../application/ports/clock.js';
 import { DeploymentSource } from '../../application/ports/deployment-source.js';
 import type { Logger } from '../../application/ports/logger.js';
-import { parseDeploymentManifestText, type ParsedDeployment } from '../../domain/deployment/deployment-manifest.js';
+import { MAX_MANIFEST_BYTES, oversizedManifest, parseDeploymentManifestText, type ParsedDeployment } from '../../domain/deployment/deployment-manifest.js';
 import { DeploymentStatusCode, EMPTY_CONFIGURATION_DESCRIPTION } from '../../domain/deployment/deployment-status.js';
 
 export interface FileDeploymentSourceOptions {
@@ -123,7 +123,14 @@ export class FileDeploymentSource extends DeploymentSource {
     let text: string;
     let deployment: ParsedDeployment | undefined;
     try {
-      text = await readFile(this.path, 'utf8');
+      // A runaway file is refused by its size, without reading it into memory.
+      const info = await stat(this.path);
+      if (info.size > MAX_MANIFEST_BYTES) {
+        text = `\u0000too-large:${info.size}:${info.mtimeMs}`;
+        deployment = oversizedManifest(info.size);
+      } else {
+        text = await readFile(this.path, 'utf8');
+      }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       text = `\u0000${code ?? 'error'}`;

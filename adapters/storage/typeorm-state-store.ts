@@ -37,6 +37,21 @@ export class TypeormStateStore extends StateStore {
     return rows.map((r) => ({ key: r.key, value: JSON.parse(r.value) as JsonValue }));
   }
 
+  /**
+   * SQLite: `VACUUM` rewrites the database without its free pages (old row images), then the WAL,
+   * which may still hold old page images, is checkpointed and truncated. PostgreSQL: `VACUUM FULL`
+   * rewrites the table without dead row versions. Both lock for a moment; called after a one-time
+   * migration, never on the hot path.
+   */
+  async scrub(): Promise<void> {
+    if (this.dataSource.options.type === 'postgres') {
+      await this.dataSource.query(`VACUUM FULL ${this.dataSource.getMetadata(StateEntryEntity).tableName}`);
+      return;
+    }
+    await this.dataSource.query('VACUUM');
+    await this.dataSource.query('PRAGMA wal_checkpoint(TRUNCATE)');
+  }
+
   private repository(): Repository<StateEntryEntity> {
     if (this.repo === null) throw new Error('state store used before open()');
     return this.repo;

@@ -1,6 +1,7 @@
 import { inject, injectable } from 'inversify';
 import type { DeploymentStatus } from '../../domain/deployment/deployment-status.js';
 import { moduleIdentity } from '../../domain/identity/identity.js';
+import { formatRouteWarning, type RouteWarning } from '../../domain/routing/index.js';
 import type { JsonObject } from '../../domain/twins/json.js';
 import { diffTwinProperties, isEmptyPatch } from '../../domain/twins/twin-patch.js';
 import { DeploymentSource, type DeploymentSnapshot } from '../ports/deployment-source.js';
@@ -25,6 +26,8 @@ export class ApplyHubDeployment extends HostedService {
   private applying: Promise<void> = Promise.resolve();
   /** `$edgeHub` reported `lastDesiredStatus`. */
   status: DeploymentStatus = { code: 200, description: '' };
+  /** What looked wrong in the routes last applied (they were still applied: Azure accepts them). */
+  warnings: readonly RouteWarning[] = [];
 
   constructor(
     @inject(DeploymentSource) private readonly source: DeploymentSource,
@@ -70,14 +73,17 @@ export class ApplyHubDeployment extends HostedService {
       if (!hub.ok) {
         this.reject(snapshot.version, hub.status.description);
       } else {
-        const update = this.routes.replace(hub.value.routes);
+        const upstream = this.pipeline.upstreamConfigured;
+        const update = this.routes.replace(hub.value.routes, upstream === undefined ? {} : { upstream });
         if (!update.ok) {
           this.reject(snapshot.version, update.error);
         } else {
           const ttl = hub.value.storeAndForwardConfiguration?.timeToLiveSecs;
           if (ttl !== undefined) this.pipeline.timeToLiveSecs = ttl;
           this.status = { code: 200, description: '' };
+          this.warnings = update.warnings;
           this.log.info(`routes applied: ${update.size}`, { version: snapshot.version, routes: update.size, timeToLiveSecs: this.pipeline.timeToLiveSecs });
+          for (const warning of update.warnings) this.log.warn(formatRouteWarning(warning), { version: snapshot.version, route: warning.route, code: warning.code });
         }
       }
     }
@@ -106,6 +112,7 @@ export class ApplyHubDeployment extends HostedService {
       await this.twins.updateReported(moduleIdentity(this.hub.edgeDeviceId, '$edgeHub'), {
         lastDesiredVersion: version,
         lastDesiredStatus: { code: this.status.code, description: this.status.description },
+        routeWarnings: reportedRouteWarnings(this.warnings),
       });
     } catch (error) {
       this.log.warn('$edgeHub reported properties not written', { error: error instanceof Error ? error.message : String(error) });
@@ -116,4 +123,31 @@ export class ApplyHubDeployment extends HostedService {
     this.status = { code: 400, description: `Error while parsing desired properties - ${problem}` };
     this.log.warn(`$edgeHub configuration of deployment ${version} rejected (400); previous routes keep running`, { version, problem });
   }
+}
+
+/** At most this many routes are listed in `routeWarnings` (the reported document is limited to 32 KB). */
+export const MAX_REPORTED_ROUTE_WARNINGS = 20;
+/** Each route's text is cut to this length (a twin string value holds at most 4 KB). */
+const MAX_REPORTED_WARNING_CHARS = 1000;
+
+/**
+ * `$edgeHub` reported `routeWarnings`: `{ <route name>: "<warning>; <warning>" }` (route names are
+ * twin keys already), or `null` to remove an earlier list. An Edgeport extension: Azure's edgeHub
+ * has no such property; IoT Hub keeps it like any reported property.
+ */
+export function reportedRouteWarnings(warnings: readonly RouteWarning[]): JsonObject | null {
+  const byRoute = new Map<string, string[]>();
+  for (const warning of warnings) {
+    const key = warning.route ?? 'routes';
+    byRoute.set(key, [...(byRoute.get(key) ?? []), warning.message]);
+  }
+  if (byRoute.size === 0) return null;
+  const reported: JsonObject = {};
+  for (const [route, messages] of [...byRoute].slice(0, MAX_REPORTED_ROUTE_WARNINGS)) {
+    const text = messages.join('; ');
+    // Twin property names exclude control characters, white space, '.', '$' and '#' (twin-limits.ts).
+    const key = route.replace(/[\u0000-\u0020\u007f-\u009f.$#]/g, '_').slice(0, 200);
+    reported[key] = text.length > MAX_REPORTED_WARNING_CHARS ? `${text.slice(0, MAX_REPORTED_WARNING_CHARS - 3)}...` : text;
+  }
+  return reported;
 }

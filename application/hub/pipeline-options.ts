@@ -23,6 +23,12 @@ export class PipelineOptions {
   sendTimeoutMs = 30_000;
   /** How often expired entries are removed and disk space given back. */
   cleanupIntervalMs = 30_000;
+  /**
+   * Whether `$upstream` leads anywhere (config `upstream.kind` other than "none"). `false` makes each
+   * route into `$upstream` warn when a deployment is applied (its messages would only wait for their
+   * TTL); `undefined` (unknown, e.g. in tests) skips that check.
+   */
+  upstreamConfigured: boolean | undefined = undefined;
 
   constructor(overrides: Partial<PipelineOptions> = {}) {
     Object.assign(this, overrides);

@@ -1,7 +1,8 @@
 import { injectable } from 'inversify';
-import { RouteTable, type RouteSpec } from '../../domain/routing/index.js';
+import { RouteTable, routeWarnings, type RouteSpec, type RouteWarning, type RouteWarningOptions } from '../../domain/routing/index.js';
 
-export type RouteUpdate = { ok: true; size: number } | { ok: false; error: string };
+/** A route set applied (with what looks wrong but is valid), or refused (the old set stays). */
+export type RouteUpdate = { ok: true; size: number; warnings: RouteWarning[] } | { ok: false; error: string };
 
 /** The live route table. A new route set replaces it atomically; an invalid set keeps the old one. */
 @injectable()
@@ -18,11 +19,11 @@ export class RouteConfig {
     return this.currentSpecs;
   }
 
-  replace(routes: Record<string, RouteSpec>): RouteUpdate {
+  replace(routes: Record<string, RouteSpec>, options: RouteWarningOptions = {}): RouteUpdate {
     try {
       this.current = RouteTable.compile(routes);
       this.currentSpecs = { ...routes };
-      return { ok: true, size: this.current.size };
+      return { ok: true, size: this.current.size, warnings: routeWarnings(this.current, options) };
     } catch (error) {
       return { ok: false, error: error instanceof Error ? error.message : String(error) };
     }

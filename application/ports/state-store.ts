@@ -14,4 +14,9 @@ export abstract class StateStore {
   abstract delete(namespace: string, key: string): Promise<boolean>;
   /** Every document of the namespace, ordered by key. */
   abstract list(namespace: string): Promise<Array<{ key: string; value: JsonValue }>>;
+  /**
+   * Makes replaced and deleted documents unrecoverable from the store's files (after secrets that
+   * were stored in plain text were replaced by encrypted ones). Slow; call rarely.
+   */
+  abstract scrub(): Promise<void>;
 }

@@ -4,6 +4,16 @@ import { isObject, join } from './problems.js';
 /** Azure `Docker/Constants.cs`: twin string values hold at most 512 characters; up to 100 chunks. */
 export const CREATE_OPTIONS_CHUNK_SIZE = 512;
 export const CREATE_OPTIONS_MAX_CHUNKS = 100;
+/**
+ * The most createOptions text the agent accepts: what Azure's agent can write back into its
+ * reported properties (100 chunks of 512 characters). Larger options (5 MB were accepted once)
+ * are refused with 400 before anything is parsed.
+ */
+export const CREATE_OPTIONS_MAX_CHARS = CREATE_OPTIONS_CHUNK_SIZE * CREATE_OPTIONS_MAX_CHUNKS;
+
+function tooLong(length: number | string): string {
+  return `createOptions is ${length} characters long; at most ${CREATE_OPTIONS_MAX_CHARS} are allowed (Azure IoT Edge's limit: ${CREATE_OPTIONS_MAX_CHUNKS} chunks createOptions, createOptions01, ... of ${CREATE_OPTIONS_CHUNK_SIZE} characters)`;
+}
 
 const CHUNK_KEY = /^createoptions([0-9]*)$/i;
 
@@ -20,11 +30,19 @@ export function readCreateOptions(settings: Record<string, unknown>, path: strin
       const x = a.toLowerCase();
       const y = b.toLowerCase();
       return x < y ? -1 : x > y ? 1 : 0;
-    })
-    .slice(0, CREATE_OPTIONS_MAX_CHUNKS);
+    });
   if (keys.length === 0) return {};
+  if (keys.length > CREATE_OPTIONS_MAX_CHUNKS) {
+    problems.add(join(path, 'createOptions'), `createOptions is split into ${keys.length} chunks; at most ${CREATE_OPTIONS_MAX_CHUNKS} are allowed (createOptions, createOptions01, ... createOptions99)`);
+    return undefined;
+  }
   const first = settings[keys[0] as string];
-  if (keys.length === 1 && isObject(first)) return first;
+  if (keys.length === 1 && isObject(first)) {
+    const length = JSON.stringify(first).length;
+    if (length <= CREATE_OPTIONS_MAX_CHARS) return first;
+    problems.add(join(path, 'createOptions'), tooLong(`${length} (as JSON)`));
+    return undefined;
+  }
 
   let text = '';
   for (const [index, key] of keys.entries()) {
@@ -41,6 +59,10 @@ export function readCreateOptions(settings: Record<string, unknown>, path: strin
       return undefined;
     }
     text += chunk;
+  }
+  if (text.length > CREATE_OPTIONS_MAX_CHARS) {
+    problems.add(join(path, 'createOptions'), tooLong(text.length));
+    return undefined;
   }
   const trimmed = text.trim();
   if (trimmed === '' || trimmed === 'null') return {};

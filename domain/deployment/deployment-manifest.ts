@@ -3,8 +3,21 @@ import { configFormatError, EMPTY_CONFIGURATION, type ManifestProblem, type Pars
 import { parseHubDesired, type EdgeHubDesired } from './hub-desired.js';
 import { describe, isObject, type JsonObject } from './problems.js';
 import { readManifestIntegrity, type ManifestIntegrityResult } from '../trust/manifest-integrity.js';
+import { utf8Length } from '../twins/json.js';
 
 export const DESIRED_KEY = 'properties.desired';
+
+/**
+ * The largest deployment manifest accepted (2 MiB): room for what IoT Hub can hold (32 KB of
+ * desired properties per module twin, at most 50 modules plus `$edgeAgent` and `$edgeHub` per
+ * deployment: about 1.7 MB), while a runaway file is refused before it is parsed.
+ */
+export const MAX_MANIFEST_BYTES = 2 * 1024 * 1024;
+
+/** The 400 description for a manifest over `MAX_MANIFEST_BYTES` (also used before reading a file). */
+export function manifestTooLarge(bytes: number): string {
+  return `the deployment manifest is ${bytes} bytes; at most ${MAX_MANIFEST_BYTES} bytes (2 MiB) are accepted`;
+}
 
 /** A whole deployment (`{"modulesContent": {...}}`), each part validated on its own. */
 export interface ParsedDeployment {
@@ -63,8 +76,15 @@ export function parseDeploymentManifest(document: unknown): ParsedDeployment {
   return result;
 }
 
+/** What a manifest over `MAX_MANIFEST_BYTES` parses to: 400 naming its size (the previous deployment keeps running). */
+export function oversizedManifest(bytes: number): ParsedDeployment {
+  return invalid(manifestTooLarge(bytes));
+}
+
 /** `parseDeploymentManifest` for text: invalid JSON is a 400 naming the JSON error. */
 export function parseDeploymentManifestText(text: string): ParsedDeployment {
+  // Characters never outnumber UTF-8 bytes: the exact count only when it can matter.
+  if (text.length > MAX_MANIFEST_BYTES || (text.length * 3 > MAX_MANIFEST_BYTES && utf8Length(text) > MAX_MANIFEST_BYTES)) return oversizedManifest(utf8Length(text));
   if (text.trim() === '') return { agent: { ok: false, status: EMPTY_CONFIGURATION }, moduleTwins: {}, moduleTwinProblems: [] };
   let document: unknown;
   try {

@@ -58,16 +58,19 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
-/** Walks a path. `null` when any step is missing (edgeHub's QueryValue.Null). */
-export function selectPath(root: unknown, steps: readonly JsonPathStep[]): unknown {
+/** What `selectPath` returns for a missing path when asked to tell it apart from a JSON null. */
+export const MISSING: unique symbol = Symbol('missing');
+
+/** Walks a path. `missing` (default `null`, edgeHub's QueryValue.Null) when any step is missing. */
+export function selectPath(root: unknown, steps: readonly JsonPathStep[], missing: null | typeof MISSING = null): unknown {
   let current = root;
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i] as JsonPathStep;
-    if (current === null || typeof current !== 'object' || Array.isArray(current)) return null;
-    if (!Object.prototype.hasOwnProperty.call(current, step.name)) return null;
+    if (current === null || typeof current !== 'object' || Array.isArray(current)) return missing;
+    if (!Object.prototype.hasOwnProperty.call(current, step.name)) return missing;
     current = (current as Record<string, unknown>)[step.name];
     if (step.index !== undefined) {
-      if (!Array.isArray(current) || step.index >= current.length) return null;
+      if (!Array.isArray(current) || step.index >= current.length) return missing;
       current = current[step.index] as unknown;
     }
   }

@@ -147,12 +147,12 @@ export const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
       if (type === 'null') return TRUE;
       if (type === 'string') return (c) => fn(c) === null;
       if (type === 'value') {
-        // edgeHub's IsNull.RuntimeQueryValue returns `input != QueryValue.Null` for defined body
-        // values: is_null($body.x) is False for a missing/null path and True for a present value.
-        // Reproduced on purpose so routes behave as on Azure IoT Edge.
+        // A `$body` query itself is compiled with its own null test (JSON null True, missing path
+        // False: the compiler uses `Compiled.isNull`); other body-valued expressions (`a ?? b`,
+        // arithmetic) no longer know whether a null was missing, so any null counts.
         return (c) => {
           const v = fn(c);
-          return v === undefined ? undefined : v !== null;
+          return v === undefined ? undefined : v === null;
         };
       }
       return FALSE;

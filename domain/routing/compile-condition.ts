@@ -1,4 +1,5 @@
 import { compileConditionTree, type ConditionEvaluator } from './condition-compiler.js';
+import { conditionWarnings, type RouteWarning } from './condition-warnings.js';
 import { parseConditionTokens } from './condition-parser.js';
 import { RouteError, RouteSyntaxError } from './errors.js';
 import { EvalContext, type ConditionMessage } from './eval-context.js';
@@ -13,6 +14,8 @@ export interface CompileConditionOptions {
 export interface CompiledCondition {
   /** true, false, or undefined (the language's Undefined). Never throws. */
   evaluate(message: ConditionMessage): boolean | undefined;
+  /** Valid but suspicious parts (e.g. `temp > 100`, which can never be true): see `RouteWarning`. */
+  readonly warnings: readonly RouteWarning[];
 }
 
 /** Runs a compile step, turning an engine stack overflow (absurd input) into a typed error. */
@@ -32,14 +35,17 @@ export function guardCompile<T>(compile: () => T): T {
 export function compileCondition(text: string, options?: CompileConditionOptions): CompiledCondition {
   if (typeof text !== 'string') throw new RouteSyntaxError('ROUTE_SYNTAX', 'Syntax error: a condition must be a string');
   const twinChangeSource = isTwinChangeSource(options?.source ?? '/messages');
-  const evaluator = guardCompile(() => compileConditionTree(parseConditionTokens(tokenize(text)), { twinChangeSource }));
-  return new Condition(evaluator);
+  const tree = guardCompile(() => compileConditionTree(parseConditionTokens(tokenize(text)), { twinChangeSource }));
+  return new Condition(tree.evaluate, conditionWarnings(tree));
 }
 
 class Condition implements CompiledCondition {
   private readonly context = new EvalContext();
 
-  constructor(private readonly evaluator: ConditionEvaluator) {}
+  constructor(
+    private readonly evaluator: ConditionEvaluator,
+    readonly warnings: readonly RouteWarning[],
+  ) {}
 
   /** An arrow property, so `const { evaluate } = compileCondition(...)` works too. */
   readonly evaluate = (message: ConditionMessage): boolean | undefined => {

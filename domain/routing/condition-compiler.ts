@@ -1,4 +1,4 @@
-import { NO_JSON, parseJsonPath, selectPath, toQueryValue, type JsonPathStep } from './body-query.js';
+import { MISSING, NO_JSON, parseJsonPath, selectPath, toQueryValue, type JsonPathStep } from './body-query.js';
 import { BUILTINS, TWIN_CHANGE_INCLUDES, definedTest, describeSignatures, type BuiltinArgument, type ParamType } from './builtins.js';
 import type { BinaryOperator, ConditionNode } from './condition-ast.js';
 import { RouteBuiltinError, RouteTypeError, describePosition } from './errors.js';
@@ -14,19 +14,51 @@ export interface CompileOptions {
 /** A compiled condition: returns true, false or undefined (Undefined) for a message context. */
 export type ConditionEvaluator = (context: EvalContext) => boolean | undefined;
 
+/** A condition compiled, with what the compiler noticed about it (see `conditionWarnings`). */
+export interface CompiledConditionTree {
+  readonly evaluate: ConditionEvaluator;
+  /** Comparisons accepted although they are always Undefined (a message property against a number or bool). */
+  readonly undefinedComparisons: readonly UndefinedComparison[];
+  /** True when no message can make the condition True (so the route never matches). */
+  readonly neverTrue: boolean;
+}
+
+/**
+ * `temp > 100`: a property read (always a string) compared with a number or a bool. edgeHub's
+ * deployment accepts such a route (the `$edgeHub` configuration gets 200) and the comparison is
+ * Undefined for every message, so it can never be True; the compiler accepts it the same way and
+ * records it here so that the deployment can warn.
+ */
+export interface UndefinedComparison {
+  /** The comparison operator token (its position points into the compiled text). */
+  readonly token: Token;
+  /** The string side as the user wrote it: `temp`, `$temp`, `lower(x)`... */
+  readonly operand: string;
+  /** Whether `operand` is a plain property read (`as_number(operand)` is then the fix for numbers). */
+  readonly isProperty: boolean;
+  /** The static type it was compared with. */
+  readonly comparedWith: 'number' | 'bool';
+}
+
 /**
  * Type-checks a condition tree and turns it into closures. Runs once per condition; evaluation
  * then only calls closures (no tree walking, no per-message type dispatch).
  */
-export function compileConditionTree(root: ConditionNode, options: CompileOptions): ConditionEvaluator {
-  const compiled = new Compiler(options).compile(root);
-  return toBool(compiled);
+export function compileConditionTree(root: ConditionNode, options: CompileOptions): CompiledConditionTree {
+  const compiler = new Compiler(options);
+  const compiled = compiler.compile(root);
+  return { evaluate: toBool(compiled), undefinedComparisons: compiler.undefinedComparisons, neverTrue: cannotBeTrue(compiled) };
 }
 
 const UNDEFINED: Evaluator = () => undefined;
 
 function constant(type: StaticType, value: Value): Compiled {
   return { type, fn: () => value, constant: true };
+}
+
+/** True when the final conversion to Bool can never give True (constant, or known at compile time). */
+function cannotBeTrue(c: Compiled): boolean {
+  return c.constant ? finalValue(c.type, c.fn(undefined as never)) !== true : c.neverTrue === true;
 }
 
 /** Final conversion to Bool: Bool as is, `null` is False, numbers and strings Undefined, `$body` booleans as is. */
@@ -61,7 +93,23 @@ function operatorText(token: Token): string {
   return token.text.length <= 3 && /^[a-z]+$/i.test(token.text) ? token.text.toUpperCase() : token.text;
 }
 
+/** The text of a string operand as the user wrote it, for warnings. */
+function describeOperand(node: ConditionNode): { operand: string; isProperty: boolean } {
+  switch (node.kind) {
+    case 'property':
+      return { operand: node.name, isProperty: true };
+    case 'sysProperty':
+      return { operand: node.escaped ? `{${node.name}}` : node.name, isProperty: true };
+    case 'call':
+      return { operand: `${node.name}(${node.rawArguments})`, isProperty: false };
+    default:
+      return { operand: 'a string expression', isProperty: false };
+  }
+}
+
 class Compiler {
+  readonly undefinedComparisons: UndefinedComparison[] = [];
+
   constructor(private readonly options: CompileOptions) {}
 
   compile(node: ConditionNode): Compiled {
@@ -89,7 +137,7 @@ class Compiler {
       case 'unary':
         return this.unary(node.operator, node.token, this.compile(node.operand));
       case 'binary':
-        return this.binary(node.operator, node.token, this.compile(node.left), this.compile(node.right));
+        return this.binary(node, this.compile(node.left), this.compile(node.right));
     }
   }
 
@@ -102,6 +150,7 @@ class Compiler {
       const query = this.bodyQuery(name, token);
       if (escaped || hasBrackets) return query;
       const q = query.fn;
+      const queryIsNull = query.isNull;
       return {
         type: 'value',
         fn: (c) => {
@@ -109,6 +158,10 @@ class Compiler {
           return app !== undefined ? app : q(c);
         },
         constant: false,
+        isNull: (c) => {
+          const app = getProperty(c.props, name, lower);
+          return app !== undefined ? app === null : queryIsNull(c);
+        },
       };
     }
     // Property names cannot contain brackets: such a system property is always Undefined.
@@ -126,7 +179,7 @@ class Compiler {
     };
   }
 
-  private bodyQuery(name: string, token: Token): Compiled {
+  private bodyQuery(name: string, token: Token): Compiled & { readonly isNull: Evaluator } {
     const path = name.slice(6);
     const steps = parseJsonPath(path);
     if (typeof steps === 'string') {
@@ -136,6 +189,15 @@ class Compiler {
         token,
       );
     }
+    // is_null tells a JSON null (True) from a missing path (False), which the value model merges.
+    const isNull: Evaluator = (c) => {
+      const json = c.bodyJson();
+      if (json === NO_JSON) return undefined;
+      const selected = selectPath(json, steps, MISSING);
+      if (selected === MISSING) return false;
+      if (selected === null) return true;
+      return toQueryValue(selected) === undefined ? undefined : false;
+    };
     const first = steps[0] as JsonPathStep;
     if (steps.length === 1 && first.index === undefined) {
       const key = first.name;
@@ -148,6 +210,7 @@ class Compiler {
           return toQueryValue((json as Record<string, unknown>)[key]);
         },
         constant: false,
+        isNull,
       };
     }
     return {
@@ -157,6 +220,7 @@ class Compiler {
         return json === NO_JSON ? undefined : toQueryValue(selectPath(json, steps));
       },
       constant: false,
+      isNull,
     };
   }
 
@@ -169,6 +233,8 @@ class Compiler {
       throw new RouteBuiltinError('ROUTE_UNKNOWN_BUILTIN', `Invalid built-in function '${node.name}' ${describePosition(token)}`, token);
     }
     const args = node.args.map((a) => this.compile(a));
+    const nullTest = args.length === 1 ? args[0]?.isNull : undefined;
+    if (lower === 'is_null' && nullTest !== undefined) return { type: 'bool', fn: nullTest, constant: false };
     const params = matchSignature(builtin.signatures, builtin.variadic, args);
     if (params === undefined) {
       const got = `${node.name}(${args.map((a) => typeName(a.type)).join(', ')})`;
@@ -264,12 +330,28 @@ class Compiler {
     return operand.constant ? constant(result.type, result.fn(undefined as never)) : result;
   }
 
-  private binary(op: BinaryOperator, token: Token, left: Compiled, right: Compiled): Compiled {
-    const result = this.binaryUnfolded(op, token, left, right);
+  private binary(node: Extract<ConditionNode, { kind: 'binary' }>, left: Compiled, right: Compiled): Compiled {
+    const result = this.binaryUnfolded(node, left, right);
     return left.constant && right.constant && !result.constant ? constant(result.type, result.fn(undefined as never)) : result;
   }
 
-  private binaryUnfolded(op: BinaryOperator, token: Token, left: Compiled, right: Compiled): Compiled {
+  /**
+   * A message property (a string read from the message) compared with a number or a bool: accepted,
+   * as edgeHub's deployment accepts it, and Undefined for every message. Anything else mismatched
+   * (two constants, `true = 1`, ...) stays a type error.
+   */
+  private undefinedComparison(node: Extract<ConditionNode, { kind: 'binary' }>, left: Compiled, right: Compiled): Compiled | undefined {
+    const stringSide = left.type === 'string' && !left.constant ? 'left' : right.type === 'string' && !right.constant ? 'right' : undefined;
+    if (stringSide === undefined) return undefined;
+    const other = stringSide === 'left' ? right : left;
+    if (other.type !== 'number' && other.type !== 'bool') return undefined;
+    this.undefinedComparisons.push({ token: node.token, ...describeOperand(stringSide === 'left' ? node.left : node.right), comparedWith: other.type });
+    return constant('bool', undefined);
+  }
+
+  private binaryUnfolded(node: Extract<ConditionNode, { kind: 'binary' }>, left: Compiled, right: Compiled): Compiled {
+    const op = node.operator;
+    const token = node.token;
     const lt = left.type;
     const rt = right.type;
     const isValue = lt === 'value' || rt === 'value';
@@ -299,6 +381,8 @@ class Compiler {
       case '=':
       case '!=':
         if (lt !== rt && !isValue) {
+          const accepted = this.undefinedComparison(node, left, right);
+          if (accepted !== undefined) return accepted;
           throw typeError(token, `Operator '${token.text}' needs two operands of the same type, ${got}`);
         }
         return { type: 'bool', fn: comparison(op, isValue ? 'value' : lt, left, right), constant: false };
@@ -556,12 +640,13 @@ function logical(op: 'AND' | 'OR', token: Token, left: Compiled, right: Compiled
         return a === undefined || b === undefined ? undefined : true;
       },
       constant: false,
+      neverTrue: cannotBeTrue(left) || cannotBeTrue(right),
     };
   }
   // null OR x is x; null OR null is Null.
   if (lt === 'null' && rt === 'null') return constant('null', null);
-  if (lt === 'null') return { type: 'bool', fn: asBool(right), constant: right.constant };
-  if (rt === 'null') return { type: 'bool', fn: asBool(left), constant: left.constant };
+  if (lt === 'null') return { type: 'bool', fn: asBool(right), constant: right.constant, neverTrue: cannotBeTrue(right) };
+  if (rt === 'null') return { type: 'bool', fn: asBool(left), constant: left.constant, neverTrue: cannotBeTrue(left) };
   const l = asBool(left);
   const r = asBool(right);
   return {
@@ -574,6 +659,7 @@ function logical(op: 'AND' | 'OR', token: Token, left: Compiled, right: Compiled
       return a === undefined || b === undefined ? undefined : false;
     },
     constant: false,
+    neverTrue: cannotBeTrue(left) && cannotBeTrue(right),
   };
 }
 

@@ -3,6 +3,7 @@
  * Pure domain code (no I/O); published as the package subpath `edgeport/routing`.
  */
 import { compileConditionTree } from './condition-compiler.js';
+import { conditionWarnings, type RouteWarning } from './condition-warnings.js';
 import { RouteSyntaxError } from './errors.js';
 import { guardCompile } from './compile-condition.js';
 import { isTwinChangeSource } from './message-source.js';
@@ -15,12 +16,16 @@ export { messageSource, TWIN_CHANGE_SOURCE } from './message-source.js';
 export { BUILTIN_NAMES } from './builtins.js';
 export type { ConditionMessage } from './eval-context.js';
 export type { RouteSink } from './route-parser.js';
+export { formatRouteWarning, type RouteWarning, type RouteWarningCode } from './condition-warnings.js';
+export { routeWarnings, type RouteWarningOptions } from './route-warnings.js';
 
 export interface ParsedRouteText {
   source: string;
   /** The exact WHERE text, or "true" without WHERE. */
   condition: string;
   sink: { type: 'upstream' } | { type: 'module'; module: string; input: string };
+  /** Valid but suspicious parts of the condition (e.g. `temp > 100` can never be true). */
+  warnings: RouteWarning[];
 }
 
 /**
@@ -31,14 +36,16 @@ export function parseRoute(text: string): ParsedRouteText {
   if (typeof text !== 'string') throw new RouteSyntaxError('ROUTE_SYNTAX', 'Syntax error: a route must be a string');
   const parsed = guardCompile(() => parseRouteText(text));
   const tree = parsed.conditionTree;
+  let warnings: RouteWarning[] = [];
   if (tree !== undefined) {
     const twinChangeSource = isTwinChangeSource(parsed.source);
-    guardCompile(() => compileConditionTree(tree, { twinChangeSource }));
+    warnings = conditionWarnings(guardCompile(() => compileConditionTree(tree, { twinChangeSource })));
   }
   const sink: RouteSink = parsed.sink;
   return {
     source: parsed.source,
     condition: parsed.condition,
     sink: sink.type === 'upstream' ? { type: 'upstream' } : { type: 'module', module: sink.module, input: sink.input },
+    warnings,
   };
 }

@@ -1,4 +1,5 @@
 import { compileConditionTree, type ConditionEvaluator } from './condition-compiler.js';
+import { conditionWarnings, type RouteWarning } from './condition-warnings.js';
 import { guardCompile } from './compile-condition.js';
 import { RouteError, RouteSpecError } from './errors.js';
 import { EvalContext, type ConditionMessage } from './eval-context.js';
@@ -34,6 +35,7 @@ interface CompiledRoute {
   readonly endpointIndex: number;
   readonly priority: number;
   readonly match: RouteMatch;
+  readonly warnings: readonly RouteWarning[];
 }
 
 const MAX_CACHED_SOURCES = 4096;
@@ -54,13 +56,25 @@ export class RouteTable {
   private readonly stamps: Uint32Array;
   private generation = 0;
 
+  /**
+   * Valid but suspicious routes, in route order: conditions that can never (or partly never) be
+   * true, such as `temp > 100` on a string property. They never make `compile` fail.
+   */
+  readonly warnings: readonly RouteWarning[];
+
   private constructor(routes: readonly CompiledRoute[], endpointCount: number) {
     this.routes = routes;
     this.stamps = new Uint32Array(endpointCount);
+    this.warnings = Object.freeze(routes.flatMap((r) => r.warnings));
   }
 
   get size(): number {
     return this.routes.length;
+  }
+
+  /** Each route's name and endpoint, in route order (for checks such as "no upstream"). */
+  routeEndpoints(): Array<{ route: string; endpoint: Endpoint }> {
+    return this.routes.map((r) => ({ route: r.match.route, endpoint: r.match.endpoint }));
   }
 
   /** Compiles every route; throws a RouteError "Error parsing route {name} - {problem}" for the first bad one. */
@@ -156,7 +170,7 @@ function compileRoute(
   const parsed = guardCompile(() => parseRouteText(text));
   const twinChangeSource = isTwinChangeSource(parsed.source);
   const tree = parsed.conditionTree;
-  const condition = tree === undefined ? undefined : guardCompile(() => compileConditionTree(tree, { twinChangeSource }));
+  const compiled = tree === undefined ? undefined : guardCompile(() => compileConditionTree(tree, { twinChangeSource }));
   const endpoint = endpointOf(parsed.sink);
   let entry = endpoints.get(endpoint.id);
   if (entry === undefined) {
@@ -167,10 +181,11 @@ function compileRoute(
   return {
     index,
     normalizedSource: normalizeRouteSource(parsed.source),
-    condition,
+    condition: compiled?.evaluate,
     endpointIndex: entry.index,
     priority,
     match,
+    warnings: compiled === undefined ? [] : conditionWarnings(compiled, name),
   };
 }
 

@@ -24,6 +24,10 @@ export interface Compiled {
   readonly fn: Evaluator;
   /** True when the closure ignores the message (literals and pure operators on literals). */
   readonly constant: boolean;
+  /** A non-constant bool that can never be True (e.g. `x AND <always Undefined>`); absent = may be True. */
+  readonly neverTrue?: boolean;
+  /** `$body` queries: `is_null` of this value, telling a JSON null (True) from a missing path (False). */
+  readonly isNull?: Evaluator;
 }
 
 export function typeName(type: StaticType): string {

@@ -16,10 +16,11 @@ import {
   type JsonGeneralName,
 } from '@peculiar/x509';
 import { X509Certificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../../application/ports/logger.js';
+import { PRIVATE_FILE_MODE, ensurePrivateDir, tightenMode, type ModeWarning } from '../../adapters/secrets/private-paths.js';
 
 /** How long the edge CA is valid: 5 years. Devices pin it, so it should outlive many server certs. */
 export const EDGE_CA_VALIDITY_DAYS = 5 * 365;
@@ -40,7 +41,7 @@ export const EDGE_CERT_FILES = {
 } as const;
 
 export interface EnsureEdgeCertificatesOptions {
-  /** Directory that holds the CA and server certificate (created with mode 0700). */
+  /** Directory that holds the CA and server certificate (created with mode 0700, narrowed to it with a warning). */
   dir: string;
   /** The edge device's hostname, as clients connect to it (`GatewayHostName`). */
   hostname: string;
@@ -91,13 +92,14 @@ export async function ensureEdgeCertificates(options: EnsureEdgeCertificatesOpti
     serverKey: join(options.dir, EDGE_CERT_FILES.serverKey),
   };
 
-  await mkdir(options.dir, { recursive: true, mode: 0o700 });
-  await chmod(options.dir, 0o700);
+  // Private keys live here: the directory is 0700 and the keys 0600; wider modes are narrowed with a warning.
+  const warn: ModeWarning = (message, fields) => log?.warn(message, fields);
+  await ensurePrivateDir(options.dir, warn);
 
   let created = false;
   let ca = await loadCa(paths.caCert, paths.caKey, now);
   if (ca.usable) {
-    await chmod(paths.caKey, 0o600);
+    await tightenMode(paths.caKey, PRIVATE_FILE_MODE, warn);
   } else {
     log?.info('creating edge CA certificate', { dir: options.dir, reason: ca.reason });
     const generated = await createCa(now);
@@ -111,7 +113,7 @@ export async function ensureEdgeCertificates(options: EnsureEdgeCertificatesOpti
   const sans = expectedSans(hostname);
   let server = await loadServer(paths.serverCert, paths.serverKey, ca.cert, sans, now);
   if (server.usable) {
-    await chmod(paths.serverKey, 0o600);
+    await tightenMode(paths.serverKey, PRIVATE_FILE_MODE, warn);
   } else {
     log?.info('issuing edge server certificate', { serverHostname: hostname, reason: server.reason });
     const generated = await createServerCertificate(hostname, sans, ca, now);

@@ -45,6 +45,25 @@ export function formatModuleTable(rows: readonly ModuleRow[], now: number): stri
   return table.map((line) => line.map((cell, i) => (i < 3 ? cell.padEnd((widths[i] ?? 0) + 4) : cell)).join('').trimEnd()).join('\n') + '\n';
 }
 
+/** Times of a `GET /modules` row, in epoch milliseconds on the wire. */
+const ROW_TIMES = ['startedAt', 'exitedAt', 'restartAt'] as const;
+
+/**
+ * `edgeport list --json`: the management API's rows with their times as RFC 3339 strings
+ * (`2026-11-26T08:00:00.000Z`), as reported properties carry times, instead of epoch milliseconds.
+ */
+export function formatModuleJson(rows: readonly ModuleRow[]): string {
+  const converted = rows.map((row) => {
+    const copy: Record<string, unknown> = { ...row };
+    for (const field of ROW_TIMES) {
+      const value = row[field];
+      if (typeof value === 'number' && Number.isFinite(value)) copy[field] = new Date(value).toISOString();
+    }
+    return copy;
+  });
+  return `${JSON.stringify(converted, null, 2)}\n`;
+}
+
 /**
  * `edgeport list`, `edgeport logs <module>`, `edgeport restart <module>` (`iotedge list|logs|restart`),
  * talking to the running runtime's management socket `<dataDir>/sockets/management.sock`, found
@@ -61,13 +80,13 @@ export function registerAgentCommands(program: Command, deps: AgentCommandDeps =
     .command('list')
     .description('list modules with their status (NAME STATUS DESCRIPTION CONFIG)')
     .addOption(configOption())
-    .option('--json', 'print the management API answer as JSON')
+    .option('--json', 'print the modules as JSON (times in RFC 3339)')
     .action((options: { config?: string; json?: boolean }) =>
       run(async () => {
         const response = await call(await managementSocket(options.config), 'GET', '/modules');
         await expectOk(response);
         const body = JSON.parse(await readBody(response)) as { modules: ModuleRow[] };
-        out.write(options.json === true ? `${JSON.stringify(body.modules, null, 2)}\n` : formatModuleTable(body.modules, now()));
+        out.write(options.json === true ? formatModuleJson(body.modules) : formatModuleTable(body.modules, now()));
       }),
     );
 

@@ -17,12 +17,15 @@ export interface DeployCommandDeps {
   err?: Output;
 }
 
-/** Writes `text` to `target` atomically: a temp file in the same directory, then rename over it. */
+/**
+ * Writes `text` to `target` atomically: a temp file in the same directory, then rename over it.
+ * Mode 0600: a manifest may hold registry credentials (`registryCredentials.*.password`).
+ */
 function writeAtomically(target: string, text: string): void {
   mkdirSync(dirname(target), { recursive: true });
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    writeFileSync(temp, text, { flush: true });
+    writeFileSync(temp, text, { flush: true, mode: 0o600 });
     renameSync(temp, target);
   } catch (error) {
     rmSync(temp, { force: true });
@@ -66,16 +69,18 @@ export function registerDeployCommands(program: Command, deps: DeployCommandDeps
         return;
       }
       const source = resolve(manifest);
-      let text: string;
-      try {
-        text = readFileSync(source, 'utf8');
-      } catch (error) {
-        err.write(`cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+      const { checkManifest, readManifestFile } = await import('./manifest-check.js');
+      const read = readManifestFile(source);
+      if (!read.ok) {
+        err.write(`${read.problem}\n`);
         process.exitCode = EXIT_INVALID;
         return;
       }
-      const { checkManifest } = await import('./manifest-check.js');
-      const check = checkManifest(text);
+      const text = read.text;
+      // A real deploy knows the configuration, so it also warns about routes into a missing upstream.
+      const config = options.dryRun === true ? undefined : await deps.loadConfig(options.config);
+      if (options.dryRun !== true && config === undefined) return;
+      const check = checkManifest(text, config === undefined ? {} : { upstream: config.upstream.kind !== 'none' });
       for (const warning of check.warnings) err.write(`warning: ${warning}\n`);
       if (!check.ok) {
         err.write(`${source} is not a valid deployment manifest; nothing deployed:\n`);
@@ -84,9 +89,6 @@ export function registerDeployCommands(program: Command, deps: DeployCommandDeps
         return;
       }
       out.write(`200 ${source}: valid: ${check.summary}\n`);
-      if (options.dryRun === true) return;
-
-      const config = await deps.loadConfig(options.config);
       if (config === undefined) return;
       const target = config.agent.manifest;
       if (target === '') {

@@ -1,18 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { type Command, Option } from 'commander';
 import { type Identity, IdentityError, formatIdentity, parseIdentity } from '../../domain/identity/identity.js';
-import type { IdentityStore } from '../../application/ports/identity-store.js';
+import type { IdentityCredentials, IdentityStore } from '../../application/ports/identity-store.js';
 import type { EdgeportConfig } from '../config/load-config.js';
+
+type Output = { write(text: string): unknown };
 
 export interface IdentityCommandDeps {
   /** Loads the configuration for `--config` (or reports problems, sets the exit code and returns undefined). */
   loadConfig(file: string | undefined): EdgeportConfig | undefined | Promise<EdgeportConfig | undefined>;
   /** Output (default: process.stdout). */
-  out?: { write(text: string): unknown };
+  out?: Output;
+  /** Warnings and errors (default: process.stderr). */
+  err?: Output;
 }
 
 /** Exit code for a bad identity argument (usage error, as for invalid configuration). */
 const EXIT_USAGE = 2;
+/** Exit code for a refused or failed operation (identity exists or is unknown, unusable data directory or key). */
+const EXIT_FAILURE = 1;
 
 /**
  * The connection string a client uses to reach this hub: `HostName` is the IoT hub (what SAS
@@ -25,24 +31,50 @@ export function connectionStringFor(config: EdgeportConfig, identity: Identity, 
   return `HostName=${config.iotHubHostname};${ids};SharedAccessKey=${key};GatewayHostName=${gateway}`;
 }
 
-/** Opens the configured database (loading TypeORM and its driver only now) for one piece of work. */
-async function withStore<T>(config: EdgeportConfig, work: (store: IdentityStore) => Promise<T>): Promise<T> {
-  const [{ StateIdentityStore }, { createDataSource }, { TypeormStateStore }] = await Promise.all([
-    import('../../application/hub/state-identity-store.js'),
-    import('../../adapters/storage/create-data-source.js'),
-    import('../../adapters/storage/typeorm-state-store.js'),
-  ]);
+/** A new IoT Hub style key: 32 random bytes, base64. */
+function newKey(): string {
+  return randomBytes(32).toString('base64');
+}
+
+/**
+ * Opens the configured database (loading TypeORM and its driver only now) for one piece of work,
+ * with the identity keys encrypted by the master key (`secrets.keyFile`). Prepares the data
+ * directory as `edgeport run` does (mode 0700, database 0600) and reports an unusable one, or an
+ * unreadable key, on `err` with exit code 1 (then resolves undefined).
+ */
+async function withStore<T>(config: EdgeportConfig, err: Output, work: (store: IdentityStore) => Promise<T>): Promise<T | undefined> {
+  const [{ StateIdentityStore }, { createDataSource }, { TypeormStateStore }, { prepareDataDir, DataDirError }, { AesGcmSecretCipher }, { MasterKeyFile }, { SecretCipherError }, { ConsoleLogger }] =
+    await Promise.all([
+      import('../../application/hub/state-identity-store.js'),
+      import('../../adapters/storage/create-data-source.js'),
+      import('../../adapters/storage/typeorm-state-store.js'),
+      import('../data-dir.js'),
+      import('../../adapters/secrets/aes-gcm-secret-cipher.js'),
+      import('../../adapters/secrets/master-key-file.js'),
+      import('../../application/ports/secret-cipher.js'),
+      import('./console-logger.js'),
+    ]);
+  const logger = new ConsoleLogger(err);
   const dataSource = createDataSource(config.storage.kind === 'postgres' ? { kind: 'postgres', url: config.storage.url } : { kind: 'sqlite', path: config.storage.path, sync: config.storage.sync });
-  const state = new TypeormStateStore(dataSource);
   try {
+    await prepareDataDir(config, (message) => logger.warn(message));
+    const state = new TypeormStateStore(dataSource);
     await state.open();
-    return await work(new StateIdentityStore(state));
+    const store = new StateIdentityStore(state, new AesGcmSecretCipher(new MasterKeyFile(config.secrets.keyFile, logger)));
+    const protection = await store.open();
+    if (protection.encrypted > 0) logger.warn(`encrypted the keys of ${protection.encrypted} identities that were stored in plain text`);
+    return await work(store);
+  } catch (error) {
+    if (!(error instanceof DataDirError) && !(error instanceof SecretCipherError)) throw error;
+    err.write(`${error.message}\n`);
+    process.exitCode = EXIT_FAILURE;
+    return undefined;
   } finally {
     if (dataSource.isInitialized) await dataSource.destroy();
   }
 }
 
-function identityArgument(text: string, out: { write(text: string): unknown }): Identity | undefined {
+function identityArgument(text: string, out: Output): Identity | undefined {
   try {
     return parseIdentity(text);
   } catch (error) {
@@ -53,13 +85,38 @@ function identityArgument(text: string, out: { write(text: string): unknown }): 
   }
 }
 
+/** `--primary-key`/`--secondary-key` values: base64, as IoT Hub keys are. */
+function validKeyOptions(options: { primaryKey?: string; secondaryKey?: string }, out: Output): boolean {
+  for (const [name, key] of [['--primary-key', options.primaryKey], ['--secondary-key', options.secondaryKey]] as const) {
+    if (key !== undefined && (key.length === 0 || Buffer.from(key, 'base64').toString('base64') !== key)) {
+      out.write(`${name} must be a base64 string (IoT Hub keys are 32 random bytes, base64)\n`);
+      process.exitCode = EXIT_USAGE;
+      return false;
+    }
+  }
+  return true;
+}
+
+function printKeys(out: Output, config: EdgeportConfig, identity: Identity, heading: string, credentials: IdentityCredentials, secondaryConnectionString: boolean): void {
+  out.write(
+    `${heading}\n` +
+      `primaryKey: ${credentials.primaryKey}\n` +
+      `secondaryKey: ${credentials.secondaryKey}\n` +
+      `connectionString: ${connectionStringFor(config, identity, credentials.primaryKey)}\n` +
+      (secondaryConnectionString ? `secondaryConnectionString: ${connectionStringFor(config, identity, credentials.secondaryKey)}\n` : '') +
+      `trust the edge CA: edgeport cert ca-path\n`,
+  );
+}
+
 /**
- * `edgeport identity add|list|remove`: the hub's local identity registry (devices and modules it
- * authenticates), stored in the configured database next to messages and twins. Works while
- * `edgeport run` is running: the hub reads identities at every CONNECT.
+ * `edgeport identity add|renew|list|remove`: the hub's local identity registry (devices and
+ * modules it authenticates), stored in the configured database next to messages and twins, keys
+ * encrypted with the master key. Works while `edgeport run` is running: the hub reads identities
+ * at every CONNECT.
  */
 export function registerIdentityCommands(program: Command, deps: IdentityCommandDeps): void {
   const out = deps.out ?? process.stdout;
+  const err = deps.err ?? process.stderr;
   const configOption = () => new Option('-c, --config <file>', 'configuration file (TOML); default as for run');
   const identity = program.command('identity').description('devices and modules this hub authenticates (SAS keys)');
 
@@ -70,28 +127,67 @@ export function registerIdentityCommands(program: Command, deps: IdentityCommand
     .addOption(configOption())
     .option('--primary-key <base64>', 'use this primary key instead of a random one')
     .option('--secondary-key <base64>', 'use this secondary key instead of a random one')
-    .action(async (id: string, options: { config?: string; primaryKey?: string; secondaryKey?: string }) => {
+    .option('--force', 'replace the keys of an identity that is already registered (its clients must then use the new keys)')
+    .action(async (id: string, options: { config?: string; primaryKey?: string; secondaryKey?: string; force?: boolean }) => {
+      const config = await deps.loadConfig(options.config);
+      if (config === undefined) return;
+      const target = identityArgument(id, out);
+      if (target === undefined || !validKeyOptions(options, out)) return;
+      const credentials = { primaryKey: options.primaryKey ?? newKey(), secondaryKey: options.secondaryKey ?? newKey() };
+      const outcome = await withStore(config, err, async (store) => {
+        const existing = await store.get(target);
+        if (existing !== undefined && options.force !== true) return 'exists' as const;
+        await store.put(target, credentials);
+        return existing === undefined ? ('added' as const) : ('replaced' as const);
+      });
+      if (outcome === undefined) return;
+      const name = formatIdentity(target);
+      if (outcome === 'exists') {
+        err.write(
+          `identity ${name} is already registered; its keys were not changed (replacing them would lock out clients that use them).\n` +
+            `To rotate its keys: edgeport identity renew ${name} [--primary|--secondary]; to replace them anyway: edgeport identity add ${name} --force\n`,
+        );
+        process.exitCode = EXIT_FAILURE;
+        return;
+      }
+      printKeys(out, config, target, outcome === 'added' ? `identity ${name} registered` : `identity ${name} registered again: its previous keys were replaced (--force)`, credentials, false);
+    });
+
+  identity
+    .command('renew')
+    .description('rotate the keys of a registered identity (both, or only --primary / --secondary); prints the new connection strings')
+    .argument('<id>', '<deviceId> or <deviceId>/<moduleId>')
+    .addOption(configOption())
+    .option('--primary', 'renew the primary key')
+    .option('--secondary', 'renew the secondary key')
+    .action(async (id: string, options: { config?: string; primary?: boolean; secondary?: boolean }) => {
       const config = await deps.loadConfig(options.config);
       if (config === undefined) return;
       const target = identityArgument(id, out);
       if (target === undefined) return;
-      for (const [name, key] of [['--primary-key', options.primaryKey], ['--secondary-key', options.secondaryKey]] as const) {
-        if (key !== undefined && (key.length === 0 || Buffer.from(key, 'base64').toString('base64') !== key)) {
-          out.write(`${name} must be a base64 string (IoT Hub keys are 32 random bytes, base64)\n`);
-          process.exitCode = EXIT_USAGE;
-          return;
-        }
+      // Neither flag: both keys. Rotating one at a time lets clients move to the other key first.
+      const both = options.primary !== true && options.secondary !== true;
+      const outcome = await withStore(config, err, async (store): Promise<{ renewed: IdentityCredentials | undefined }> => {
+        const existing = await store.get(target);
+        if (existing === undefined) return { renewed: undefined };
+        const next: IdentityCredentials = {
+          ...existing,
+          primaryKey: both || options.primary === true ? newKey() : existing.primaryKey,
+          secondaryKey: both || options.secondary === true ? newKey() : existing.secondaryKey,
+        };
+        await store.put(target, next);
+        return { renewed: next };
+      });
+      if (outcome === undefined) return;
+      const { renewed } = outcome;
+      const name = formatIdentity(target);
+      if (renewed === undefined) {
+        err.write(`identity ${name} is not registered; register it with: edgeport identity add ${name}\n`);
+        process.exitCode = EXIT_FAILURE;
+        return;
       }
-      const primaryKey = options.primaryKey ?? randomBytes(32).toString('base64');
-      const secondaryKey = options.secondaryKey ?? randomBytes(32).toString('base64');
-      await withStore(config, (store) => store.put(target, { primaryKey, secondaryKey }));
-      out.write(
-        `identity ${formatIdentity(target)} registered\n` +
-          `primaryKey: ${primaryKey}\n` +
-          `secondaryKey: ${secondaryKey}\n` +
-          `connectionString: ${connectionStringFor(config, target, primaryKey)}\n` +
-          `trust the edge CA: edgeport cert ca-path\n`,
-      );
+      const which = both ? 'primary and secondary keys' : [options.primary === true ? 'primary key' : '', options.secondary === true ? 'secondary key' : ''].filter(Boolean).join(' and ');
+      printKeys(out, config, target, `identity ${name}: ${which} renewed (clients using a replaced key must switch to the new one)`, renewed, true);
     });
 
   identity
@@ -101,8 +197,8 @@ export function registerIdentityCommands(program: Command, deps: IdentityCommand
     .action(async (options: { config?: string }) => {
       const config = await deps.loadConfig(options.config);
       if (config === undefined) return;
-      const records = await withStore(config, (store) => store.list());
-      for (const r of records) out.write(`${formatIdentity(r.identity)}\t${r.identity.kind}\t${r.credentials.status ?? 'enabled'}\n`);
+      const records = await withStore(config, err, (store) => store.list());
+      for (const r of records ?? []) out.write(`${formatIdentity(r.identity)}\t${r.identity.kind}\t${r.credentials.status ?? 'enabled'}\n`);
     });
 
   identity
@@ -115,8 +211,9 @@ export function registerIdentityCommands(program: Command, deps: IdentityCommand
       if (config === undefined) return;
       const target = identityArgument(id, out);
       if (target === undefined) return;
-      const removed = await withStore(config, (store) => store.remove(target));
+      const removed = await withStore(config, err, (store) => store.remove(target));
+      if (removed === undefined) return;
       out.write(removed ? `identity ${formatIdentity(target)} removed\n` : `identity ${formatIdentity(target)} was not registered\n`);
-      if (!removed) process.exitCode = 1;
+      if (!removed) process.exitCode = EXIT_FAILURE;
     });
 }

@@ -32,6 +32,21 @@ async function configOrReport(file: string | undefined): Promise<EdgeportConfig 
   }
 }
 
+/**
+ * `config check` with `agent.manifest` set: what the runtime will say about that manifest, as
+ * warnings (the manifest can change while running, so it does not fail the configuration check).
+ */
+async function warnAboutManifest(config: EdgeportConfig): Promise<void> {
+  const { checkManifest, readManifestFile } = await import('./manifest-check.js');
+  const read = readManifestFile(config.agent.manifest);
+  if (!read.ok) {
+    process.stderr.write(`warning: agent.manifest: ${read.problem}\n`);
+    return;
+  }
+  const check = checkManifest(read.text, { upstream: config.upstream.kind !== 'none' });
+  for (const line of [...check.problems, ...check.warnings]) process.stderr.write(`warning: agent.manifest ${config.agent.manifest}: ${line}\n`);
+}
+
 export interface ProgramOptions {
   /**
    * Runs after `edgeport run` loaded its configuration and before the runtime starts: the
@@ -73,6 +88,7 @@ export function createProgram(options: ProgramOptions = {}): Command {
       const from = config.source.file ?? 'built-in defaults (no file)';
       const env = config.source.env.length > 0 ? ` with ${config.source.env.join(', ')}` : '';
       process.stdout.write(`configuration OK: ${from}${env}\n`);
+      if (config.agent.manifest !== '') await warnAboutManifest(config);
     });
 
   program

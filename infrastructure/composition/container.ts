@@ -19,6 +19,7 @@ import { storageModule, type StorageOptions } from './storage-module.js';
 import { readTrustSettings } from './trust-settings.js';
 import { readCaFile, upstreamModule, type UpstreamModuleOptions } from './upstream-module.js';
 import { readRegistryCredentialsFile } from '../config/registry-credentials-file.js';
+import { secretsModule } from './secrets-module.js';
 
 /** `upstream.*` as the upstream module takes it (after the hub module, which it completes). */
 export function upstreamOptions(config: EdgeportConfig): UpstreamModuleOptions {
@@ -61,7 +62,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
   const container = new Container({ defaultScope: 'Singleton' });
   const hub = config.hub.enabled && roles.only !== 'agent';
   const agent = config.agent.enabled && roles.only !== 'hub';
-  container.load(coreModule(config, logger, { processModuleName: agent ? 'edgeAgent' : 'edgeHub' }), storageModule(storageOptions(config)), deploymentModule({ manifestPath: config.agent.manifest }));
+  container.load(coreModule(config, logger, { processModuleName: agent ? 'edgeAgent' : 'edgeHub' }), storageModule(storageOptions(config)), secretsModule({ keyFile: config.secrets.keyFile }), deploymentModule({ manifestPath: config.agent.manifest }));
   if (hub) {
     container.load(
       hubModule({
@@ -78,7 +79,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
         },
         amqp: { enabled: config.hub.amqp.enabled, host: config.hub.amqp.host, port: config.hub.amqp.port, ...(roles.serverCertificate !== undefined ? { tls: roles.serverCertificate } : {}) },
         https: { enabled: config.hub.https.enabled, host: config.hub.https.host, port: config.hub.https.port, ...(roles.serverCertificate !== undefined ? { tls: roles.serverCertificate } : {}) },
-        pipeline: { timeToLiveSecs: config.hub.storeAndForward.timeToLiveSecs, maxStoreBytes: config.hub.storeAndForward.maxBytes },
+        pipeline: { timeToLiveSecs: config.hub.storeAndForward.timeToLiveSecs, maxStoreBytes: config.hub.storeAndForward.maxBytes, upstreamConfigured: config.upstream.kind !== 'none' },
       }),
     );
   }

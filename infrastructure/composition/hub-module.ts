@@ -11,6 +11,7 @@ import { IngestMessage } from '../../application/hub/ingest-message.js';
 import { MethodService } from '../../application/hub/method-service.js';
 import { PipelineMetrics } from '../../application/hub/pipeline-metrics.js';
 import { PipelineOptions } from '../../application/hub/pipeline-options.js';
+import { ProtectIdentityKeys } from '../../application/hub/protect-identity-keys.js';
 import { QueueSignal } from '../../application/hub/queue-signal.js';
 import { RouteConfig } from '../../application/hub/route-config.js';
 import { StateIdentityStore } from '../../application/hub/state-identity-store.js';
@@ -76,7 +77,7 @@ export interface HubModuleOptions {
    */
   deployment?: boolean;
   /** Pipeline settings (`hub.storeAndForward`); omit `pipeline` to bind the pipeline elsewhere. */
-  pipeline?: { timeToLiveSecs: number; maxStoreBytes: number; deliveryBatchSize?: number };
+  pipeline?: { timeToLiveSecs: number; maxStoreBytes: number; deliveryBatchSize?: number; upstreamConfigured?: boolean };
   /** Log message counts every this many ms while messages flow (`TrafficReport`; default 10 000, 0 = off). */
   trafficReportIntervalMs?: number;
 }
@@ -90,6 +91,9 @@ export interface HubModuleOptions {
 export function hubModule(options: HubModuleOptions): ContainerModule {
   return new ContainerModule(({ bind }) => {
     bind(HubIdentity).toConstantValue(new HubIdentity(options.edgeDeviceId, options.iotHubHostname, options.edgeHostname));
+    // First of the hub's parts: identity keys are encrypted (and readable) before anything uses them.
+    bind(ProtectIdentityKeys).toSelf().inSingletonScope();
+    bind(HostedService).toService(ProtectIdentityKeys);
     if (options.pipeline !== undefined) {
       const maxStoreBytes = options.pipeline.maxStoreBytes > 0 ? options.pipeline.maxStoreBytes : Number.POSITIVE_INFINITY;
       bind(PipelineOptions).toConstantValue(
@@ -97,6 +101,7 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
           timeToLiveSecs: options.pipeline.timeToLiveSecs,
           maxStoreBytes,
           ...(options.pipeline.deliveryBatchSize !== undefined ? { deliveryBatchSize: options.pipeline.deliveryBatchSize } : {}),
+          ...(options.pipeline.upstreamConfigured !== undefined ? { upstreamConfigured: options.pipeline.upstreamConfigured } : {}),
         }),
       );
       bind(RandomSource).to(CryptoRandomSource).inSingletonScope();

@@ -6,6 +6,7 @@ import { HostedService } from '../../application/ports/hosted-service.js';
 import { IdentityStore } from '../../application/ports/identity-store.js';
 import { Logger } from '../../application/ports/logger.js';
 import { ModuleIdentityProvider } from '../../application/ports/module-identity-provider.js';
+import { SecretCipher } from '../../application/ports/secret-cipher.js';
 import { StateStore } from '../../application/ports/state-store.js';
 import { WorkloadCrypto } from '../../application/ports/workload-crypto.js';
 import { ModuleIdentities, WorkloadSettings } from '../../application/workload/module-identities.js';
@@ -47,7 +48,7 @@ export function managementModule(options: ManagementModuleOptions): ContainerMod
     bind(WorkloadCrypto).to(NodeWorkloadCrypto).inSingletonScope();
     bind(ModuleIdentities)
       .toDynamicValue((context) => {
-        const identities = context.get(IdentityStore, { optional: true }) ?? new StateIdentityStore(context.get(StateStore));
+        const identities = context.get(IdentityStore, { optional: true }) ?? new StateIdentityStore(context.get(StateStore), context.get(SecretCipher));
         return new ModuleIdentities(identities, context.get(StateStore), context.get(WorkloadCrypto), context.get(WorkloadSettings), context.get(Logger));
       })
       .inSingletonScope();

@@ -9,6 +9,7 @@ import { configSchema, type RawConfig } from './schema.js';
 export type EdgeportConfig = RawConfig & {
   storage: RawConfig['storage'] & { path: string };
   certs: { dir: string };
+  secrets: { keyFile: string };
   /** Where the settings came from, for logs. */
   source: { file: string | null; env: string[] };
 };
@@ -139,6 +140,7 @@ export function loadConfig(options: LoadConfigOptions = {}): EdgeportConfig {
     dataDir,
     storage: { ...raw.storage, path: under(raw.storage.path, 'edgeport.db') },
     certs: { dir: under(raw.certs.dir, 'certs') },
+    secrets: { keyFile: under(raw.secrets.keyFile, join('secrets', 'master.key')) },
     agent: {
       ...raw.agent,
       manifest: raw.agent.manifest === '' ? '' : resolve(cwd, raw.agent.manifest),

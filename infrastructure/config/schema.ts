@@ -183,6 +183,16 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    secrets: z
+      .object({
+        /**
+         * Master key that encrypts identity keys in the database (created 0600 on first start, in a
+         * 0700 directory); empty means `<dataDir>/secrets/master.key`. Back it up with the data.
+         */
+        keyFile: text('a file path').default(''),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict()
   .superRefine((config, ctx) => {

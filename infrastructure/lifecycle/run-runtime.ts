@@ -3,6 +3,7 @@ import { ensureEdgeCertificates } from '../certs/edge-certificates.js';
 import { buildContainer, hostedServices } from '../composition/container.js';
 import { selectModuleRuntime } from '../composition/module-runtime-selection.js';
 import type { EdgeportConfig } from '../config/load-config.js';
+import { DataDirError, prepareDataDir } from '../data-dir.js';
 import { createLogger, type PinoLogger } from '../logging/pino-logger.js';
 import { runtimeLogFile } from '../runtime-sockets.js';
 import { RuntimeHost, SHUTDOWN_DEADLINE_MS } from './runtime-host.js';
@@ -62,6 +63,13 @@ async function runUntilStopped(config: EdgeportConfig, options: RunOptions, logg
   // The logger redacts keys, tokens, passwords and connection-string secrets from this dump.
   logger.debug('effective configuration', { config });
 
+  try {
+    await prepareDataDir(config, (message, fields) => logger.warn(message, fields));
+  } catch (error) {
+    if (!(error instanceof DataDirError)) throw error;
+    logger.error(`start failed: ${error.message}`, { setting: error.setting });
+    return 1;
+  }
   const certificates = await ensureEdgeCertificates({ dir: config.certs.dir, hostname: config.hostname, logger });
   logger.info(certificates.created ? 'edge CA and server certificate created' : 'edge CA and server certificate loaded', { caCertPath: certificates.caCertPath, serverCertPath: certificates.serverCertPath });
 

@@ -16,6 +16,11 @@ export class InMemoryStateStore extends StateStore {
   async delete(namespace: string, key: string): Promise<boolean> {
     return this.data.get(namespace)?.delete(key) ?? false;
   }
+  /** Counts calls: nothing to scrub in memory. */
+  scrubs = 0;
+  async scrub(): Promise<void> {
+    this.scrubs += 1;
+  }
   async list(namespace: string): Promise<Array<{ key: string; value: JsonValue }>> {
     return [...(this.data.get(namespace) ?? new Map<string, string>()).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, text]) => ({ key, value: JSON.parse(text) as JsonValue }));
   }

@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../support/free-port.js';
+import { cliEnv, loopbackListeners } from '../../support/cli/edgeport-cli.js';
 import { Client, type Message, ModuleClient, Mqtt } from '../../support/mqtt/sdk.js';
 import { within } from '../../support/mqtt/hub-harness.js';
 
@@ -57,20 +57,7 @@ async function connectionString(id: string, env: NodeJS.ProcessEnv): Promise<str
 }
 
 test('CLI: c2d send reaches an SDK leaf device and method invoke round-trips to an SDK module, against edgeport run --only hub', { timeout: 90_000 }, async () => {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGEPORT_')) env[k] = v;
-  Object.assign(env, {
-    EDGEPORT_LOG_FORMAT: 'json',
-    EDGEPORT_DEVICE_ID: 'gw',
-    EDGEPORT_HUB_MQTT_PORT: String(await freePort()),
-    EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
-    EDGEPORT_HUB_HTTPS_PORT: String(await freePort()),
-    EDGEPORT_HUB_HTTPS_HOST: '127.0.0.1',
-    EDGEPORT_HUB_AMQP_PORT: String(await freePort()),
-    EDGEPORT_HUB_AMQP_HOST: '127.0.0.1',
-    EDGEPORT_METRICS_PORT: String(await freePort()),
-    EDGEPORT_METRICS_HOST: '127.0.0.1',
-  });
+  const env = cliEnv({ ...(await loopbackListeners()), EDGEPORT_LOG_FORMAT: 'json', EDGEPORT_DEVICE_ID: 'gw' });
   const leafCs = await connectionString('leaf1', env);
   const moduleCs = await connectionString('gw/worker', env);
   const notRunning = await edgeport(['c2d', 'send', 'leaf1', '--body', 'x'], env);

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../support/free-port.js';
+import { cliEnv, loopbackListeners } from '../../support/cli/edgeport-cli.js';
 import { Message, ModuleClient, Mqtt } from '../../support/mqtt/sdk.js';
 
 // The whole runtime as users run it: `edgeport run` with a deployment manifest, identities added
@@ -49,23 +49,9 @@ const manifest = {
 };
 
 test('edgeport run: manifest routes and module twins reach SDK modules over TLS', { timeout: 60_000 }, async () => {
-  const mqttPort = await freePort();
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGEPORT_')) env[k] = v;
-  Object.assign(env, {
-    EDGEPORT_LOG_FORMAT: 'json',
-    EDGEPORT_DEVICE_ID: 'gw',
-    EDGEPORT_HUB_MQTT_PORT: String(mqttPort),
-    EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
-    EDGEPORT_HUB_AMQP_PORT: String(await freePort()),
-    EDGEPORT_HUB_AMQP_HOST: '127.0.0.1',
-    EDGEPORT_METRICS_PORT: String(await freePort()),
-    EDGEPORT_METRICS_HOST: '127.0.0.1',
-    EDGEPORT_HUB_HTTPS_PORT: String(await freePort()),
-    EDGEPORT_HUB_HTTPS_HOST: '127.0.0.1',
-    EDGEPORT_AGENT_RUNTIME: 'process',
-    EDGEPORT_AGENT_MANIFEST: 'deployment.json',
-  });
+  const listeners = await loopbackListeners();
+  const mqttPort = Number(listeners.EDGEPORT_HUB_MQTT_PORT);
+  const env = cliEnv({ ...listeners, EDGEPORT_LOG_FORMAT: 'json', EDGEPORT_DEVICE_ID: 'gw', EDGEPORT_AGENT_RUNTIME: 'process', EDGEPORT_AGENT_MANIFEST: 'deployment.json' });
   writeFileSync(join(dir, 'deployment.json'), JSON.stringify(manifest));
 
   const connectionStrings: Record<string, string> = {};

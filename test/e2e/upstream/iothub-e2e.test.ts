@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../support/free-port.js';
+import { loopbackListeners } from '../../support/cli/edgeport-cli.js';
 import { IotHubEmulator } from '../../support/iothub-emulator/iothub-emulator.js';
 import { Client, Message, Mqtt } from '../../support/mqtt/sdk.js';
 import { within } from '../../support/mqtt/hub-harness.js';
@@ -33,19 +33,13 @@ test('e2e upstream: deployment from the emulator\'s $edgeAgent twin, telemetry u
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeport-upstream-e2e-'));
   const caFile = join(dataDir, 'emulator-ca.pem');
   writeFileSync(caFile, emulator.ca);
-  const mqttPort = await freePort();
+  const listeners = await loopbackListeners();
+  const mqttPort = listeners.EDGEPORT_HUB_MQTT_PORT;
   const runtime = new RuntimeProcess(dataDir, {
     EDGEPORT_HOSTNAME: 'localhost',
     EDGEPORT_DEVICE_ID: 'edge1',
     EDGEPORT_IOT_HUB_HOSTNAME: emulator.hostName,
-    EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
-    EDGEPORT_HUB_MQTT_PORT: String(mqttPort),
-    EDGEPORT_HUB_AMQP_HOST: '127.0.0.1',
-    EDGEPORT_HUB_AMQP_PORT: String(await freePort()),
-    EDGEPORT_HUB_HTTPS_HOST: '127.0.0.1',
-    EDGEPORT_HUB_HTTPS_PORT: String(await freePort()),
-    EDGEPORT_METRICS_HOST: '127.0.0.1',
-    EDGEPORT_METRICS_PORT: String(await freePort()),
+    ...listeners,
     EDGEPORT_AGENT_RUNTIME: 'process',
     EDGEPORT_UPSTREAM_KIND: 'iothub',
     EDGEPORT_UPSTREAM_CONNECTION_STRING: `HostName=${emulator.hostName};DeviceId=edge1;SharedAccessKey=${edge.primaryKey}`,

@@ -2,20 +2,10 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Container } from 'inversify';
-import { ReconcileDeployment } from '../../../application/agent/reconcile-deployment.js';
 import { AgentMethods } from '../../../application/agent/agent-methods.js';
-import { Clock } from '../../../application/ports/clock.js';
-import { HostedService } from '../../../application/ports/hosted-service.js';
-import { Logger } from '../../../application/ports/logger.js';
-import { ModuleRuntime } from '../../../application/ports/module-runtime.js';
-import { SystemClock } from '../../../adapters/clock/system-clock.js';
-import { agentModule } from '../../../infrastructure/composition/agent-module.js';
-import { deploymentModule } from '../../../infrastructure/composition/deployment-module.js';
-import { storageModule } from '../../../infrastructure/composition/storage-module.js';
 import { StateStore } from '../../../application/ports/state-store.js';
 import { ModuleStateStore } from '../../../application/ports/module-state-store.js';
-import { MemoryLogger } from '../../support/agent/memory-logger.js';
+import { startFileAgent } from '../../support/agent/file-agent.js';
 import { manifestWith, processModule } from '../../support/agent/memory-deployment-source.js';
 import { isAlive, SCRIPTS, tempDir, until } from '../../support/agent/process-fixtures.js';
 
@@ -25,19 +15,9 @@ after(() => temp.cleanup());
 test('agentModule wires the process runtime, file source and reconcile loop as hosted services', { timeout: 20_000 }, async () => {
   const manifestPath = join(temp.dir, 'deployment.json');
   writeFileSync(manifestPath, JSON.stringify(manifestWith({ app: processModule({}, { command: process.execPath, args: ['-e', SCRIPTS.idle] }) })));
-  const container = new Container({ defaultScope: 'Singleton' });
-  container.bind(Clock).to(SystemClock);
-  container.bind(Logger).toConstantValue(new MemoryLogger());
-  container.load(storageModule({ kind: 'sqlite', path: join(temp.dir, 'edgeport.db') }));
-  container.load(deploymentModule({ manifestPath, manifestPollIntervalMs: 100 }));
-  container.load(agentModule({ runtime: 'process', logsDir: join(temp.dir, 'logs'), settings: { reconcileIntervalMs: 200 } }));
-
-  const services = container.getAll(HostedService);
-  assert.deepEqual(services.map((s) => s.name), ['storage', 'process-runtime', 'agent']);
-  for (const service of services) await service.start();
-  const runtime = container.get(ModuleRuntime);
-  const agent = container.get(ReconcileDeployment);
+  const { container, services, runtime, agent, stop } = await startFileAgent(temp.dir, manifestPath);
   try {
+    assert.deepEqual(services.map((s) => s.name), ['storage', 'process-runtime', 'agent']);
     const modules = await runtime.list();
     assert.equal(modules[0]?.state.status, 'running');
     const pid = Number(modules[0]?.state.id);
@@ -64,7 +44,7 @@ test('agentModule wires the process runtime, file source and reconcile loop as h
     writeFileSync(manifestPath, JSON.stringify(manifestWith({ app: processModule({}, { command: process.execPath, args: ['-e', SCRIPTS.idle] }) })));
     await until(async () => (await runtime.list())[0]?.state.status === 'running', 5000, 'module started again');
   } finally {
-    for (const service of [...services].reverse()) await service.stop();
+    await stop();
   }
   const after = await runtime.list();
   assert.equal(after[0]?.state.status, 'stopped', 'shutdown stops every module');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StateIdentityStore } from '../../../application/hub/state-identity-store.js';
 import { StateStore } from '../../../application/ports/state-store.js';
+import { SecretCipher } from '../../../application/ports/secret-cipher.js';
 import { Logger } from '../../../application/ports/logger.js';
 import { ModuleRuntime } from '../../../application/ports/module-runtime.js';
 import { ModuleIdentities } from '../../../application/workload/module-identities.js';
@@ -111,7 +112,7 @@ test('workload API: trust bundle, sign with the module key, 404 for wrong genera
   // Without the hub, identities go to the same database through the fallback StateIdentityStore.
   const generationId = (await runtime.get(ModuleIdentities).generationOf('app'))!;
   assert.ok(generationId !== undefined);
-  const key = (await new StateIdentityStore(runtime.get(StateStore)).get({ kind: 'module', deviceId: EDGE_DEVICE, moduleId: 'app' }))?.primaryKey;
+  const key = (await new StateIdentityStore(runtime.get(StateStore), runtime.get(SecretCipher)).get({ kind: 'module', deviceId: EDGE_DEVICE, moduleId: 'app' }))?.primaryKey;
   assert.ok(key !== undefined);
   const data = Buffer.from('edgeport-test.azure-devices.net%2Fdevices%2Fedge1%2Fmodules%2Fapp\n1795677069').toString('base64');
   const signed = await http(runtime.sockets.workload, 'POST', `/modules/app/genid/${generationId}/sign?api-version=2018-06-28`, { keyId: 'primary', algo: 'HMACSHA256', data });
@@ -213,6 +214,22 @@ test('CLI: edgeport list prints the NAME STATUS DESCRIPTION CONFIG table', async
   assert.match(stdout, /\ncrasher\s+(backoff\s+Backoff, restart in \d+ s|running\s+Up)/);
   assert.match(stdout, /\nidle\s+stopped\s+Stopped/);
   assert.match(stdout, /\nedgeAgent\s+running\s+Up/);
+});
+
+test('CLI: edgeport list --json gives times in RFC 3339, not epoch milliseconds', async () => {
+  const { code, stdout, stderr } = await cli(['list', '--json', '-c', configFile]);
+  assert.equal(code, 0, stderr);
+  const rows = JSON.parse(stdout) as Array<Record<string, unknown>>;
+  const app = rows.find((r) => r['name'] === 'app');
+  assert.ok(app !== undefined, stdout);
+  const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+  assert.match(String(app['startedAt']), rfc3339);
+  assert.ok(Math.abs(Date.parse(String(app['startedAt'])) - Date.now()) < 10 * 60_000, 'a time near now');
+  for (const row of rows) {
+    for (const field of ['startedAt', 'exitedAt', 'restartAt']) {
+      if (row[field] !== undefined) assert.match(String(row[field]), rfc3339, `${String(row['name'])}.${field}`);
+    }
+  }
 });
 
 test('CLI: edgeport logs --tail / --since / --follow, and edgeport restart', async () => {

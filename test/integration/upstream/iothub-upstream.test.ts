@@ -11,6 +11,7 @@ import { upstreamFor } from '../../support/upstream/iothub-fixture.js';
 import { buildUpstreamHub } from '../../support/upstream/upstream-harness.js';
 import { StateIdentityStore } from '../../../application/hub/state-identity-store.js';
 import { InMemoryStateStore } from '../../support/in-memory-state-store.js';
+import { testCipher } from '../../support/identity/test-cipher.js';
 
 const text = new TextEncoder();
 const msg = (n: number): Message => ({ body: text.encode(`{"n":${n}}`), properties: { n: String(n) }, systemProperties: { messageId: `m${n}`, contentType: 'application/json' } });
@@ -25,8 +26,10 @@ async function setUp(options: { tokenTtlSeconds?: number } = {}) {
   await emulator.start();
   const state = new InMemoryStateStore();
   const log = new SilentLogger();
-  const upstream = upstreamFor(emulator, 'edge1', new StateIdentityStore(state), options, log);
-  const h = buildUpstreamHub({ state, upstream, clock: new SystemClock() });
+  // One master key for both views of the identity store (the hub's and the upstream's).
+  const cipher = testCipher();
+  const upstream = upstreamFor(emulator, 'edge1', new StateIdentityStore(state, cipher), options, log);
+  const h = buildUpstreamHub({ state, upstream, clock: new SystemClock(), cipher });
   await h.pumps.start();
   await h.sync.start();
   await h.hubDeployment.start();

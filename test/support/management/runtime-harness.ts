@@ -19,6 +19,7 @@ import { hubModule } from '../../../infrastructure/composition/hub-module.js';
 import { managementModule } from '../../../infrastructure/composition/management-module.js';
 import { runtimeSockets } from '../../../infrastructure/runtime-sockets.js';
 import { storageModule } from '../../../infrastructure/composition/storage-module.js';
+import { secretsModule } from '../../../infrastructure/composition/secrets-module.js';
 import { MemoryLogger } from '../agent/memory-logger.js';
 import { freePort } from '../free-port.js';
 
@@ -75,6 +76,7 @@ async function startOnce(options: RuntimeOptions): Promise<TestRuntime> {
   container.bind(Clock).to(SystemClock).inSingletonScope();
   container.bind(Metrics).to(InMemoryMetrics).inSingletonScope();
   container.load(storageModule({ kind: 'sqlite', path: join(dir, 'edgeport.db') }));
+  container.load(secretsModule({ keyFile: join(dir, 'secrets', 'master.key') }));
   if (options.hub === true) {
     container.load(
       hubModule({

@@ -18,6 +18,7 @@ import { InMemoryMetrics } from '../in-memory-metrics.js';
 import { ensureEdgeCertificates } from '../../../infrastructure/certs/edge-certificates.js';
 import { hubModule } from '../../../infrastructure/composition/hub-module.js';
 import { storageModule } from '../../../infrastructure/composition/storage-module.js';
+import { secretsModule } from '../../../infrastructure/composition/secrets-module.js';
 import { freePort } from '../free-port.js';
 import { SilentLogger } from '../pipeline-harness.js';
 
@@ -91,6 +92,7 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
   container.bind(Clock).to(SystemClock).inSingletonScope();
   container.bind(Metrics).to(InMemoryMetrics).inSingletonScope();
   container.load(storageModule({ kind: 'sqlite', path: join(dir, 'edgeport.db') }));
+  container.load(secretsModule({ keyFile: join(dir, 'secrets', 'master.key') }));
   container.load(
     hubModule({
       edgeDeviceId: EDGE_DEVICE,

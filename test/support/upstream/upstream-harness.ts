@@ -29,6 +29,8 @@ import { FixedRandom, SilentLogger } from '../pipeline-harness.js';
 import { FakeUpstream } from './fake-upstream.js';
 import type { Upstream } from '../../../application/ports/upstream.js';
 import type { Clock } from '../../../application/ports/clock.js';
+import type { SecretCipher } from '../../../application/ports/secret-cipher.js';
+import { testCipher } from '../identity/test-cipher.js';
 
 export class RecordingInbox extends CloudToDeviceInbox {
   readonly received: Array<{ identity: Identity; message: Message }> = [];
@@ -40,7 +42,7 @@ export class RecordingInbox extends CloudToDeviceInbox {
 export const EDGE = new HubIdentity('edge1', 'hub.example');
 
 /** The hub's application layer wired by hand around a `FakeUpstream` (what the composition root binds). */
-export function buildUpstreamHub<U extends Upstream = FakeUpstream, C extends Clock = FakeClock>(args: { state?: InMemoryStateStore; routes?: Record<string, RouteSpec>; upstream?: U; clock?: C; agentMethods?: AgentMethods } = {}) {
+export function buildUpstreamHub<U extends Upstream = FakeUpstream, C extends Clock = FakeClock>(args: { state?: InMemoryStateStore; routes?: Record<string, RouteSpec>; upstream?: U; clock?: C; agentMethods?: AgentMethods; cipher?: SecretCipher } = {}) {
   const clock = args.clock ?? (new FakeClock() as Clock as C);
   const state = args.state ?? new InMemoryStateStore();
   const store = new InMemoryMessageStore();
@@ -60,7 +62,7 @@ export function buildUpstreamHub<U extends Upstream = FakeUpstream, C extends Cl
   const pumps = new DeliverStoredMessages(store, delivery, signal, clock, random, metrics, options, logger);
   const twins = new TwinService(new TwinStore(state), directory, ingest, clock, EDGE, logger);
   const methods = new MethodService(directory, clock, random, logger);
-  const identities = new StateIdentityStore(state);
+  const identities = new StateIdentityStore(state, args.cipher ?? testCipher());
   const outbox = new ReportedOutbox(state);
   const inbox = new RecordingInbox();
   const deployment = new TwinDeploymentSource(twins, EDGE, logger);

@@ -220,7 +220,7 @@ test('route updates swap the table atomically; invalid routes keep the old table
   const bad = p.routes.replace({ broken: 'FROM /messages/* INTO nowhere' });
   assert.equal(bad.ok, false);
   assert.equal(p.routes.table.size, 2);
-  assert.deepEqual(p.routes.replace({ one: 'FROM /messages/* INTO $upstream' }), { ok: true, size: 1 });
+  assert.deepEqual(p.routes.replace({ one: 'FROM /messages/* INTO $upstream' }), { ok: true, size: 1, warnings: [] });
 });
 
 test('store limit: new messages are refused with StoreFullError, nothing stored is dropped', async () => {

@@ -243,8 +243,10 @@ test('type errors: arithmetic needs numbers', () => {
 test('type errors: || needs strings, comparisons need the same type', () => {
   expectError("1 || 'a'", RouteTypeError, /Operator '\|\|' needs two strings, got number and string/);
   expectError("'a' || null", RouteTypeError, /got string and null/);
-  expectError('3 = null_value', RouteTypeError, /Operator '=' needs two operands of the same type, got number and string/);
+  // A property (always a string) against a number or bool is accepted and Undefined (issue #12.6,
+  // see routing-compatibility.test.ts); two constants of different types stay an error.
   expectError("3 < '3'", RouteTypeError, /Operator '<' needs two operands of the same type/);
+  expectError("'a' = true", RouteTypeError, /got string and bool/);
   expectError('true = 1', RouteTypeError, /got bool and number/);
   expectError("a = null", RouteTypeError, /got string and null/);
   expectError('1 <> undefined', RouteTypeError, /Operator '<>'/);

@@ -15,6 +15,7 @@ test('edgeport/routing exports parseRoute, compileCondition and RouteTable', asy
     source: '/messages/*',
     condition: "$connectionModuleId = 'sensor'",
     sink: { type: 'module', module: 'filter', input: 'in' },
+    warnings: [],
   });
   const condition = routing.compileCondition("as_number(temperature) > 30 AND $connectionModuleId = 'sensor'");
   assert.equal(condition.evaluate({ properties: { temperature: '31' }, systemProperties: { connectionModuleId: 'sensor' } }), true);
@@ -23,4 +24,8 @@ test('edgeport/routing exports parseRoute, compileCondition and RouteTable', asy
   assert.throws(() => routing.compileCondition('a =='), routing.RouteSyntaxError);
   assert.equal(routing.RouteTable.compile({ r: 'FROM /* INTO $upstream' }).size, 1);
   assert.equal(routing.DEFAULT_ROUTE_PRIORITY, 2000000000);
+  assert.deepEqual(
+    routing.routeWarnings({ r: 'FROM /* WHERE temp > 100 INTO $upstream' }, { upstream: false }).map((w) => w.code),
+    ['ROUTE_NEVER_MATCHES', 'ROUTE_NO_UPSTREAM'],
+  );
 });

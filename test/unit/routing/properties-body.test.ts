@@ -103,10 +103,11 @@ test('$body queries: paths, array indexes, value types', () => {
       ['$body.arr[9] = null', true],
       ['$body.missing = null', true],
       ['is_defined($body.missing)', true],
-      // edgeHub quirk (IsNull.RuntimeQueryValue tests `!= QueryValue.Null`), reproduced on purpose:
+      // is_null: a JSON null is null, a missing path is not (issue #12.6; iotedge-semantics.md §12.5)
       ['is_null($body.missing)', false],
-      ['is_null($body.nothing)', false],
-      ['is_null($body.name)', true],
+      ['is_null($body.nothing)', true],
+      ['is_null($body.name)', false],
+      ['is_defined($body.nothing)', true],
       ['is_null($body.obj)', undefined],
       ['$body.obj = 1', undefined], // objects are Undefined
       ['$body.arr = 1', undefined], // arrays too

@@ -9,10 +9,11 @@ import { ServiceCloudToDeviceInbox } from '../../../application/upstream/service
 import { FakeClock } from '../../support/fake-clock.js';
 import { InMemoryStateStore } from '../../support/in-memory-state-store.js';
 import { FixedRandom, SilentLogger } from '../../support/pipeline-harness.js';
+import { testCipher } from '../../support/identity/test-cipher.js';
 
 test('cloud C2D goes into the durable per-device queue with its properties; refusals map to permanent or transient upstream errors', async () => {
   const state = new InMemoryStateStore();
-  const identities = new StateIdentityStore(state);
+  const identities = new StateIdentityStore(state, testCipher());
   await identities.put(parseIdentity('leaf1'), { primaryKey: 'a2V5MQ==', secondaryKey: 'a2V5Mg==' });
   const clock = new FakeClock();
   const service = new CloudToDeviceService(state, new ClientDirectory(), identities, clock, new FixedRandom(), new CloudToDeviceOptions({ maxQueuedPerDevice: 1 }), new SilentLogger());
