@@ -13,6 +13,8 @@ export interface ManifestCheck {
    * valid routes that look wrong (`temp > 100` never matches; `$upstream` without an upstream).
    */
   warnings: string[];
+  /** The route warnings alone (also in `warnings`), for `edgeport check`'s `routes-can-match`. */
+  routeWarnings: string[];
   summary: string;
   /** The parsed manifest (the agent's modules, for `deploy --wait`). */
   deployment?: ParsedDeployment;
@@ -63,12 +65,12 @@ export function checkManifest(text: string, options: ManifestCheckOptions = {}):
     }
   }
   const warnings = [...parsed.moduleTwinProblems.map((p) => `${p.path}: ${p.message} (section ignored)`), ...routeProblems];
-  if (!parsed.agent.ok || problems.length > 0) return { ok: false, problems, warnings, summary: '' };
+  if (!parsed.agent.ok || problems.length > 0) return { ok: false, problems, warnings, routeWarnings: routeProblems, summary: '' };
   const modules = parsed.agent.value.modules.map((m) => m.name);
   const twins = Object.keys(parsed.moduleTwins);
   const summary =
     `${modules.length} module${modules.length === 1 ? '' : 's'}${modules.length > 0 ? ` (${modules.join(', ')})` : ''}` +
     (parsed.hub !== undefined ? `, ${routes} route${routes === 1 ? '' : 's'}` : ', no $edgeHub section') +
     (twins.length > 0 ? `, module twins for ${twins.join(', ')}` : '');
-  return { ok: true, problems, warnings, summary, deployment: parsed };
+  return { ok: true, problems, warnings, routeWarnings: routeProblems, summary, deployment: parsed };
 }

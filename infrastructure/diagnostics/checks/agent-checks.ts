@@ -78,6 +78,28 @@ export const deploymentCheck: Check<CheckContext> = {
   },
 };
 
+/**
+ * Every route condition of a local manifest can match: one that compares an application property
+ * (a string) with a number (`temp > 100`) is accepted, as Azure accepts it, but never yields true.
+ * A warning, never an error (the hub runs such routes). A route into `$upstream` without an
+ * upstream is not judged here: the runtime warns about it at start, and a standalone device that
+ * queues for a later upstream (the temperature example) is a healthy setup.
+ */
+export const routesCheck: Check<CheckContext> = {
+  id: 'routes-can-match',
+  description: 'every route condition can match',
+  async run(context) {
+    const deployment = await context.deployment();
+    if (deployment.manifestText === undefined) return skipped(deployment.problem ?? `no local manifest to read routes from (${deployment.source})`);
+    const checked = checkManifest(deployment.manifestText);
+    if (checked.routeWarnings.length === 0) return ok(`${deployment.source}: every route condition can match`);
+    return worst(
+      checked.routeWarnings.map((line) => warning(line, 'application properties are strings: compare numbers with as_number(<property>) > 100')),
+      '',
+    );
+  },
+};
+
 /** No module is failed or restarting in back-off (the running runtime's `list`). */
 export const modulesCheck: Check<CheckContext> = {
   id: 'modules',

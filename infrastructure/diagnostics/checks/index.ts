@@ -1,6 +1,6 @@
 import type { CheckContext } from '../check-context.js';
 import type { Check } from '../check-model.js';
-import { deploymentCheck, dockerCheck, modulesCheck } from './agent-checks.js';
+import { deploymentCheck, dockerCheck, modulesCheck, routesCheck } from './agent-checks.js';
 import { certificatesCheck } from './certificate-check.js';
 import { clockCheck } from './clock-check.js';
 import { dataDirWritableCheck, diskSpaceCheck } from './data-dir-checks.js';
@@ -9,13 +9,7 @@ import { registryCredentialsCheck, runtimeCheck } from './setup-checks.js';
 import { storeCheck } from './store-check.js';
 import { upstreamCheck } from './upstream-check.js';
 
-/**
- * Every check after `config-valid`, in the order `edgeport check` prints them.
- *
- * Slot `routes-can-match`: a check that warns about routes that can never match (their source or
- * condition rules out every message) belongs after `deployment`, built on the routing engine's
- * analysis of a route table; it is not here yet.
- */
+/** Every check after `config-valid`, in the order `edgeport check` prints them. */
 export const agentChecks: ReadonlyArray<Check<CheckContext>> = [
   runtimeCheck,
   dataDirWritableCheck,
@@ -27,6 +21,7 @@ export const agentChecks: ReadonlyArray<Check<CheckContext>> = [
   upstreamCheck,
   storeCheck,
   deploymentCheck,
+  routesCheck,
   modulesCheck,
   registryCredentialsCheck,
 ];

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,4 +137,26 @@ test('edgeport check: a store over 90% of its limit is × with its fix, exit 1',
   assertOnlyError([], env, 'store', 'message store has room and its queues drain', /the store is 9\d% full .*new messages are refused/, /raise hub\.storeAndForward\.maxBytes/);
   // The queue and the age of its oldest message are in the report.
   assert.match(runCheckJson([], env).checks['store']!.details, /\$upstream: 20 queued, oldest \d+ s/);
+});
+
+test('edgeport check: a route condition that compares a property with a number is ‼ routes-can-match (a warning: exit 0)', { timeout: 60_000 }, async () => {
+  const dataDir = tempDir('edgeport-check-routes-');
+  const manifest = join(dataDir, 'deployment.json');
+  writeFileSync(
+    manifest,
+    JSON.stringify({
+      modulesContent: {
+        $edgeAgent: { 'properties.desired': { schemaVersion: '1.1', runtime: { type: 'docker', settings: {} }, systemModules: {}, modules: {} } },
+        $edgeHub: { 'properties.desired': { schemaVersion: '1.1', routes: { hot: 'FROM /messages/* WHERE temp > 100 INTO $upstream', fine: 'FROM /messages/* WHERE as_number(temp) > 100 INTO $upstream' }, storeAndForwardConfiguration: { timeToLiveSecs: 7200 } } },
+      },
+    }),
+  );
+  const env = await isolatedEnv(dataDir, { EDGEPORT_AGENT_MANIFEST: manifest });
+  const json = runCheckJson([], env);
+  assert.equal(json.checks['routes-can-match']?.result, 'Warning', json.raw);
+  assert.match(json.checks['routes-can-match']!.details, /hot/);
+  assert.doesNotMatch(json.checks['routes-can-match']!.details, /fine/);
+  assert.match(json.checks['routes-can-match']!.fix ?? '', /as_number/);
+  assert.deepEqual(idsWith(json.checks, 'Error'), [], json.raw);
+  assert.equal(json.status, 0, json.raw);
 });
