@@ -8,8 +8,6 @@ import type { RandomSource } from '../ports/random-source.js';
 import type { PipelineMetrics } from './pipeline-metrics.js';
 import type { PipelineOptions } from './pipeline-options.js';
 
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 /** Batches in flight at once per endpoint: the one being acknowledged and the next. */
 export const PIPELINE_DEPTH = 2;
 
@@ -189,7 +187,7 @@ export class EndpointPump {
         await this.processBatch(q);
         // Synchronous stores (SQLite) resolve in microtasks only: yield so protocol I/O and ingest
         // commits run between batches, and a new higher-priority message can overtake the backlog.
-        await yieldToEventLoop();
+        await this.deps.clock.nextTurn();
       } catch (error) {
         // A storage error (disk full, database restarting): nothing is lost, so wait and try again.
         // What is in memory is re-read from the last checkpoint.
@@ -329,7 +327,7 @@ export class EndpointPump {
       }
       // Let commits and notifications run (synchronous stores resolve in microtasks only), so new
       // higher-priority work is seen before the next batch goes out.
-      await yieldToEventLoop();
+      await this.deps.clock.nextTurn();
     }
     await checkpointed();
     if (checkpoint > 0) {

@@ -106,7 +106,7 @@ export class IngestMessage {
       if (this.pending.length >= this.options.maxWriteBatch) void this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => {
+        this.clock.defer(() => {
           this.flushScheduled = false;
           void this.flush();
         });
