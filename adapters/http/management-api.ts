@@ -1,7 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { inject, injectable, optional } from 'inversify';
 import { z } from 'zod';
-import { ManagementError, ModuleManagement } from '../../application/agent/module-management.js';
+import { ManagementError, ModuleManagement, type ModuleSummary } from '../../application/agent/module-management.js';
 import { CloudToDeviceError, CloudToDeviceService, type CloudToDeviceRequest } from '../../application/hub/cloud-to-device-service.js';
 import { MethodService } from '../../application/hub/method-service.js';
 import { HostedService, type ListenInfo } from '../../application/ports/hosted-service.js';
@@ -50,6 +50,18 @@ export function c2dRequest(deviceId: string, input: z.output<typeof C2D_BODY>): 
   return request;
 }
 
+/**
+ * The rows with `edgeHub` when the hub runs embedded in this runtime, as `iotedge list` always
+ * shows it. The agent reports `edgeHub` only when the deployment names it; an embedded hub runs in
+ * the agent's process, so its row is the agent's under the hub's name, right after it.
+ */
+export function withEmbeddedHubRow(rows: readonly ModuleSummary[]): ModuleSummary[] {
+  const agent = rows.find((row) => row.system && row.name === 'edgeAgent');
+  if (agent === undefined || rows.some((row) => row.system && row.name === 'edgeHub')) return [...rows];
+  const at = rows.indexOf(agent) + 1;
+  return [...rows.slice(0, at), { ...agent, name: 'edgeHub', config: 'edgeport (embedded)' }, ...rows.slice(at)];
+}
+
 /** Errors of the use cases as answers: their status, and the C2D service's own codes. */
 function translate(error: unknown): HttpError | undefined {
   if (error instanceof CloudToDeviceError) return new HttpError(error.status, error.message, error.code);
@@ -61,7 +73,7 @@ function translate(error: unknown): HttpError | undefined {
  * The local management API the CLI talks to (`edgeport list|logs|restart`, `c2d send`,
  * `method invoke`), on a unix socket only (mode 0660: the runtime's user and group), never on TCP:
  *
- * - `GET /modules` -> `{modules: ModuleSummary[]}`;
+ * - `GET /modules` -> `{modules: ModuleSummary[]}` (with `edgeHub` when the hub runs in this runtime);
  * - `GET /modules/{m}/logs?tail=&since=&until=&follow=` -> NDJSON lines `{time, stream, text}`,
  *   streamed (with `follow=true` until the module exits or the client goes away);
  * - `POST /modules/{m}/restart` -> `{}` (404 unknown module);
@@ -108,7 +120,10 @@ export class ManagementApi extends HostedService {
   }
 
   private registerModuleRoutes(): void {
-    this.router.on('GET', '/modules', async ({ response }) => sendJson(response, 200, { modules: await this.agent().list() }));
+    this.router.on('GET', '/modules', async ({ response }) => {
+      const modules = await this.agent().list();
+      sendJson(response, 200, { modules: this.c2d === undefined ? modules : withEmbeddedHubRow(modules) });
+    });
     this.router.on('POST', '/modules/:module/restart', async ({ response, params }) => {
       const module = params['module']!;
       await this.agent().restart(module);
