@@ -9,7 +9,8 @@ import type { PipelineMetrics } from './pipeline-metrics.js';
 import type { PipelineOptions } from './pipeline-options.js';
 import { Checkpointer } from './checkpointer.js';
 import { retryableFailure } from './delivery-failure.js';
-import { InFlightWindow, nextBatch, type InFlightBatch } from './in-flight-window.js';
+import { InFlightWindow, type InFlightBatch } from './in-flight-window.js';
+import { nextBatch, shiftExpired } from './queue-page.js';
 
 /** Batches in flight at once per endpoint: the one being acknowledged and the next. */
 export const PIPELINE_DEPTH = 2;
@@ -42,17 +43,6 @@ interface QueueState {
   reading: boolean;
   /** Entries at the head of `page` handed to in-flight deliveries. */
   taken: number;
-}
-
-/** Removes the entries at the head of `q`'s page that expired at `now`: how many, and the last one's offset. */
-function shiftExpired(q: QueueState, now: number): { count: number; lastOffset: number } {
-  let count = 0;
-  let lastOffset = 0;
-  while (q.page.length > 0 && q.page[0]!.expiresAt <= now) {
-    lastOffset = q.page.shift()!.offset;
-    count++;
-  }
-  return { count, lastOffset };
 }
 
 /**
@@ -220,7 +210,7 @@ export class EndpointPump {
   private async processBatch(q: QueueState): Promise<void> {
     const checkpoints = new Checkpointer((offset) => this.deps.store.checkpoint(q.key, offset), () => this.refreshGauge(q.key.priority));
     // Leading expired entries are dropped without delivery.
-    const expired = shiftExpired(q, this.deps.clock.now());
+    const expired = shiftExpired(q.page, this.deps.clock.now());
     if (expired.count > 0) {
       checkpoints.advance(expired.lastOffset);
       this.deps.metrics.dropped.inc({ endpoint: this.endpoint.id, reason: 'ttl_expiry' }, expired.count);
@@ -426,7 +416,7 @@ export class EndpointPump {
   private async sweepNow(): Promise<void> {
     const now = this.deps.clock.now();
     for (const q of this.queues) {
-      const head = shiftExpired(q, now);
+      const head = shiftExpired(q.page, now);
       let expired = head.count;
       if (head.count > 0) await this.deps.store.checkpoint(q.key, head.lastOffset);
       if (q.page.length === 0) {

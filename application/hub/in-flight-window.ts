@@ -59,17 +59,3 @@ export class InFlightWindow<T> {
     for (const behind of this.batches.splice(0)) await behind.result;
   }
 }
-
-/**
- * The next batch of `page` from index `from`: at most `max` entries, ending before the first entry
- * that expired at `now` (the pump drops expired entries from the head of the page, not mid-batch).
- */
-export function nextBatch<T extends { readonly expiresAt: number }>(page: readonly T[], from: number, max: number, now: number): T[] {
-  const batch: T[] = [];
-  for (let i = from; i < page.length && batch.length < max; i++) {
-    const entry = page[i]!;
-    if (entry.expiresAt <= now) break;
-    batch.push(entry);
-  }
-  return batch;
-}

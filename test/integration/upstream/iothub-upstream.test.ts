@@ -81,7 +81,9 @@ test('iothub upstream: the emulator goes down while messages keep coming; after 
     for (let i = 20; i < 120; i++) await h.ingest.ingest(msg(i), { deviceId: 'edge1', moduleId: 'mod1' });
     await h.twins.updateReported(parseIdentity('edge1/mod1'), { offline: 1 });
     await h.twins.updateReported(parseIdentity('edge1/mod1'), { offline: 2, seen: true });
-    await new Promise((r) => setTimeout(r, 1500));
+    // The upstream tries again while the messages wait (a failed reconnect), and nothing is lost.
+    const attempts = upstream.connectAttempts;
+    await eventually(() => upstream.connectAttempts > attempts, 10_000, 'a reconnect attempt during the outage');
     // At least the 100 sent during the outage (the last batch before it may be unacknowledged and go again).
     assert.ok((h.store.queues().find((q) => q.endpointId === '$upstream')?.length ?? 0) >= 100, 'kept in the store');
     await emulator.start();
@@ -154,11 +156,15 @@ test('iothub upstream: $edgeAgent/$edgeHub desired from the cloud drive the depl
 });
 
 test('iothub upstream: tokens are renewed on the same connection before they expire', { timeout: 60_000 }, async () => {
-  const { emulator, upstream, h, close, log } = await setUp({ tokenTtlSeconds: 4 });
+  const { emulator, upstream, h, close } = await setUp({ tokenTtlSeconds: 4 });
   try {
+    // leaf1's first token is put with its first message: it expires at most 4 s from now.
+    const firstTokenExpired = Date.now() + 4000;
     await h.ingest.ingest(msg(1), { deviceId: 'leaf1' });
     await emulator.waitForMessages((r) => r.length === 1, 10_000, 'first');
-    await new Promise((r) => setTimeout(r, 6000));
+    await eventually(() => (emulator.authentications.get('leaf1') ?? 0) >= 2, 10_000, 'leaf1 renewed its token');
+    // The emulator detaches an identity whose token expired: the next message must still go up in place.
+    await eventually(() => Date.now() > firstTokenExpired, 10_000, 'the first token expired');
     await h.ingest.ingest(msg(2), { deviceId: 'leaf1' });
     await emulator.waitForMessages((r) => r.length === 2, 10_000, 'after the first token expired');
     assert.equal(upstream.connectionsEstablished, 1, 'no reconnect: renewed in place');

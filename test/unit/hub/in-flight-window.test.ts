@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DeliveryResult } from '../../../application/ports/endpoint-delivery.js';
-import { InFlightWindow, nextBatch } from '../../../application/hub/in-flight-window.js';
+import { InFlightWindow } from '../../../application/hub/in-flight-window.js';
 
 function deferred(): { promise: Promise<DeliveryResult>; resolve: (r: DeliveryResult) => void } {
   let resolve!: (r: DeliveryResult) => void;
@@ -41,17 +41,4 @@ test('in-flight window: abandon empties it and waits for every outcome it held',
   second.resolve({ delivered: 0, error: new Error('x') });
   await abandoned;
   assert.equal(done, true);
-});
-
-test('nextBatch: up to `max` entries from `from`, ending before the first expired entry', () => {
-  const page = [10, 20, 30, 40, 50].map((expiresAt, i) => ({ offset: i + 1, expiresAt }));
-  assert.deepEqual(nextBatch(page, 0, 2, 5).map((e) => e.offset), [1, 2]);
-  assert.deepEqual(nextBatch(page, 3, 10, 5).map((e) => e.offset), [4, 5]);
-  assert.deepEqual(nextBatch(page, 5, 10, 5), []);
-  // An expired entry ends the batch before it; from it, the batch is empty (the pump drops it from the head).
-  const mixed = [100, 100, 30, 100].map((expiresAt, i) => ({ offset: i + 1, expiresAt }));
-  assert.deepEqual(nextBatch(mixed, 0, 10, 50).map((e) => e.offset), [1, 2]);
-  assert.deepEqual(nextBatch(mixed, 2, 10, 50), []);
-  assert.deepEqual(nextBatch(mixed, 3, 10, 50).map((e) => e.offset), [4]);
-  assert.deepEqual(nextBatch(mixed, 0, 10, 30).map((e) => e.offset), [1, 2], 'expiresAt <= now is expired');
 });
