@@ -207,6 +207,25 @@ test('iothub upstream: twin links of 20 clients do not stall telemetry on the sh
   }
 });
 
+test('iothub upstream: a desired notification that is not a JSON object is logged with its identity and ignored; later patches still arrive', { timeout: 30_000 }, async () => {
+  const { emulator, h, close, log } = await setUp();
+  try {
+    const leaf = new FakeChannel(parseIdentity('leaf4'));
+    leaf.features.add('twin-desired');
+    h.directory.register(leaf);
+    await h.sync.idle();
+    await eventually(() => emulator.pushRawDesired('leaf4', [1, 2]) === 1, 10_000, 'the leaf\'s desired link at the emulator');
+    await eventually(() => log.lines.some((l) => l.message === 'desired patch from IoT Hub is not a JSON object; ignored'), 10_000, 'the refusal logged');
+    const line = log.lines.find((l) => l.message === 'desired patch from IoT Hub is not a JSON object; ignored')!;
+    assert.deepEqual(line.fields, { identity: 'leaf4', type: 'array' });
+    assert.equal(leaf.desired.length, 0, 'nothing pushed to the client');
+    emulator.setDesired('leaf4', { mode: 'eco' });
+    await eventually(() => leaf.desired.some((d) => d.patch['mode'] === 'eco'), 10_000, 'a proper patch still arrives');
+  } finally {
+    await close();
+  }
+});
+
 test('connection string: clear errors, never the key', () => {
   assert.deepEqual(parseDeviceConnectionString('HostName=h.example;DeviceId=d;SharedAccessKey=a2V5'), { hostName: 'h.example', deviceId: 'd', sharedAccessKey: 'a2V5' });
   assert.throws(() => parseDeviceConnectionString('HostName=h;SharedAccessKey=secretkey'), (e: Error) => e instanceof ConnectionStringError && /DeviceId/.test(e.message) && !e.message.includes('secretkey'));
