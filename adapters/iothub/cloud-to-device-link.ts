@@ -2,8 +2,8 @@ import rhea, { type EventContext, type Receiver } from 'rhea';
 import { UpstreamError } from '../../application/ports/upstream.js';
 import { fromAmqpC2d } from './amqp-mapping.js';
 import { errorText, whenOpen } from './amqp-links.js';
-import { PerIdentity, type CloudIdentity } from './cloud-identities.js';
-import type { LinkContext } from './link-context.js';
+import type { CloudIdentity } from './cloud-identities.js';
+import { LinkHandler } from './link-context.js';
 
 interface CloudToDeviceState {
   receiver?: Receiver;
@@ -15,31 +15,21 @@ interface CloudToDeviceState {
  * once the application took it durably, released when it could not (the cloud sends it again),
  * rejected when it never will.
  */
-export class CloudToDeviceLink {
-  private readonly states = new PerIdentity<CloudToDeviceState>(() => ({}));
-
-  constructor(private readonly context: LinkContext) {}
-
+export class CloudToDeviceLink extends LinkHandler<CloudToDeviceState> {
   async open(cloud: CloudIdentity): Promise<void> {
     const state = this.states.of(cloud);
     if (state.receiver !== undefined) return;
-    await this.context.authenticator.authenticate(cloud);
-    const connection = this.context.connection.require();
+    const connection = await this.attachFor(cloud);
     const receiver = connection.open_receiver({ source: { address: `${cloud.prefix}/messages/devicebound` }, name: `c2d-${cloud.key}-${rhea.generate_uuid()}`, autoaccept: false, credit_window: 10 });
     state.receiver = receiver;
     receiver.on('message', (context: EventContext) => this.take(cloud, context));
     await whenOpen(receiver);
   }
 
-  close(cloud: CloudIdentity): void {
-    const state = this.states.of(cloud);
+  protected detach(state: CloudToDeviceState): Array<Receiver | undefined> {
     const receiver = state.receiver;
     delete state.receiver;
-    receiver?.close();
-  }
-
-  connectionLost(): void {
-    for (const state of this.states.values()) delete state.receiver;
+    return [receiver];
   }
 
   private take(cloud: CloudIdentity, context: EventContext): void {

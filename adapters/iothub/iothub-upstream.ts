@@ -146,9 +146,6 @@ export class IotHubUpstream extends Upstream {
   private lost(reason: string): void {
     const failure = new UpstreamError(`IoT Hub connection lost: ${reason}`, true);
     this.authenticator.connectionLost(failure);
-    this.twins.connectionLost(failure);
-    this.telemetry.connectionLost();
-    this.methods.connectionLost();
-    this.cloudToDevice.connectionLost();
+    for (const links of [this.twins, this.telemetry, this.methods, this.cloudToDevice]) links.connectionLost(failure);
   }
 }

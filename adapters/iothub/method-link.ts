@@ -2,10 +2,10 @@ import rhea, { type EventContext, type Message as AmqpMessage, type Receiver, ty
 import type { UpstreamMethodRequest } from '../../application/ports/upstream.js';
 import type { JsonValue } from '../../domain/twins/json.js';
 import { bodyBytes } from './amqp-mapping.js';
-import { closeLinks, errorText, whenOpen } from './amqp-links.js';
-import { PerIdentity, type CloudIdentity } from './cloud-identities.js';
+import { errorText, whenOpen } from './amqp-links.js';
+import type { CloudIdentity } from './cloud-identities.js';
 import { API_VERSION } from './iothub-options.js';
-import type { LinkContext } from './link-context.js';
+import { LinkHandler } from './link-context.js';
 
 const decoder = new TextDecoder();
 
@@ -33,16 +33,11 @@ export function methodRequestOf(message: AmqpMessage): UpstreamMethodRequest {
  * receiver and sender pair per identity; each request goes to the application and its answer
  * back on the sender with the request's correlation id.
  */
-export class MethodLink {
-  private readonly states = new PerIdentity<MethodState>(() => ({}));
-
-  constructor(private readonly context: LinkContext) {}
-
+export class MethodLink extends LinkHandler<MethodState> {
   async open(cloud: CloudIdentity): Promise<void> {
     const state = this.states.of(cloud);
     if (state.receiver !== undefined) return;
-    await this.context.authenticator.authenticate(cloud);
-    const connection = this.context.connection.require();
+    const connection = await this.attachFor(cloud);
     const address = `${cloud.prefix}/methods/devicebound`;
     const properties = { 'com.microsoft:channel-correlation-id': `methods:${rhea.generate_uuid()}`, 'com.microsoft:api-version': API_VERSION };
     const sender = connection.open_sender({ target: { address }, name: `methods-s-${cloud.key}-${rhea.generate_uuid()}`, properties, rcv_settle_mode: 0 });
@@ -55,19 +50,11 @@ export class MethodLink {
     await Promise.all([whenOpen(sender), whenOpen(receiver)]);
   }
 
-  close(cloud: CloudIdentity): void {
-    const state = this.states.of(cloud);
+  protected detach(state: MethodState): Array<Sender | Receiver | undefined> {
     const { sender, receiver } = state;
     delete state.sender;
     delete state.receiver;
-    closeLinks(receiver, sender);
-  }
-
-  connectionLost(): void {
-    for (const state of this.states.values()) {
-      delete state.sender;
-      delete state.receiver;
-    }
+    return [receiver, sender];
   }
 
   private async answer(cloud: CloudIdentity, sender: Sender, message: AmqpMessage): Promise<void> {

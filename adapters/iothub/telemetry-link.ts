@@ -3,8 +3,8 @@ import { DeliveryError, type DeliveryResult } from '../../application/ports/endp
 import type { Message } from '../../domain/messages/message.js';
 import { BATCH_SECTION_OVERHEAD, BATCHED_MESSAGE_FORMAT, MAX_BATCH_BYTES, encodeBatch, encodeEvent } from './amqp-mapping.js';
 import { conditionText, errorText, isUnauthorized, whenOpen } from './amqp-links.js';
-import { PerIdentity, type CloudIdentity } from './cloud-identities.js';
-import type { LinkContext } from './link-context.js';
+import type { CloudIdentity } from './cloud-identities.js';
+import { LinkHandler } from './link-context.js';
 
 interface Settlement {
   resolve: () => void;
@@ -31,14 +31,11 @@ export function nextTransfer(encoded: readonly Buffer[], start: number): number 
  * identity on the shared connection, opened on first use, credit-aware, each transfer settled by
  * the cloud's disposition.
  */
-export class TelemetryLink {
-  private readonly states = new PerIdentity<EventsState>(() => ({}));
+export class TelemetryLink extends LinkHandler<EventsState> {
   private readonly settlements = new WeakMap<Delivery, Settlement>();
   /** Unsettled sends per sender, failed together when the link or connection goes. */
   private readonly unsettled = new WeakMap<Sender, Set<Settlement>>();
   private readonly creditWaits = new WeakMap<Sender, Promise<void>>();
-
-  constructor(private readonly context: LinkContext) {}
 
   /**
    * Sends `messages` as `cloud`'s identity, in order, and resolves with how many the cloud accepted.
@@ -71,21 +68,20 @@ export class TelemetryLink {
     }
   }
 
-  /** Closes `cloud`'s telemetry link (it no longer needs the cloud). */
-  close(cloud: CloudIdentity): void {
-    const state = this.states.of(cloud);
-    const sender = state.sender;
-    delete state.sender;
-    sender?.close();
-  }
-
   /** Fails every unsettled send (transient: they go again after the reconnect) and forgets the links. */
-  connectionLost(): void {
+  override connectionLost(failure: Error): void {
     for (const state of this.states.values()) {
       if (state.sender !== undefined) this.failUnsettled(state.sender, 'IoT Hub connection lost before the message was settled');
-      delete state.sender;
-      delete state.open;
     }
+    super.connectionLost(failure);
+  }
+
+  /** The sender only: a send in progress (`sending`) outlives its link. */
+  protected detach(state: EventsState): Array<Sender | undefined> {
+    const sender = state.sender;
+    delete state.sender;
+    delete state.open;
+    return [sender];
   }
 
   private async sendInOrder(cloud: CloudIdentity, messages: readonly Message[]): Promise<DeliveryResult> {
@@ -114,16 +110,13 @@ export class TelemetryLink {
 
   /** `cloud`'s open telemetry sender, attached (after its token) on first use. */
   private async sender(cloud: CloudIdentity): Promise<Sender> {
-    await this.context.authenticator.authenticate(cloud);
+    const connection = await this.attachFor(cloud);
     const state = this.states.of(cloud);
     if (state.sender === undefined) {
-      const sender = this.context.connection.require().open_sender({ target: { address: `${cloud.prefix}/messages/events` }, name: `events-${cloud.key}-${rhea.generate_uuid()}`, autosettle: true });
+      const sender = connection.open_sender({ target: { address: `${cloud.prefix}/messages/events` }, name: `events-${cloud.key}-${rhea.generate_uuid()}`, autosettle: true });
       this.onDispositions(sender);
       sender.on('sender_close', (context: EventContext) => {
-        if (state.sender === sender) {
-          delete state.sender;
-          delete state.open;
-        }
+        if (state.sender === sender) this.detach(state);
         const condition = context.sender?.error;
         if (condition !== undefined) this.context.log.debug('IoT Hub closed a telemetry link', { identity: cloud.key, error: conditionText(condition) });
         // Detached for an expired or refused token: put a token again before the next link.

@@ -4,10 +4,10 @@ import type { JsonObject, JsonValue } from '../../domain/twins/json.js';
 import { isJsonObject } from '../../domain/twins/json.js';
 import { twinFromResponseBody, type TwinDocument } from '../../domain/twins/twin-document.js';
 import { bodyBytes, idText } from './amqp-mapping.js';
-import { closeLinks, errorText, whenOpen } from './amqp-links.js';
-import { PerIdentity, type CloudIdentity } from './cloud-identities.js';
+import { errorText, whenOpen } from './amqp-links.js';
+import type { CloudIdentity } from './cloud-identities.js';
 import { API_VERSION } from './iothub-options.js';
-import type { LinkContext } from './link-context.js';
+import { LinkHandler, type LinkContext } from './link-context.js';
 import { PendingReplies } from './pending-replies.js';
 
 const decoder = new TextDecoder();
@@ -39,11 +39,11 @@ function parseLenient(text: string): unknown {
  * first use. Requests (GET, PATCH reported, PUT/DELETE desired notifications) are matched to their
  * replies by correlation id; a message without one is a desired-properties patch for the identity.
  */
-export class TwinLink {
-  private readonly states = new PerIdentity<TwinState>(() => ({}));
+export class TwinLink extends LinkHandler<TwinState> {
   private readonly replies: PendingReplies<AmqpMessage>;
 
-  constructor(private readonly context: LinkContext) {
+  constructor(context: LinkContext) {
+    super(context);
     this.replies = new PendingReplies(context.clock);
   }
 
@@ -73,24 +73,18 @@ export class TwinLink {
     });
   }
 
-  /** Closes `cloud`'s twin links. */
-  close(cloud: CloudIdentity): void {
-    const state = this.states.of(cloud);
+  /** Fails the requests waiting for replies and forgets the links of the lost connection. */
+  override connectionLost(failure: Error): void {
+    this.replies.failAll(failure);
+    super.connectionLost(failure);
+  }
+
+  protected detach(state: TwinState): Array<Sender | Receiver | undefined> {
     const { sender, receiver } = state;
     delete state.sender;
     delete state.receiver;
     delete state.ready;
-    closeLinks(receiver, sender);
-  }
-
-  /** Fails the requests waiting for replies and forgets the links of the lost connection. */
-  connectionLost(failure: Error): void {
-    this.replies.failAll(failure);
-    for (const state of this.states.values()) {
-      delete state.sender;
-      delete state.receiver;
-      delete state.ready;
-    }
+    return [receiver, sender];
   }
 
   /** One twin operation; rejects with `UpstreamError` (transient when not connected, timed out, throttled or 5xx). */
@@ -113,18 +107,14 @@ export class TwinLink {
   private links(cloud: CloudIdentity): Promise<void> {
     const state = this.states.of(cloud);
     state.ready ??= (async () => {
-      await this.context.authenticator.authenticate(cloud);
-      const connection = this.context.connection.require();
+      const connection = await this.attachFor(cloud);
       const address = `${cloud.prefix}/twin`;
       const properties = { 'com.microsoft:channel-correlation-id': `twin:${rhea.generate_uuid()}`, 'com.microsoft:api-version': API_VERSION };
       const sender = connection.open_sender({ target: { address }, name: `twin-s-${cloud.key}-${rhea.generate_uuid()}`, properties, snd_settle_mode: 1, rcv_settle_mode: 0 });
       const receiver = connection.open_receiver({ source: { address }, name: `twin-r-${cloud.key}-${rhea.generate_uuid()}`, properties, autoaccept: true, rcv_settle_mode: 0 });
       receiver.on('message', (context: EventContext) => this.onMessage(cloud, context.message!));
       const forget = (): void => {
-        if (state.sender !== sender) return;
-        delete state.sender;
-        delete state.receiver;
-        delete state.ready;
+        if (state.sender === sender) this.detach(state);
       };
       sender.on('sender_close', forget);
       receiver.on('receiver_close', forget);

@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { TempTrees } from '../../support/temp-tree.js';
 import { findTimerUses, formatTimerUse, timerUsesIn } from '../../support/timer-globals.js';
 
 // This file compiles to dist/test/unit/architecture/: the repository root is four levels up.
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const PURE_LAYERS = ['dist/domain', 'dist/application'];
 
-const temps: string[] = [];
-after(async () => {
-  await Promise.all(temps.map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function fakeTree(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'edgeport-timers-'));
-  temps.push(dir);
-  for (const [path, source] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), source);
-  }
-  return dir;
-}
+const trees = new TempTrees();
+after(() => trees.removeAll());
 
 describe('timer rule: domain/ and application/ take time only from the Clock port', () => {
   test('the real compiled domain/ and application/ use no timer globals and read no clock', async () => {
@@ -34,7 +21,7 @@ describe('timer rule: domain/ and application/ take time only from the Clock por
   });
 
   test('a setTimeout planted in application/ fails the rule, with file, line and column', async () => {
-    const dir = await fakeTree({
+    const dir = await trees.create('edgeport-timers-', {
       'dist/application/hub/clean.js': "import { Clock } from '../ports/clock.js';\nexport const wait = (clock) => clock.schedule(10, () => undefined);\n",
       'dist/application/hub/planted.js': 'export function later(f) {\n  return setTimeout(f, 10);\n}\n',
       'dist/domain/ok.js': 'export const x = 1;\n',
