@@ -3,7 +3,7 @@ import { UpstreamError } from '../../application/ports/upstream.js';
 import { fromAmqpC2d } from './amqp-mapping.js';
 import { errorText, whenOpen } from './amqp-links.js';
 import type { CloudIdentity } from './cloud-identities.js';
-import { LinkHandler } from './link-context.js';
+import { LinkHandler } from './link-handler.js';
 
 interface CloudToDeviceState {
   receiver?: Receiver;

@@ -13,7 +13,7 @@ import { CloudToDeviceLink } from './cloud-to-device-link.js';
 import { DeviceScopeClient } from './device-scope-client.js';
 import { IotHubConnection } from './iothub-connection.js';
 import { operationTimeoutOf, type IotHubUpstreamDeps, type IotHubUpstreamOptions } from './iothub-options.js';
-import type { LinkContext } from './link-context.js';
+import type { LinkContext } from './link-handler.js';
 import { MethodLink } from './method-link.js';
 import { TelemetryLink } from './telemetry-link.js';
 import { TwinLink } from './twin-link.js';

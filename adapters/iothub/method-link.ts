@@ -5,7 +5,7 @@ import { bodyBytes } from './amqp-mapping.js';
 import { errorText, whenOpen } from './amqp-links.js';
 import type { CloudIdentity } from './cloud-identities.js';
 import { API_VERSION } from './iothub-options.js';
-import { LinkHandler } from './link-context.js';
+import { LinkHandler } from './link-handler.js';
 
 const decoder = new TextDecoder();
 

@@ -4,7 +4,7 @@ import type { Message } from '../../domain/messages/message.js';
 import { BATCH_SECTION_OVERHEAD, BATCHED_MESSAGE_FORMAT, MAX_BATCH_BYTES, encodeBatch, encodeEvent } from './amqp-mapping.js';
 import { conditionText, errorText, isUnauthorized, whenOpen } from './amqp-links.js';
 import type { CloudIdentity } from './cloud-identities.js';
-import { LinkHandler } from './link-context.js';
+import { LinkHandler } from './link-handler.js';
 
 interface Settlement {
   resolve: () => void;

@@ -1,13 +1,12 @@
 import rhea, { type EventContext, type Message as AmqpMessage, type Receiver, type Sender } from 'rhea';
 import { UpstreamError } from '../../application/ports/upstream.js';
-import type { JsonObject, JsonValue } from '../../domain/twins/json.js';
-import { isJsonObject } from '../../domain/twins/json.js';
+import { isJsonObject, type JsonObject, type JsonValue } from '../../domain/twins/json.js';
 import { twinFromResponseBody, type TwinDocument } from '../../domain/twins/twin-document.js';
 import { bodyBytes, idText } from './amqp-mapping.js';
 import { errorText, whenOpen } from './amqp-links.js';
 import type { CloudIdentity } from './cloud-identities.js';
 import { API_VERSION } from './iothub-options.js';
-import { LinkHandler, type LinkContext } from './link-context.js';
+import { LinkHandler, type LinkContext } from './link-handler.js';
 import { PendingReplies } from './pending-replies.js';
 
 const decoder = new TextDecoder();
