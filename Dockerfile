@@ -32,6 +32,8 @@ COPY domain domain
 COPY application application
 COPY adapters adapters
 COPY infrastructure infrastructure
+# The dashboard's pages (Preact, built by Vite into dist/dashboard-ui by `npm run build`).
+COPY dashboard-ui dashboard-ui
 RUN npm run build
 
 FROM ${BASE_IMAGE}

@@ -27,7 +27,7 @@ import { InMemoryMetrics } from '../test/support/in-memory-metrics.js';
 import { CryptoRandomSource } from '../adapters/random/crypto-random-source.js';
 import { createDataSource } from '../adapters/storage/create-data-source.js';
 import type { SqliteDatabase } from '../adapters/storage/sqlite-database.js';
-import { TypeormMessageStore } from '../adapters/storage/typeorm-message-store.js';
+import { SqlMessageStore } from '../adapters/storage/sql-message-store.js';
 import { arg } from './bench-args.js';
 
 const MESSAGES = arg('messages', 200_000);
@@ -71,7 +71,7 @@ class CountingDelivery extends EndpointDelivery {
 
 async function openPipeline(path: string, routes: Record<string, string>) {
   const dataSource = createDataSource({ kind: 'sqlite', path });
-  const store = new TypeormMessageStore(dataSource);
+  const store = new SqlMessageStore(dataSource);
   await store.open();
   const clock = new SystemClock();
   const random = new CryptoRandomSource();

@@ -132,7 +132,7 @@ export class Amqp091Upstream extends Upstream {
     const model = this.model;
     this.model = undefined;
     this.setChannel(undefined);
-    if (model !== undefined) await model.close().catch(() => undefined);
+    if (model !== undefined) await model.close().catch((error: unknown) => this.log.debug('upstream broker connection did not close cleanly', { error: error instanceof Error ? error.message : String(error) }));
   }
 
   isConnected(): boolean {

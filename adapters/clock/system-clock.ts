@@ -13,4 +13,8 @@ export class SystemClock extends Clock {
     timer.unref();
     return { cancel: () => clearTimeout(timer) };
   }
+
+  override defer(callback: () => void): void {
+    setImmediate(callback);
+  }
 }

@@ -1,54 +1,74 @@
+import { EventEmitter } from 'node:events';
+import { StringDecoder } from 'node:string_decoder';
+import Modem from 'docker-modem';
 import type { LogLine } from '../../application/ports/module-runtime.js';
+import { LineSplitter } from '../../domain/modules/log-lines.js';
+
+/**
+ * Docker's demultiplexer (docker-modem's `demuxStream`, the one dockerode exposes as
+ * `docker.modem.demuxStream`): it reads the 8-byte frame headers and writes each payload to the
+ * stdout or stderr output. It uses no modem state, only the source's `data` events and the outputs'
+ * `write`, all synchronously.
+ */
+const demuxStream: (source: NodeJS.ReadableStream, stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream) => void = Modem.prototype.demuxStream;
+
+/** One output stream of a container: bytes (UTF-8 across chunk boundaries) to timestamped lines. */
+class LogStream {
+  private readonly decoder = new StringDecoder('utf8');
+  // Docker already cuts its log lines at 16 KiB (before the timestamp): keep what it sends whole.
+  private readonly lines: LineSplitter;
+
+  constructor(stream: LogLine['stream'], emit: (line: LogLine) => void) {
+    this.lines = new LineSplitter((raw) => emit(timestamped(stream, raw)), Number.POSITIVE_INFINITY);
+  }
+
+  write(chunk: Buffer): boolean {
+    this.lines.push(this.decoder.write(chunk));
+    return true;
+  }
+
+  end(): void {
+    this.lines.push(this.decoder.end());
+    this.lines.flush();
+  }
+}
+
+/** A line of `docker logs --timestamps`: the RFC 3339 time before the first space, then the text. */
+function timestamped(stream: LogLine['stream'], raw: string): LogLine {
+  const space = raw.indexOf(' ');
+  const time = space > 0 ? parseDockerTime(raw.slice(0, space)) : undefined;
+  return time === undefined ? { time: 0, stream, text: raw } : { time, stream, text: raw.slice(space + 1) };
+}
 
 /**
  * Parses `docker logs` output into lines. Docker multiplexes stdout and stderr into frames
  * (8-byte header: stream type, 3 zero bytes, big-endian payload length) unless the container has a
  * TTY, in which case the output is raw (all `stdout`). With `timestamps: true` every line starts
- * with an RFC 3339 time with nanoseconds and a space.
+ * with an RFC 3339 time with nanoseconds and a space. `push` emits every complete line before it
+ * returns; `flush` emits what is left without a trailing newline.
  */
 export class DockerLogDemux {
-  private frames: Buffer = Buffer.alloc(0);
-  private readonly partial: Record<LogLine['stream'], string> = { stdout: '', stderr: '' };
+  // The demultiplexer listens to a stream's `data` events only: an emitter we feed keeps it synchronous.
+  private readonly source = new EventEmitter();
+  private readonly stdout: LogStream;
+  private readonly stderr: LogStream;
 
-  constructor(
-    private readonly multiplexed: boolean,
-    private readonly emit: (line: LogLine) => void,
-  ) {}
+  constructor(multiplexed: boolean, emit: (line: LogLine) => void) {
+    this.stdout = new LogStream('stdout', emit);
+    this.stderr = new LogStream('stderr', emit);
+    // The outputs implement only the `write` that the demultiplexer calls.
+    if (multiplexed) demuxStream(this.source as NodeJS.ReadableStream, this.stdout as unknown as NodeJS.WritableStream, this.stderr as unknown as NodeJS.WritableStream);
+    else this.source.on('data', (chunk: Buffer) => this.stdout.write(chunk));
+  }
 
   push(chunk: Buffer): void {
-    if (!this.multiplexed) {
-      this.text('stdout', chunk.toString('utf8'));
-      return;
-    }
-    this.frames = this.frames.length === 0 ? chunk : Buffer.concat([this.frames, chunk]);
-    while (this.frames.length >= 8) {
-      const length = this.frames.readUInt32BE(4);
-      if (this.frames.length < 8 + length) break;
-      const stream = this.frames[0] === 2 ? 'stderr' : 'stdout';
-      this.text(stream, this.frames.subarray(8, 8 + length).toString('utf8'));
-      this.frames = this.frames.subarray(8 + length);
-    }
+    this.source.emit('data', chunk);
   }
 
   /** Emits what is left without a trailing newline. */
   flush(): void {
-    for (const stream of ['stdout', 'stderr'] as const) {
-      if (this.partial[stream] !== '') this.line(stream, this.partial[stream]);
-      this.partial[stream] = '';
-    }
-  }
-
-  private text(stream: LogLine['stream'], text: string): void {
-    const parts = (this.partial[stream] + text).split('\n');
-    this.partial[stream] = parts.pop() ?? '';
-    for (const part of parts) this.line(stream, part.endsWith('\r') ? part.slice(0, -1) : part);
-  }
-
-  private line(stream: LogLine['stream'], raw: string): void {
-    const space = raw.indexOf(' ');
-    const stamp = space > 0 ? parseDockerTime(raw.slice(0, space)) : undefined;
-    if (stamp === undefined) this.emit({ time: 0, stream, text: raw });
-    else this.emit({ time: stamp, stream, text: raw.slice(space + 1) });
+    this.stdout.end();
+    this.stderr.end();
   }
 }
 

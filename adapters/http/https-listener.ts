@@ -5,7 +5,7 @@ import { inject, injectable } from 'inversify';
 import { type WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import { HostedService, type ListenInfo, listenOn } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
-import { sendJson } from './unix-socket-http.js';
+import { HttpRouter, type RouteHandler } from './http-router.js';
 
 /** Where the HTTPS listener binds (`hub.https.*`) and its TLS material (the edge server certificate). */
 export class HttpsListenerOptions {
@@ -19,16 +19,8 @@ export class HttpsListenerOptions {
   }
 }
 
-/** Handles one HTTPS request; `match` is the route pattern's match on the path. Throwing answers 500. */
-export type HttpsRouteHandler = (request: IncomingMessage, response: ServerResponse, match: RegExpExecArray) => Promise<void> | void;
 /** Takes over one WebSocket connection whose path and subprotocol it was registered for. */
 export type WebSocketHandler = (socket: WebSocket, request: IncomingMessage) => void;
-
-interface Route {
-  readonly method: string;
-  readonly pattern: RegExp;
-  readonly handler: HttpsRouteHandler;
-}
 
 /** A WebSocket as a byte stream (MQTT and other stream protocols over WebSocket). */
 export function webSocketStream(socket: WebSocket): Duplex {
@@ -39,17 +31,18 @@ export function webSocketStream(socket: WebSocket): Duplex {
  * The hub's HTTPS port (Azure's edgeHub 443): TLS with the edge server certificate, serving HTTP
  * routes and WebSocket upgrades that other parts register before it starts:
  *
- * - `addRoute(method, pattern, handler)`: requests whose path matches `pattern` (first match wins);
+ * - `addRoute(method, path, handler)`: requests on `path` (an `HttpRouter` path such as
+ *   `/twins/:deviceId/methods`);
  * - `addWebSocket(path, subprotocol, handler)`: upgrades on `path` offering `subprotocol` (the
  *   client's first offered subprotocol that has a handler wins; edgeHub selects MQTT or AMQP on
  *   `/$iothub/websocket` this way: `mqtt`, `AMQPWSB10`).
  *
- * Anything else gets a JSON 404 (requests) or an HTTP 400 before the upgrade (WebSockets).
+ * Anything else gets a JSON 404/405 (requests) or an HTTP 400 before the upgrade (WebSockets).
  */
 @injectable()
 export class HttpsListener extends HostedService {
   readonly name = 'https';
-  private readonly routes: Route[] = [];
+  private readonly routes: HttpRouter;
   private readonly sockets = new Map<string, Map<string, WebSocketHandler>>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024, handleProtocols: (offered, request) => this.protocolFor(request, offered) });
   private server: Server | null = null;
@@ -61,10 +54,11 @@ export class HttpsListener extends HostedService {
   ) {
     super();
     this.log = logger.child({ component: 'https' });
+    this.routes = new HttpRouter({ name: 'HTTPS', log: this.log });
   }
 
-  addRoute(method: string, pattern: RegExp, handler: HttpsRouteHandler): void {
-    this.routes.push({ method: method.toUpperCase(), pattern, handler });
+  addRoute(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, handler: RouteHandler): void {
+    this.routes.on(method, path, handler);
   }
 
   addWebSocket(path: string, subprotocol: string, handler: WebSocketHandler): void {
@@ -85,7 +79,7 @@ export class HttpsListener extends HostedService {
     const info: ListenInfo = { protocol: 'https', host: this.options.host, port: this.options.port, setting: this.options.portSetting };
     const { port } = await listenOn(server, info, (error) => this.log.error('listener error', { port: info.port, error: error.message }));
     this.server = server;
-    this.log.debug('listening', { protocol: 'https', host: info.host, port, routes: this.routes.length, webSockets: [...this.sockets].map(([p, m]) => `${p} (${[...m.keys()].join(', ')})`) });
+    this.log.debug('listening', { protocol: 'https', host: info.host, port, webSockets: [...this.sockets].map(([p, m]) => `${p} (${[...m.keys()].join(', ')})`) });
     return [{ ...info, port }];
   }
 
@@ -101,24 +95,7 @@ export class HttpsListener extends HostedService {
   }
 
   private onRequest(request: IncomingMessage, response: ServerResponse): void {
-    const path = (request.url ?? '/').split('?')[0] as string;
-    let pathMatched = false;
-    for (const route of this.routes) {
-      const match = route.pattern.exec(path);
-      if (match === null) continue;
-      pathMatched = true;
-      if (route.method !== request.method) continue;
-      Promise.resolve()
-        .then(() => route.handler(request, response, match))
-        .catch((error: unknown) => {
-          this.log.error('HTTPS request failed', { method: request.method, path, error: error instanceof Error ? error.message : String(error) });
-          if (!response.headersSent) sendJson(response, 500, { message: 'internal error' });
-          else response.destroy();
-        });
-      return;
-    }
-    if (pathMatched) sendJson(response, 405, { message: `method ${request.method ?? ''} is not allowed on ${path}` });
-    else sendJson(response, 404, { message: `no such resource: ${path}` });
+    void this.routes.handle(request, response);
   }
 
   private handlersFor(request: IncomingMessage): Map<string, WebSocketHandler> | undefined {

@@ -1,24 +1,30 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { inject, injectable } from 'inversify';
+import { z } from 'zod';
 import { type Identity, IdentityError, deviceIdentity, formatIdentity, moduleIdentity, parseIdentity } from '../../domain/identity/identity.js';
 import type { JsonValue } from '../../domain/twins/json.js';
 import { AuthenticateClient } from '../../application/hub/authenticate-client.js';
 import { HubIdentity } from '../../application/hub/hub-identity.js';
 import { DEFAULT_METHOD_TIMEOUT_MS, MAX_METHOD_TIMEOUT_MS, MethodService } from '../../application/hub/method-service.js';
 import { Logger } from '../../application/ports/logger.js';
+import { HttpError, sendJson } from './http-errors.js';
+import type { RouteRequest } from './http-router.js';
 import type { HttpsListener } from './https-listener.js';
-import { readJson, sendJson } from './unix-socket-http.js';
+import { readJsonBody } from './json-body.js';
 
-/** `/twins/<d>/methods` and `/twins/<d>/modules/<m>/methods`, ids percent-encoded (the SDK's `encodeUriComponentStrict`). */
-export const METHODS_PATH = /^\/twins\/([^/]+)(?:\/modules\/([^/]+))?\/methods\/?$/;
+/** The direct-method routes (ids percent-encoded, as the SDK's `encodeUriComponentStrict` sends them). */
+export const METHOD_ROUTES = ['/twins/:deviceId/methods', '/twins/:deviceId/modules/:moduleId/methods'] as const;
 
-/** A method call's target from a `METHODS_PATH` match; an `IdentityError` message for bad ids. */
-export function methodTarget(match: RegExpExecArray): Identity | string {
+/** Largest method request body: IoT Hub's 128 KB payload with room for the envelope. */
+const METHOD_BODY_LIMIT = 256 * 1024;
+
+/** A method call's target from the route parameters; 400 for ids that are not valid identities. */
+export function methodTarget(params: Readonly<Record<string, string>>): Identity {
   try {
-    const deviceId = decodeURIComponent(match[1] as string);
-    return match[2] === undefined ? deviceIdentity(deviceId) : moduleIdentity(deviceId, decodeURIComponent(match[2]));
+    const deviceId = params['deviceId'] ?? '';
+    return params['moduleId'] === undefined ? deviceIdentity(deviceId) : moduleIdentity(deviceId, params['moduleId']);
   } catch (error) {
-    if (error instanceof IdentityError || error instanceof URIError) return error.message;
+    if (error instanceof IdentityError) throw new HttpError(400, error.message);
     throw error;
   }
 }
@@ -29,24 +35,36 @@ export interface MethodCall {
   readonly timeoutMs: number;
 }
 
+const TIMEOUT_MESSAGE = `responseTimeoutInSeconds must be a number of seconds from 1 to ${MAX_METHOD_TIMEOUT_MS / 1000}`;
+
 /**
  * The IoT Hub direct-method request body `{methodName, payload, responseTimeoutInSeconds,
  * connectTimeoutInSeconds}` (service API and the SDK's `invokeMethod`). `responseTimeoutInSeconds`
  * defaults to 30 and must be 1-300 (IoT Hub: 5-300; shorter is allowed here for local use).
  */
-export function parseMethodCall(body: unknown): MethodCall | string {
-  if (body === undefined) return 'the request body must be a JSON object {"methodName": ..., "payload": ..., "responseTimeoutInSeconds": ...}';
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'the request body must be a JSON object';
-  const { methodName, payload, responseTimeoutInSeconds } = body as Record<string, unknown>;
-  if (typeof methodName !== 'string' || methodName.length === 0) return 'methodName must be a non-empty string';
-  let timeoutMs = DEFAULT_METHOD_TIMEOUT_MS;
-  if (responseTimeoutInSeconds !== undefined && responseTimeoutInSeconds !== null) {
-    if (typeof responseTimeoutInSeconds !== 'number' || !Number.isFinite(responseTimeoutInSeconds) || responseTimeoutInSeconds <= 0 || responseTimeoutInSeconds * 1000 > MAX_METHOD_TIMEOUT_MS) {
-      return `responseTimeoutInSeconds must be a number of seconds from 1 to ${MAX_METHOD_TIMEOUT_MS / 1000}`;
-    }
-    timeoutMs = responseTimeoutInSeconds * 1000;
-  }
-  return { methodName, payload: payload as JsonValue | undefined, timeoutMs };
+export const METHOD_CALL_BODY = z
+  .object(
+    {
+      methodName: z.string({ error: 'methodName must be a non-empty string' }).min(1, { error: 'methodName must be a non-empty string' }),
+      payload: z.unknown().optional(),
+      responseTimeoutInSeconds: z
+        .number({ error: TIMEOUT_MESSAGE })
+        .refine((s) => Number.isFinite(s) && s > 0 && s * 1000 <= MAX_METHOD_TIMEOUT_MS, { error: TIMEOUT_MESSAGE })
+        .nullish(),
+    },
+    { error: 'the request body must be a JSON object {"methodName": ..., "payload": ..., "responseTimeoutInSeconds": ...}' },
+  )
+  .transform(
+    (body): MethodCall => ({
+      methodName: body.methodName,
+      payload: body.payload as JsonValue | undefined,
+      timeoutMs: body.responseTimeoutInSeconds == null ? DEFAULT_METHOD_TIMEOUT_MS : body.responseTimeoutInSeconds * 1000,
+    }),
+  );
+
+/** Reads and checks a direct-method request body (400/413 as `HttpError`). */
+export function readMethodCall(request: IncomingMessage): Promise<MethodCall> {
+  return readJsonBody(request, METHOD_CALL_BODY, METHOD_BODY_LIMIT);
 }
 
 /**
@@ -54,8 +72,9 @@ export function parseMethodCall(body: unknown): MethodCall | string {
  * calls them (iot-sdk-protocol.md §3.4, iotedge-semantics.md §7.3): `POST /twins/<d>[/modules/<m>]/methods`
  * with `x-ms-edge-moduleId: <device>/<module>` and `Authorization: SharedAccessSignature ...`. Only
  * modules of this edge device may call (401 bad or missing token, 403 another identity). The
- * answer is `200 {status, payload}` when the target answered, 404 when it is not connected and
- * 504 when it did not answer in time (the SDK turns those into errors).
+ * answer is `200 {status, payload}` when the target answered, and `{errorCode, message}` with 404
+ * when it is not connected or 504 when it did not answer in time, as edgeHub answers them (the SDK
+ * turns those into errors).
  */
 @injectable()
 export class ModuleMethodsApi {
@@ -70,21 +89,21 @@ export class ModuleMethodsApi {
     this.log = logger.child({ component: 'module-methods' });
   }
 
-  register(listener: HttpsListener): void {
-    listener.addRoute('POST', METHODS_PATH, (request, response, match) => this.handle(request, response, match));
+  /** Adds the method routes to the HTTPS listener. */
+  register(listener: Pick<HttpsListener, 'addRoute'>): void {
+    for (const path of METHOD_ROUTES) listener.addRoute('POST', path, (route) => this.handle(route));
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse, match: RegExpExecArray): Promise<void> {
+  private async handle({ request, response, params }: RouteRequest): Promise<void> {
     const caller = await this.authenticate(request);
     if (typeof caller === 'string') {
       // Drain the body so the client reads our answer; never log the Authorization header.
       request.resume();
-      return sendJson(response, caller === 'forbidden' ? 403 : 401, { message: caller === 'forbidden' ? 'only modules of this edge device may invoke methods here' : 'unauthorized: a valid SharedAccessSignature for x-ms-edge-moduleId is required' });
+      if (caller === 'forbidden') throw new HttpError(403, 'only modules of this edge device may invoke methods here');
+      throw new HttpError(401, 'unauthorized: a valid SharedAccessSignature for x-ms-edge-moduleId is required');
     }
-    const target = methodTarget(match);
-    if (typeof target === 'string') return sendJson(response, 400, { message: target });
-    const call = parseMethodCall(await readJson(request, 256 * 1024));
-    if (typeof call === 'string') return sendJson(response, 400, { message: call });
+    const target = methodTarget(params);
+    const call = await readMethodCall(request);
     const result = await this.methods.invoke(target, call.methodName, call.payload, call.timeoutMs);
     this.log.info('direct method invoked over HTTPS', { caller: formatIdentity(caller), target: formatIdentity(target), method: call.methodName, status: result.status });
     if (result.fromHub === true) return sendJson(response, result.status, { errorCode: errorCodeOf(result.payload), message: messageOf(result.payload) });

@@ -1,7 +1,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
 
 /** Longest unix socket path Linux accepts (`sun_path` is 108 bytes with the terminating NUL). */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -64,33 +64,5 @@ export async function closeUnix(server: Server, socketPath: string): Promise<voi
   await rm(socketPath, { force: true });
 }
 
-export function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  response.end(text);
-}
-
-/** Reads a JSON request body of at most `limit` bytes; `undefined` when it is not JSON. */
-export async function readJson(request: IncomingMessage, limit = 64 * 1024): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Path segments of a request URL, decoded; `undefined` for a malformed escape. */
-export function pathSegments(url: URL): string[] | undefined {
-  try {
-    return url.pathname.split('/').filter((s) => s !== '').map((s) => decodeURIComponent(s));
-  } catch {
-    return undefined;
-  }
-}
+/** JSON responses of the local APIs (kept here for the listeners that import it from this file). */
+export { sendJson } from './http-errors.js';

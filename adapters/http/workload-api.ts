@@ -1,9 +1,13 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { inject, injectable } from 'inversify';
+import { z } from 'zod';
 import { ModuleIdentities } from '../../application/workload/module-identities.js';
 import { HostedService, type ListenInfo } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
-import { closeUnix, listenUnix, pathSegments, readJson, sendJson } from './unix-socket-http.js';
+import { HttpError, sendJson } from './http-errors.js';
+import { HttpRouter, type RouteRequest } from './http-router.js';
+import { readJsonBody } from './json-body.js';
+import { closeUnix, listenUnix } from './unix-socket-http.js';
 
 /** Where the workload API listens and what it serves as the trust bundle. */
 export class WorkloadApiOptions {
@@ -17,18 +21,29 @@ export class WorkloadApiOptions {
   ) {}
 }
 
+/** The sign request body (edgelet's `SignRequest`); the values are checked by `ModuleIdentities.sign`. */
+export const SIGN_BODY = z.object(
+  {
+    keyId: z.string({ error: 'keyId must be "primary" or "secondary"' }),
+    algo: z.string({ error: 'algo must be "HMACSHA256"' }),
+    data: z.string({ error: 'data must be a base64 string' }),
+  },
+  { error: 'the body must be {"keyId", "algo", "data"}' },
+);
+
 /**
  * The workload API modules use through `ModuleClient.fromEnvironment` (edgelet's workload API,
  * iotedge-semantics §4.2, iot-sdk-protocol §2): `POST /modules/{m}/genid/{g}/sign` and
  * `GET /trust-bundle`, any `api-version`, on a unix socket. No caller check: edgelet matches the
  * socket peer's PID to the module's container, which Node cannot read; the socket mode is the
- * protection (see docs/management-and-workload.md).
+ * protection (see docs/management-and-workload.md). Errors are `{code, message}`.
  */
 @injectable()
 export class WorkloadApi extends HostedService {
   readonly name = 'workload-api';
   private readonly server: Server;
   private readonly logger: Logger;
+  private readonly router: HttpRouter;
 
   constructor(
     @inject(ModuleIdentities) private readonly identities: ModuleIdentities,
@@ -37,13 +52,10 @@ export class WorkloadApi extends HostedService {
   ) {
     super();
     this.logger = logger.child({ component: 'workload-api' });
-    this.server = createServer((request, response) => {
-      this.handle(request, response).catch((error: unknown) => {
-        this.logger.error(`workload request failed: ${(error as Error).message}`, { method: request.method });
-        if (!response.headersSent) sendJson(response, 500, { message: 'internal error' });
-        else response.destroy();
-      });
-    });
+    this.router = new HttpRouter({ name: 'workload API', log: this.logger });
+    this.router.on('GET', '/trust-bundle', async ({ response }) => sendJson(response, 200, { certificate: await this.options.trustBundle() }));
+    this.router.on('POST', '/modules/:moduleId/genid/:generationId/sign', (route) => this.sign(route));
+    this.server = createServer((request, response) => void this.router.handle(request, response));
   }
 
   async start(): Promise<ListenInfo[]> {
@@ -56,26 +68,14 @@ export class WorkloadApi extends HostedService {
     await closeUnix(this.server, this.options.socketPath);
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://workload');
-    const segments = pathSegments(url);
-    if (segments === undefined) return sendJson(response, 400, { message: 'malformed path' });
-    if (segments.length === 1 && segments[0] === 'trust-bundle') {
-      if (request.method !== 'GET') return sendJson(response, 405, { message: 'use GET' });
-      return sendJson(response, 200, { certificate: await this.options.trustBundle() });
+  private async sign({ request, response, params }: RouteRequest): Promise<void> {
+    const moduleId = params['moduleId']!;
+    const body = await readJsonBody(request, SIGN_BODY);
+    const result = await this.identities.sign(moduleId, params['generationId']!, body);
+    if (!result.ok) {
+      this.logger.warn(`sign refused for module ${moduleId}: ${result.message}`, { module: moduleId, status: result.status });
+      throw new HttpError(result.status, result.message);
     }
-    if (segments.length === 5 && segments[0] === 'modules' && segments[2] === 'genid' && segments[4] === 'sign') {
-      if (request.method !== 'POST') return sendJson(response, 405, { message: 'use POST' });
-      const [, moduleId, , generationId] = segments as [string, string, string, string, string];
-      const body = await readJson(request);
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) return sendJson(response, 400, { message: 'the body must be {"keyId", "algo", "data"}' });
-      const result = await this.identities.sign(moduleId, generationId, body as Record<string, unknown>);
-      if (!result.ok) {
-        this.logger.warn(`sign refused for module ${moduleId}: ${result.message}`, { module: moduleId, status: result.status });
-        return sendJson(response, result.status, { message: result.message });
-      }
-      return sendJson(response, 200, { digest: result.digest });
-    }
-    sendJson(response, 404, { message: `no such workload API resource: ${request.method} ${url.pathname}` });
+    sendJson(response, 200, { digest: result.digest });
   }
 }

@@ -1,3 +1,6 @@
+// Why this file is long: the MQTT head and `MqttConnection`, its per-client channel, share aedes'
+// client objects and hooks, and the hook handlers are the IoT Hub MQTT surface in one place.
+// `MqttConnection` moves to its own file once the connection-limits work on this file (#12) lands.
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { inject, injectable } from 'inversify';
 import type { IncomingMessage } from 'node:http';

@@ -1,3 +1,6 @@
+// Why this file is long: one runtime around one module table (spawn, stop with grace then kill,
+// logs with follow, orphans reaped after a crash); the small process helpers above the class are
+// its plumbing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';

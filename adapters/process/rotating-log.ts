@@ -1,11 +1,18 @@
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { LogLine } from '../../application/ports/module-runtime.js';
 
 /**
  * A module's captured output as JSON lines (`{"log","stream","time"}`, like Docker's json-file
  * driver) in `<name>.log`, rotated by size to `<name>.log.1`, `.log.2`, ... Writes are synchronous
- * so a reader always sees every line already captured, in order.
+ * so a reader always sees every line already captured, in order, and every file stays within
+ * `maxBytes` (but for one line longer than that) whatever the burst.
+ *
+ * Hand-written on purpose (docs/libraries.md): `rotating-file-stream` writes asynchronously (none of
+ * 300 lines was on disk when the writes returned, so `logs` would miss lines that followers already
+ * got) and rotates between its buffered writes (a 42 KB burst stayed in one file capped at 8 KiB);
+ * `pino-roll` in sync mode has the lines on disk but also rotates only after the burst, so neither
+ * keeps the per-module disk bound.
  */
 export class RotatingLog {
   private fd: number | undefined;
@@ -30,33 +37,12 @@ export class RotatingLog {
 
   /** Files oldest first. */
   files(): string[] {
-    const out: string[] = [];
-    for (let i = this.maxFiles - 1; i >= 1; i--) out.push(`${this.path}.${i}`);
-    out.push(this.path);
-    return out.filter((f) => existsSync(f));
+    return rotatedFiles(this.path);
   }
 
   /** Every captured line still on disk, oldest first. */
   readAll(): LogLine[] {
-    const lines: LogLine[] = [];
-    for (const file of this.files()) {
-      let content: string;
-      try {
-        content = readFileSync(file, 'utf8');
-      } catch {
-        continue; // rotated away between listing and reading
-      }
-      for (const raw of content.split('\n')) {
-        if (raw === '') continue;
-        try {
-          const entry = JSON.parse(raw) as { log: string; stream: 'stdout' | 'stderr'; time: string };
-          lines.push({ text: entry.log, stream: entry.stream, time: Date.parse(entry.time) });
-        } catch {
-          // a torn last line after a crash of the agent: skip it
-        }
-      }
-    }
-    return lines;
+    return readRotatedLog(this.path);
   }
 
   close(): void {
@@ -89,35 +75,48 @@ export class RotatingLog {
   }
 }
 
-/** Longest line kept whole; longer output is split, like Docker's 16 KiB log chunks. */
-export const MAX_LINE_LENGTH = 16 * 1024;
-
-/** Turns a byte stream into lines; a trailing partial line is kept until `flush`. */
-export class LineSplitter {
-  private pending = '';
-
-  constructor(private readonly emit: (text: string) => void) {}
-
-  push(chunk: string): void {
-    const text = this.pending + chunk;
-    const parts = text.split('\n');
-    this.pending = parts.pop() ?? '';
-    for (const part of parts) this.emitLine(part.endsWith('\r') ? part.slice(0, -1) : part);
-    while (this.pending.length > MAX_LINE_LENGTH) {
-      this.emit(this.pending.slice(0, MAX_LINE_LENGTH));
-      this.pending = this.pending.slice(MAX_LINE_LENGTH);
-    }
+/** `path` and its rotated files (`path.1`, `path.2`, ... whatever is on disk), oldest first. */
+export function rotatedFiles(path: string): string[] {
+  const name = basename(path);
+  let entries: string[];
+  try {
+    entries = readdirSync(dirname(path));
+  } catch {
+    return [];
   }
-
-  flush(): void {
-    if (this.pending !== '') this.emitLine(this.pending);
-    this.pending = '';
-  }
-
-  private emitLine(line: string): void {
-    for (let i = 0; i < line.length || i === 0; i += MAX_LINE_LENGTH) {
-      this.emit(line.slice(i, i + MAX_LINE_LENGTH));
-      if (line.length === 0) break;
-    }
-  }
+  const rotated = entries
+    .map((entry) => (entry.startsWith(`${name}.`) ? Number(entry.slice(name.length + 1)) : NaN))
+    .filter((n) => Number.isInteger(n) && n >= 1)
+    .sort((a, b) => b - a)
+    .map((n) => join(dirname(path), `${name}.${n}`));
+  return existsSync(path) ? [...rotated, path] : rotated;
 }
+
+/**
+ * Every line of a module's log files, oldest first; also while no runtime runs (`edgeport logs` on a
+ * stopped runtime reads them directly). A torn last line (the runtime was killed mid-write) is skipped.
+ */
+export function readRotatedLog(path: string): LogLine[] {
+  const lines: LogLine[] = [];
+  for (const file of rotatedFiles(path)) {
+    let content: string;
+    try {
+      content = readFileSync(file, 'utf8');
+    } catch {
+      continue; // rotated away between listing and reading
+    }
+    for (const raw of content.split('\n')) {
+      if (raw === '') continue;
+      try {
+        const entry = JSON.parse(raw) as { log: string; stream: 'stdout' | 'stderr'; time: string };
+        lines.push({ text: entry.log, stream: entry.stream, time: Date.parse(entry.time) });
+      } catch {
+        // a torn last line after a crash of the agent: skip it
+      }
+    }
+  }
+  return lines;
+}
+
+/** The process runtime splits module output with the domain's line splitter (one implementation for every runtime). */
+export { LineSplitter } from '../../domain/modules/log-lines.js';

@@ -1,4 +1,4 @@
-/** Dialect-specific SQL behind `TypeormMessageStore` (one implementation per database). */
+/** Dialect-specific SQL behind `SqlMessageStore` (one implementation per database). */
 export interface QueueRow {
   id: number;
   endpointId: string;

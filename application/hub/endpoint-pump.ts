@@ -7,8 +7,10 @@ import type { MessageStore, QueuedMessage } from '../ports/message-store.js';
 import type { RandomSource } from '../ports/random-source.js';
 import type { PipelineMetrics } from './pipeline-metrics.js';
 import type { PipelineOptions } from './pipeline-options.js';
-
-const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+import { Checkpointer } from './checkpointer.js';
+import { retryableFailure } from './delivery-failure.js';
+import { InFlightWindow, type InFlightBatch } from './in-flight-window.js';
+import { nextBatch, shiftExpired } from './queue-page.js';
 
 /** Batches in flight at once per endpoint: the one being acknowledged and the next. */
 export const PIPELINE_DEPTH = 2;
@@ -41,24 +43,6 @@ interface QueueState {
   reading: boolean;
   /** Entries at the head of `page` handed to in-flight deliveries. */
   taken: number;
-}
-
-/**
- * Attempts for an error that is not a `DeliveryError` (an adapter failed in a way it did not
- * classify: EAGAIN, a reset socket, a bug) before its message is dropped: ~1+2+4+8+16 s of
- * back-off. Such an error is more often passing than final, so it must not drop at once; but a
- * poison message must not block its queue until TTL either.
- */
-export const UNCLASSIFIED_FAILURE_ATTEMPTS = 6;
-
-/**
- * The error to back off with, or undefined to drop the message: a transient `DeliveryError` always
- * retries, a non-transient one never, anything else until `UNCLASSIFIED_FAILURE_ATTEMPTS`.
- */
-function retryableFailure(error: unknown, retries: number): DeliveryError | undefined {
-  if (error instanceof DeliveryError) return error.transient ? error : undefined;
-  if (retries + 1 >= UNCLASSIFIED_FAILURE_ATTEMPTS) return undefined;
-  return new DeliveryError(`unclassified delivery failure (attempt ${retries + 1} of ${UNCLASSIFIED_FAILURE_ATTEMPTS}): ${error instanceof Error ? error.message : String(error)}`, true, { cause: error });
 }
 
 /**
@@ -189,7 +173,7 @@ export class EndpointPump {
         await this.processBatch(q);
         // Synchronous stores (SQLite) resolve in microtasks only: yield so protocol I/O and ingest
         // commits run between batches, and a new higher-priority message can overtake the backlog.
-        await yieldToEventLoop();
+        await this.deps.clock.nextTurn();
       } catch (error) {
         // A storage error (disk full, database restarting): nothing is lost, so wait and try again.
         // What is in memory is re-read from the last checkpoint.
@@ -224,120 +208,92 @@ export class EndpointPump {
    * memory, a delivery fails, or higher-priority work or a sweep is waiting.
    */
   private async processBatch(q: QueueState): Promise<void> {
-    const now = this.deps.clock.now();
+    const checkpoints = new Checkpointer((offset) => this.deps.store.checkpoint(q.key, offset), () => this.refreshGauge(q.key.priority));
     // Leading expired entries are dropped without delivery.
-    let expired = 0;
-    let checkpoint = 0;
-    while (q.page.length > 0 && q.page[0]!.expiresAt <= now) {
-      checkpoint = q.page.shift()!.offset;
-      expired++;
+    const expired = shiftExpired(q.page, this.deps.clock.now());
+    if (expired.count > 0) {
+      checkpoints.advance(expired.lastOffset);
+      this.deps.metrics.dropped.inc({ endpoint: this.endpoint.id, reason: 'ttl_expiry' }, expired.count);
     }
-    if (expired > 0) this.deps.metrics.dropped.inc({ endpoint: this.endpoint.id, reason: 'ttl_expiry' }, expired);
-
-    const inflight: Array<{ batch: QueuedMessage[]; result: Promise<DeliveryResult> }> = [];
-    /**
-     * The checkpoint being written while the pipeline goes on (one at a time, in order). It may
-     * wait behind ingest commits on the store's writer; the next batch does not wait for it.
-     */
-    let checkpointing: Promise<void> | undefined;
-    let checkpointFailure: { error: unknown } | undefined;
-    const checkpointed = async (): Promise<void> => {
-      await checkpointing;
-      if (checkpointFailure !== undefined) throw checkpointFailure.error;
-    };
+    const window = new InFlightWindow<QueuedMessage>(PIPELINE_DEPTH);
     q.taken = 0;
-    const sendNext = async (): Promise<void> => {
-      if (q.taken >= q.page.length && q.dirty && inflight.length > 0) await this.readMore(q);
-      const at = this.deps.clock.now();
-      const batch: QueuedMessage[] = [];
-      for (let i = q.taken; i < q.page.length && batch.length < this.batchSize; i++) {
-        const entry = q.page[i]!;
-        // An expired entry ends the batch; the next call drops it from the head.
-        if (entry.expiresAt <= at) break;
-        batch.push(entry);
-      }
-      if (batch.length === 0) return;
-      q.taken += batch.length;
-      inflight.push({ batch, result: this.deliverWithTimeout(batch) });
-    };
-
-    await sendNext();
-    while (inflight.length > 0) {
-      if (inflight.length < PIPELINE_DEPTH && !this.shouldYield(q)) await sendNext();
-      const head = inflight[0]!;
-      if (inflight.length < PIPELINE_DEPTH && this.running) {
-        // Room for another batch: also wake for new work, whose PUBLISH carries our TCP ACK to the
-        // client and so releases acknowledgements its Nagle holds (this is what keeps latency low
-        // at modest rates, when every batch is small).
-        const settled = await Promise.race([head.result.then(() => true), this.waitForWake().then(() => false)]);
-        if (!settled) continue;
-      }
-      inflight.shift();
-      const { batch } = head;
-      const outcome = await head.result;
-      const delivered = Math.min(Math.max(0, outcome.delivered), batch.length);
-      if (delivered > 0) {
-        this.deps.metrics.sent.inc(this.labels(q.key.priority), delivered);
-        this.deps.metrics.delivered(this.endpoint, q.key.priority, batch, delivered, this.deps.clock.now());
-        checkpoint = batch[delivered - 1]!.offset;
-        q.page.splice(0, delivered);
-        q.taken -= delivered;
-        this.retries = 0;
-      }
+    await this.sendNext(q, window);
+    while (!window.isEmpty) {
+      if (window.hasRoom && !this.shouldYield(q)) await this.sendNext(q, window);
+      // Room for another batch: also wake for new work, whose PUBLISH carries our TCP ACK to the
+      // client and so releases acknowledgements its Nagle holds (this is what keeps latency low at
+      // modest rates, when every batch is small).
+      if (window.hasRoom && this.running && !(await this.settlesBeforeWake(window.oldest()))) continue;
+      const { batch, result } = window.shift();
+      const outcome = await result;
+      const delivered = this.recordDelivered(q, batch, outcome.delivered, checkpoints);
       if (delivered < batch.length) {
         // Stop the pipeline. Batches behind this one stay in the page and go out again later
         // (at-least-once, in order from the first undelivered entry).
-        for (const behind of inflight.splice(0)) await behind.result;
+        await window.abandon();
         q.taken = 0;
-        const failed = batch[delivered]!;
-        const error = outcome.error ?? new DeliveryError('delivery stopped without an error', true);
-        const retry = retryableFailure(error, this.retries);
-        this.deps.metrics.deliveryFailed(this.endpoint.id, error, this.deps.clock.now());
-        await checkpointed();
-        if (retry !== undefined) {
-          if (checkpoint > 0) await this.deps.store.checkpoint(q.key, checkpoint);
-          this.refreshGauge(q.key.priority);
-          await this.backOff(retry);
-          return;
-        }
-        this.deps.metrics.dropped.inc({ endpoint: this.endpoint.id, reason: 'delivery_failed' });
-        this.log.warn('message dropped: delivery failed with a non-transient error', {
-          edgeMessageId: failed.message.systemProperties['edgeMessageId'] ?? null,
-          error: error instanceof Error ? error.message : String(error),
-        });
-        q.page.shift();
-        checkpoint = failed.offset;
-        this.retries = 0;
+        if ((await this.retryOrDrop(q, batch[delivered]!, outcome.error, checkpoints)) === 'retrying') return;
         break;
       }
-      if (inflight.length > 0 && checkpoint > 0) {
-        // At most one checkpoint behind: a crash repeats at most the batches in flight and the
-        // batch being checkpointed (`UNCHECKPOINTED_BATCHES`).
-        await checkpointed();
-        const upto = checkpoint;
-        checkpoint = 0;
-        const write: Promise<void> = this.deps.store
-          .checkpoint(q.key, upto)
-          .then(
-            () => this.refreshGauge(q.key.priority),
-            (error: unknown) => {
-              checkpointFailure ??= { error };
-            },
-          )
-          .then(() => {
-            if (checkpointing === write) checkpointing = undefined;
-          });
-        checkpointing = write;
-      }
+      if (!window.isEmpty) await checkpoints.writeBehind();
       // Let commits and notifications run (synchronous stores resolve in microtasks only), so new
       // higher-priority work is seen before the next batch goes out.
-      await yieldToEventLoop();
+      await this.deps.clock.nextTurn();
     }
-    await checkpointed();
-    if (checkpoint > 0) {
-      await this.deps.store.checkpoint(q.key, checkpoint);
+    await checkpoints.flush();
+  }
+
+  /** Hands the next batch of `q` to the endpoint (reading more from disk when memory ran out), if there is one. */
+  private async sendNext(q: QueueState, window: InFlightWindow<QueuedMessage>): Promise<void> {
+    if (q.taken >= q.page.length && q.dirty && !window.isEmpty) await this.readMore(q);
+    const batch = nextBatch(q.page, q.taken, this.batchSize, this.deps.clock.now());
+    if (batch.length === 0) return;
+    q.taken += batch.length;
+    window.add(batch, this.deliverWithTimeout(batch));
+  }
+
+  /** True when `inFlight` settles first, false when the pump is woken first (new work, stop, sweep). */
+  private settlesBeforeWake(inFlight: InFlightBatch<QueuedMessage>): Promise<boolean> {
+    return Promise.race([inFlight.result.then(() => true), this.waitForWake().then(() => false)]);
+  }
+
+  /** Counts what the endpoint took of `batch` (a prefix), removes it from the page and records the checkpoint. */
+  private recordDelivered(q: QueueState, batch: readonly QueuedMessage[], reported: number, checkpoints: Checkpointer): number {
+    const delivered = Math.min(Math.max(0, reported), batch.length);
+    if (delivered === 0) return 0;
+    this.deps.metrics.sent.inc(this.labels(q.key.priority), delivered);
+    this.deps.metrics.delivered(this.endpoint, q.key.priority, batch, delivered, this.deps.clock.now());
+    checkpoints.advance(batch[delivered - 1]!.offset);
+    q.page.splice(0, delivered);
+    q.taken -= delivered;
+    this.retries = 0;
+    return delivered;
+  }
+
+  /**
+   * After `failed` was not delivered: back off and keep it at the head of the queue (a transient
+   * failure), or drop it (logged and counted) so the queue goes on. Checkpoints what was delivered.
+   */
+  private async retryOrDrop(q: QueueState, failed: QueuedMessage, reason: unknown, checkpoints: Checkpointer): Promise<'retrying' | 'dropped'> {
+    const error = reason ?? new DeliveryError('delivery stopped without an error', true);
+    const retry = retryableFailure(error, this.retries);
+    this.deps.metrics.deliveryFailed(this.endpoint.id, error, this.deps.clock.now());
+    await checkpoints.settled();
+    if (retry !== undefined) {
+      await checkpoints.flush();
       this.refreshGauge(q.key.priority);
+      await this.backOff(retry);
+      return 'retrying';
     }
+    this.deps.metrics.dropped.inc({ endpoint: this.endpoint.id, reason: 'delivery_failed' });
+    this.log.warn('message dropped: delivery failed with a non-transient error', {
+      edgeMessageId: failed.message.systemProperties['edgeMessageId'] ?? null,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    q.page.shift();
+    checkpoints.advance(failed.offset);
+    this.retries = 0;
+    return 'dropped';
   }
 
   /** Reads the page after `q.cursor`; entries committed meanwhile leave `q` dirty (read next time). */
@@ -462,13 +418,9 @@ export class EndpointPump {
   private async sweepNow(): Promise<void> {
     const now = this.deps.clock.now();
     for (const q of this.queues) {
-      let expired = 0;
-      let checkpoint = 0;
-      while (q.page.length > 0 && q.page[0]!.expiresAt <= now) {
-        checkpoint = q.page.shift()!.offset;
-        expired++;
-      }
-      if (checkpoint > 0) await this.deps.store.checkpoint(q.key, checkpoint);
+      const head = shiftExpired(q.page, now);
+      let expired = head.count;
+      if (head.count > 0) await this.deps.store.checkpoint(q.key, head.lastOffset);
       if (q.page.length === 0) {
         // Nothing of this queue is in memory: expire from disk after the cursor (new entries meanwhile
         // stay on disk, so they are not both in memory and removed).

@@ -1,7 +1,7 @@
 import { inject, injectable } from 'inversify';
 import { SystemProperty, checkMessageSize, type Message } from '../../domain/messages/message.js';
 import { expiresAt, type QueueKey } from '../../domain/messages/store-and-forward.js';
-import { messageSource } from '../../domain/routing/index.js';
+import { messageSource, type RouteMatch } from '../../domain/routing/index.js';
 import { Clock } from '../ports/clock.js';
 import { MessageStore, StoreFullError, type AppendItem, type NewQueueEntry, type QueuedMessage } from '../ports/message-store.js';
 import { RandomSource } from '../ports/random-source.js';
@@ -82,8 +82,18 @@ export class IngestMessage {
     }
 
     const now = this.clock.now();
-    // One entry per (endpoint, priority); two routes into the same queue keep the longer TTL.
-    // Matches are few, so a linear scan beats a keyed map here (this runs for every message).
+    const entries = this.queueEntries(matches, now);
+    this.checkStoreLimit(size);
+    await this.submit({ message: stored, enqueuedAt: now, entries, size }, size);
+    return { edgeMessageId, queues: entries.length };
+  }
+
+  /**
+   * One entry per (endpoint, priority) of the matched routes; two routes into the same queue keep
+   * the longer TTL. Matches are few, so a linear scan beats a keyed map here (this runs for every
+   * message).
+   */
+  private queueEntries(matches: readonly RouteMatch[], now: number): NewQueueEntry[] {
     const entries: NewQueueEntry[] = [];
     for (const match of matches) {
       const expiry = expiresAt(now, match.timeToLiveSecs, this.options.timeToLiveSecs);
@@ -91,29 +101,38 @@ export class IngestMessage {
       if (existing === undefined) entries.push({ endpointId: match.endpoint.id, priority: match.priority, expiresAt: expiry });
       else if (expiry > existing.expiresAt) existing.expiresAt = expiry;
     }
+    return entries;
+  }
 
+  /** Throws `StoreFullError` when `size` more bytes would pass the store limit (counting writes not yet committed). */
+  private checkStoreLimit(size: number): void {
     const limit = this.options.maxStoreBytes;
-    if (limit > 0) {
-      const used = this.store.usedBytes() + this.pendingBytes + this.inFlightBytes;
-      if (used + size > limit) {
-        this.metrics.refused.inc({ reason: 'store_full' });
-        throw new StoreFullError(used, limit);
-      }
+    if (limit <= 0) return;
+    const used = this.store.usedBytes() + this.pendingBytes + this.inFlightBytes;
+    if (used + size > limit) {
+      this.metrics.refused.inc({ reason: 'store_full' });
+      throw new StoreFullError(used, limit);
     }
+  }
 
-    await new Promise<void>((resolve, reject) => {
-      this.pending.push({ item: { message: stored, enqueuedAt: now, entries, size }, size, resolve, reject });
+  /**
+   * Queues `item` for the next group commit and resolves once it is committed: at once when the
+   * batch is full, else at the end of this event-loop turn, so the writes of one turn share a
+   * transaction.
+   */
+  private submit(item: AppendItem, size: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ item, size, resolve, reject });
       this.pendingBytes += size;
       if (this.pending.length >= this.options.maxWriteBatch) void this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => {
+        this.clock.defer(() => {
           this.flushScheduled = false;
           void this.flush();
         });
       }
     });
-    return { edgeMessageId, queues: entries.length };
   }
 
   /** Resolves once everything submitted so far is committed (or failed). */

@@ -1,3 +1,7 @@
+// Why this file is long: it is one concept, the compiler of the condition language (edgeHub's
+// semantics). `Compiler` has one case per node kind with its static type rules and its closure; the
+// functions after it are the run-time comparisons those closures call. Split by node kind, rules
+// that must agree would sit in many files.
 import { MISSING, NO_JSON, parseJsonPath, selectPath, toQueryValue, type JsonPathStep } from './body-query.js';
 import { BUILTINS, TWIN_CHANGE_INCLUDES, definedTest, describeSignatures, type BuiltinArgument, type ParamType } from './builtins.js';
 import type { BinaryOperator, ConditionNode } from './condition-ast.js';

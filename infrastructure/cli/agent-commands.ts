@@ -2,7 +2,8 @@ import { type Command, Option } from 'commander';
 import { parseLogTime } from '../../domain/modules/log-time.js';
 import type { ModuleRuntimeStatus } from '../../domain/modules/module-status.js';
 import { describeModuleStatus } from '../../domain/modules/status-description.js';
-import { CliError, EXIT_USAGE, type Output, call, cliRunner, expectOk, managementSocket, readBody } from './management-client.js';
+import { runtimeSockets } from '../runtime-sockets.js';
+import { CliError, EXIT_USAGE, RuntimeNotRunningError, type Output, call, cliRunner, expectOk, loadOrThrow, managementSocket, readBody } from './management-client.js';
 
 export interface AgentCommandDeps {
   out?: Output;
@@ -67,7 +68,8 @@ export function formatModuleJson(rows: readonly ModuleRow[]): string {
 /**
  * `edgeport list`, `edgeport logs <module>`, `edgeport restart <module>` (`iotedge list|logs|restart`),
  * talking to the running runtime's management socket `<dataDir>/sockets/management.sock`, found
- * through the same configuration as `edgeport run` (`-c/--config`, `EDGEPORT_*`).
+ * through the same configuration as `edgeport run` (`-c/--config`, `EDGEPORT_*`). Without a running
+ * runtime, `logs` reads a process module's rotated log files under `<dataDir>/modules` itself.
  */
 export function registerAgentCommands(program: Command, deps: AgentCommandDeps = {}): void {
   const out = deps.out ?? process.stdout;
@@ -92,7 +94,7 @@ export function registerAgentCommands(program: Command, deps: AgentCommandDeps =
 
   program
     .command('logs')
-    .description("print a module's logs (stdout lines to stdout, stderr lines to stderr)")
+    .description("print a module's logs (stdout lines to stdout, stderr lines to stderr); a process module's log files are read directly while no runtime runs")
     .argument('<module>', 'module name')
     .addOption(configOption())
     .option('--tail <lines>', 'only the last <lines> lines, or "all"', 'all')
@@ -101,11 +103,27 @@ export function registerAgentCommands(program: Command, deps: AgentCommandDeps =
     .option('-f, --follow', 'keep printing new lines until the module stops (Ctrl-C to quit)')
     .action((module: string, options: { config?: string; tail: string; since?: string; until?: string; follow?: boolean }) =>
       run(async () => {
-        const params = new URLSearchParams({ tail: parseTailOption(options.tail) });
-        if (options.since !== undefined) params.set('since', parseSinceOption(options.since, now()));
-        if (options.until !== undefined) params.set('until', parseSinceOption(options.until, now(), '--until'));
+        const tail = parseTailOption(options.tail);
+        const since = options.since === undefined ? undefined : parseSinceOption(options.since, now());
+        const until = options.until === undefined ? undefined : parseSinceOption(options.until, now(), '--until');
+        const params = new URLSearchParams({ tail });
+        if (since !== undefined) params.set('since', since);
+        if (until !== undefined) params.set('until', until);
         if (options.follow === true) params.set('follow', 'true');
-        const response = await call(await managementSocket(options.config), 'GET', `/modules/${encodeURIComponent(module)}/logs?${params.toString()}`);
+        const { dataDir } = await loadOrThrow(options.config);
+        let response: Awaited<ReturnType<typeof call>>;
+        try {
+          response = await call(runtimeSockets(dataDir).management, 'GET', `/modules/${encodeURIComponent(module)}/logs?${params.toString()}`);
+        } catch (error) {
+          if (!(error instanceof RuntimeNotRunningError)) throw error;
+          // No runtime: a process module's log files are still on disk (like `docker logs` on a stopped container).
+          const query = { ...(tail === 'all' ? {} : { tail: Number(tail) }), ...(since === undefined ? {} : { since: Number(since) * 1000 }), ...(until === undefined ? {} : { until: Number(until) * 1000 }) };
+          const { processLogPath, readStoppedModuleLogs } = await import('./offline-logs.js');
+          const lines = readStoppedModuleLogs(dataDir, module, query);
+          if (lines === undefined) throw new CliError(`${error.message}, and module ${module} has no log files at ${processLogPath(dataDir, module)}`);
+          for (const line of lines) (line.stream === 'stderr' ? err : out).write(`${line.text}\n`);
+          return;
+        }
         await expectOk(response);
         response.setEncoding('utf8');
         let buffer = '';

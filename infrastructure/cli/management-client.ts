@@ -18,6 +18,13 @@ export class CliError extends Error {
   }
 }
 
+/** No runtime answers on the management socket (nothing listens, or no socket file). */
+export class RuntimeNotRunningError extends CliError {
+  constructor(readonly socketPath: string) {
+    super(`no Edgeport runtime is running: cannot reach ${socketPath}`);
+  }
+}
+
 /** Runs a command action: a `CliError` is printed and sets the exit code; anything else propagates. */
 export function cliRunner(err: Output): (work: () => Promise<void>) => Promise<void> {
   return (work) =>
@@ -55,7 +62,7 @@ export function call(socketPath: string, method: string, path: string, body?: un
     }
     const req = request({ socketPath, method, path, headers }, resolve);
     req.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') reject(new CliError(`no Edgeport runtime is running: cannot reach ${socketPath}`));
+      if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') reject(new RuntimeNotRunningError(socketPath));
       else if (error.code === 'EACCES') reject(new CliError(`permission denied on ${socketPath}: run as the user or group of the Edgeport runtime`));
       else reject(new CliError(`cannot reach the Edgeport runtime at ${socketPath}: ${error.message}`));
     });

@@ -6,7 +6,7 @@ import { StateStore } from '../../application/ports/state-store.js';
 import { createDataSource } from '../../adapters/storage/create-data-source.js';
 import { StorageLifecycle } from '../../adapters/storage/storage-lifecycle.js';
 import type { StorageOptions } from '../../adapters/storage/storage-options.js';
-import { TypeormMessageStore } from '../../adapters/storage/typeorm-message-store.js';
+import { SqlMessageStore } from '../../adapters/storage/sql-message-store.js';
 import { TypeormStateStore } from '../../adapters/storage/typeorm-state-store.js';
 
 export type { StorageOptions } from '../../adapters/storage/storage-options.js';
@@ -19,7 +19,7 @@ export type { StorageOptions } from '../../adapters/storage/storage-options.js';
 export function storageModule(options: StorageOptions): ContainerModule {
   return new ContainerModule((opts) => {
     opts.bind(DataSource).toConstantValue(createDataSource(options));
-    opts.bind(MessageStore).to(TypeormMessageStore).inSingletonScope();
+    opts.bind(MessageStore).to(SqlMessageStore).inSingletonScope();
     opts.bind(StateStore).to(TypeormStateStore).inSingletonScope();
     opts.bind(StorageLifecycle).toSelf().inSingletonScope();
     // Hosted services start in binding order: load this module before anything that stores or delivers.

@@ -14,7 +14,7 @@ import type { Message } from '../../domain/messages/message.js';
 import type { DeliveryResult } from '../../application/ports/endpoint-delivery.js';
 import { SystemClock } from '../../adapters/clock/system-clock.js';
 import { createDataSource } from '../../adapters/storage/create-data-source.js';
-import { TypeormMessageStore } from '../../adapters/storage/typeorm-message-store.js';
+import { SqlMessageStore } from '../../adapters/storage/sql-message-store.js';
 import { CryptoRandomSource } from '../../adapters/random/crypto-random-source.js';
 import { RecordingDelivery, SENSOR, buildPipeline, telemetry } from './pipeline-harness.js';
 
@@ -54,7 +54,7 @@ if (path === undefined || (mode !== 'ingest' && mode !== 'drain')) {
 }
 
 const dataSource = createDataSource({ kind: 'sqlite', path });
-const store = new TypeormMessageStore(dataSource);
+const store = new SqlMessageStore(dataSource);
 await store.open();
 const p = buildPipeline({
   store,

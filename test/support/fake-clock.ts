@@ -28,6 +28,11 @@ export class FakeClock extends Clock {
     return { cancel: () => { entry.cancelled = true; } };
   }
 
+  /** A turn is not time: deferred work runs on the real event loop, as it does in production. */
+  override defer(callback: () => void): void {
+    setImmediate(callback);
+  }
+
   /** Moves time forward by `ms`, firing due timers (including ones scheduled while advancing). */
   advance(ms: number): void {
     const target = this.current + ms;

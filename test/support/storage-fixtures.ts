@@ -8,7 +8,7 @@ import type { MessageStore } from '../../application/ports/message-store.js';
 import type { StateStore } from '../../application/ports/state-store.js';
 import { createDataSource } from '../../adapters/storage/create-data-source.js';
 import type { StorageOptions } from '../../adapters/storage/storage-options.js';
-import { TypeormMessageStore } from '../../adapters/storage/typeorm-message-store.js';
+import { SqlMessageStore } from '../../adapters/storage/sql-message-store.js';
 import { TypeormStateStore } from '../../adapters/storage/typeorm-state-store.js';
 import { InMemoryMessageStore } from '../../adapters/storage/in-memory-message-store.js';
 import { SERVICES } from './services.js';
@@ -36,7 +36,7 @@ class TypeormFixture implements StoreFixture {
   async open(): Promise<OpenStores> {
     await this.shut();
     const dataSource = createDataSource(this.options);
-    const store = new TypeormMessageStore(dataSource);
+    const store = new SqlMessageStore(dataSource);
     const state = new TypeormStateStore(dataSource);
     await store.open();
     await state.open();

@@ -49,7 +49,8 @@ test('file source: versions per content change, invalid JSON 400, missing file 4
 
     const version = source.current()?.version ?? 0;
     writeFileSync(path, JSON.stringify(manifestWith({ a: processModule(), b: processModule() })));
-    await new Promise((r) => setTimeout(r, 400));
+    // Read it now (as a watch event or the poll would) and wait for that read to finish.
+    await source.read();
     assert.equal(source.current()?.version, version, 'same content: no new version');
 
     rmSync(path);

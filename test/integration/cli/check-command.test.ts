@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDataSource } from '../../../adapters/storage/create-data-source.js';
-import { TypeormMessageStore } from '../../../adapters/storage/typeorm-message-store.js';
+import { SqlMessageStore } from '../../../adapters/storage/sql-message-store.js';
 import { DEFAULT_ROUTE_PRIORITY } from '../../../domain/routing/route-table.js';
 import { ensureEdgeCertificates } from '../../../infrastructure/certs/edge-certificates.js';
 import { eventually, modulesRunning, REPO, runExample } from '../../support/example/run-example.js';
@@ -121,7 +121,7 @@ test('edgeport check: a store over 90% of its limit is × with its fix, exit 1',
   const dataDir = tempDir('edgeport-check-store-');
   mkdirSync(dataDir, { recursive: true });
   const dataSource = createDataSource({ kind: 'sqlite', path: join(dataDir, 'edgeport.db'), sync: 'normal' });
-  const store = new TypeormMessageStore(dataSource);
+  const store = new SqlMessageStore(dataSource);
   await store.open();
   const now = Date.now();
   const items = Array.from({ length: 20 }, (_, i) => ({

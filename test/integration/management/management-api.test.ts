@@ -274,3 +274,43 @@ test('CLI: clear errors for unknown modules, bad options and no running runtime'
   const badConfig = await cli(['list', '-c', join(scratch, 'missing.toml')]);
   assert.equal(badConfig.code, 2);
 });
+
+test('CLI: list shows the embedded edgeHub after edgeAgent; logs reads a process module\'s files while the runtime is stopped', async () => {
+  // stderr a moment after stdout: the two pipes are read separately, the file keeps capture order.
+  const talker = "for (let i = 1; i <= 5; i++) console.log('talk ' + i); setTimeout(() => console.error('warn 1'), 200); setInterval(() => undefined, 1000)";
+  const stopped = await startRuntime({ hub: true, modules: { talker: { type: 'process', status: 'running', restartPolicy: 'always', version: '1.0', settings: { command: process.execPath, args: ['-e', talker] } } } });
+  const config = join(scratch, 'stopped.toml');
+  writeFileSync(config, `dataDir = ${JSON.stringify(stopped.dir)}\ndeviceId = "${EDGE_DEVICE}"\n`);
+  try {
+    await until(async () => (await http(stopped.sockets.management, 'GET', '/modules/talker/logs')).body.includes('warn 1'), 10_000, 'talker output');
+    const modules = (JSON.parse((await http(stopped.sockets.management, 'GET', '/modules')).body) as { modules: Array<Record<string, unknown>> }).modules;
+    assert.deepEqual(modules.map((m) => m['name']), ['edgeAgent', 'edgeHub', 'talker']);
+    const hub = modules.find((m) => m['name'] === 'edgeHub')!;
+    assert.equal(hub['status'], 'running');
+    assert.equal(hub['system'], true);
+    assert.equal(hub['config'], 'edgeport (embedded)');
+    assert.equal(hub['startedAt'], modules[0]!['startedAt'], 'the embedded hub runs in the agent\'s process');
+    const list = await cli(['list', '-c', config]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /\nedgeAgent\s+running\s+Up[^\n]*\nedgeHub\s+running\s+Up[^\n]*edgeport \(embedded\)\ntalker\s+running\s+Up/);
+
+    await stopped.stop();
+    const notRunning = await cli(['list', '-c', config]);
+    assert.equal(notRunning.code, 1, 'list needs the runtime');
+    const offline = await cli(['logs', 'talker', '--tail', '3', '-c', config]);
+    assert.equal(offline.code, 0, offline.stderr);
+    assert.equal(offline.stdout, 'talk 4\ntalk 5\n', 'the last three lines: two on stdout...');
+    assert.equal(offline.stderr, 'warn 1\n', '...and one on stderr');
+    const all = await cli(['logs', 'talker', '--follow', '-c', config]);
+    assert.equal(all.code, 0, 'nothing to follow: prints what is on disk and exits');
+    assert.equal(all.stdout, 'talk 1\ntalk 2\ntalk 3\ntalk 4\ntalk 5\n');
+    const future = await cli(['logs', 'talker', '--since', new Date(Date.now() + 3_600_000).toISOString(), '-c', config]);
+    assert.equal(future.code, 0);
+    assert.equal(future.stdout + future.stderr, '');
+    const ghost = await cli(['logs', 'ghost', '-c', config]);
+    assert.equal(ghost.code, 1);
+    assert.match(ghost.stderr, /^no Edgeport runtime is running: cannot reach .*management\.sock, and module ghost has no log files at .*ghost\.log\n$/);
+  } finally {
+    await stopped.close();
+  }
+});

@@ -64,15 +64,34 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), ms).unref())]);
 }
 
+/** Acknowledgements counted as the child reports them; `atLeast(n)` resolves once `n` were seen. */
+class AckCounter {
+  readonly ids: number[] = [];
+  private waiters: Array<{ count: number; resolve: () => void }> = [];
+
+  push(id: number): void {
+    this.ids.push(id);
+    const due = this.waiters.filter((w) => this.ids.length >= w.count);
+    this.waiters = this.waiters.filter((w) => this.ids.length < w.count);
+    for (const w of due) w.resolve();
+  }
+
+  atLeast(count: number): Promise<void> {
+    if (this.ids.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+  }
+}
+
 test(`crash: ${KILLS} SIGKILLs while ingesting at full speed; after each restart every acknowledged message is delivered`, { timeout: 90_000 }, async () => {
   const fixture = await sqliteFixture();
-  const acked: number[] = [];
+  const acks = new AckCounter();
+  const acked = acks.ids;
   const delivered = new Map<string, number[]>([
     ['$upstream', []],
     ['filter/input1', []],
   ]);
   const onLine = (line: string): void => {
-    if (line.startsWith('A ')) acked.push(Number(line.slice(2)));
+    if (line.startsWith('A ')) acks.push(Number(line.slice(2)));
     else if (line.startsWith('D ')) {
       const [, endpoint = '', id = ''] = line.split(' ');
       delivered.get(endpoint)?.push(Number(id));
@@ -86,7 +105,9 @@ test(`crash: ${KILLS} SIGKILLs while ingesting at full speed; after each restart
       const run = startChild(fixture.path, ['ingest', String((k + 1) * 10_000_000)], onLine);
       running.push(run);
       await withTimeout(run.ready, 15_000, 'child ready');
-      await new Promise((r) => setTimeout(r, 500 + Math.floor(Math.random() * 2000)));
+      // Kill at a random point of the ingest: after 300 to 2 000 acknowledgements of this run (what a
+      // restart must then deliver grows with it, so more would only make the test slower).
+      await withTimeout(acks.atLeast(before + 300 + Math.floor(Math.random() * 1700)), 30_000, 'acknowledgements before the kill');
       run.child.kill('SIGKILL');
       await withTimeout(run.exited, 10_000, 'child exit');
       ackedPerRun.push(acked.length - before);
@@ -140,10 +161,11 @@ test('crash: a test process that stops reading for a second loses no line of the
   // Regression: the child wrote with a bare writeSync on a non-blocking stdout, so a slow reader made
   // deliveries throw EAGAIN, which the pump drops as a non-transient failure: hundreds "lost".
   const fixture = await sqliteFixture();
-  const acked: number[] = [];
+  const acks = new AckCounter();
+  const acked = acks.ids;
   const delivered = new Map<string, Set<number>>();
   const onLine = (line: string): void => {
-    if (line.startsWith('A ')) acked.push(Number(line.slice(2)));
+    if (line.startsWith('A ')) acks.push(Number(line.slice(2)));
     else if (line.startsWith('D ')) {
       const [, endpoint = '', id = ''] = line.split(' ');
       let ids = delivered.get(endpoint);
@@ -156,7 +178,7 @@ test('crash: a test process that stops reading for a second loses no line of the
     const ingest = startChild(fixture.path, ['ingest', '10000000'], onLine);
     running.push(ingest);
     await withTimeout(ingest.ready, 15_000, 'child ready');
-    await new Promise((r) => setTimeout(r, 1500));
+    await withTimeout(acks.atLeast(2000), 30_000, 'acknowledgements before the kill');
     ingest.child.kill('SIGKILL');
     await withTimeout(ingest.exited, 10_000, 'child exit');
     const drain = startChild(fixture.path, ['drain'], onLine, 1000);

@@ -115,13 +115,15 @@ test('amqp091 upstream: nothing is checkpointed while the broker is unreachable;
   const proxy = new TcpProxy(SERVICES.rabbitmq);
   await proxy.start();
   proxy.pause();
-  const upstream = new Amqp091Upstream({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}`, exchange, reconnectDelayMs: 100, maxReconnectDelayMs: 300 }, new SilentLogger());
+  const log = new SilentLogger();
+  const upstream = new Amqp091Upstream({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}`, exchange, reconnectDelayMs: 100, maxReconnectDelayMs: 300 }, log);
   const h = buildUpstreamHub({ upstream, clock: new SystemClock() });
   try {
     await h.pumps.start();
     await h.sync.start();
     for (let i = 0; i < 50; i++) await h.ingest.ingest({ body: new Uint8Array([i]), properties: { n: String(i) }, systemProperties: {} }, { deviceId: 'leaf1' });
-    await new Promise((r) => setTimeout(r, 500));
+    // The broker stays unreachable while the messages wait: the upstream's connection attempts are refused.
+    await eventually(() => log.lines.some((l) => /not reachable; retrying/.test(l.message)), 10_000, 'a refused connection attempt');
     assert.equal(upstream.isConnected(), false);
     assert.equal(h.store.queues().find((q) => q.endpointId === '$upstream')?.length, 50, 'all 50 stored');
     proxy.resume();

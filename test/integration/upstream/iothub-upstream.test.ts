@@ -84,7 +84,9 @@ test('iothub upstream: the emulator goes down while messages keep coming; after 
     for (let i = 20; i < 120; i++) await h.ingest.ingest(msg(i), { deviceId: 'edge1', moduleId: 'mod1' });
     await h.twins.updateReported(parseIdentity('edge1/mod1'), { offline: 1 });
     await h.twins.updateReported(parseIdentity('edge1/mod1'), { offline: 2, seen: true });
-    await new Promise((r) => setTimeout(r, 1500));
+    // The upstream tries again while the messages wait (a failed reconnect), and nothing is lost.
+    const attempts = upstream.connectAttempts;
+    await eventually(() => upstream.connectAttempts > attempts, 10_000, 'a reconnect attempt during the outage');
     // At least the 100 sent during the outage (the last batch before it may be unacknowledged and go again).
     assert.ok((h.store.queues().find((q) => q.endpointId === '$upstream')?.length ?? 0) >= 100, 'kept in the store');
     await emulator.start();
@@ -157,11 +159,15 @@ test('iothub upstream: $edgeAgent/$edgeHub desired from the cloud drive the depl
 });
 
 test('iothub upstream: tokens are renewed on the same connection before they expire', { timeout: 60_000 }, async () => {
-  const { emulator, upstream, h, close, log } = await setUp({ tokenTtlSeconds: 4 });
+  const { emulator, upstream, h, close } = await setUp({ tokenTtlSeconds: 4 });
   try {
+    // leaf1's first token is put with its first message: it expires at most 4 s from now.
+    const firstTokenExpired = Date.now() + 4000;
     await h.ingest.ingest(msg(1), { deviceId: 'leaf1' });
     await emulator.waitForMessages((r) => r.length === 1, 10_000, 'first');
-    await new Promise((r) => setTimeout(r, 6000));
+    await eventually(() => (emulator.authentications.get('leaf1') ?? 0) >= 2, 10_000, 'leaf1 renewed its token');
+    // The emulator detaches an identity whose token expired: the next message must still go up in place.
+    await eventually(() => Date.now() > firstTokenExpired, 10_000, 'the first token expired');
     await h.ingest.ingest(msg(2), { deviceId: 'leaf1' });
     await emulator.waitForMessages((r) => r.length === 2, 10_000, 'after the first token expired');
     assert.equal(upstream.connectionsEstablished, 1, 'no reconnect: renewed in place');
@@ -199,6 +205,25 @@ test('iothub upstream: twin links of 20 clients do not stall telemetry on the sh
     // More transfers than rhea's session buffer (2048) after the twin requests.
     for (let i = 0; i < 2600; i++) await h.ingest.ingest(msg(i), { deviceId: `leaf${i % 10}` });
     await emulator.waitForMessages((r) => r.length >= 2600, 30_000, '2600 messages');
+  } finally {
+    await close();
+  }
+});
+
+test('iothub upstream: a desired notification that is not a JSON object is logged with its identity and ignored; later patches still arrive', { timeout: 30_000 }, async () => {
+  const { emulator, h, close, log } = await setUp();
+  try {
+    const leaf = new FakeChannel(parseIdentity('leaf4'));
+    leaf.features.add('twin-desired');
+    h.directory.register(leaf);
+    await h.sync.idle();
+    await eventually(() => emulator.pushRawDesired('leaf4', [1, 2]) === 1, 10_000, 'the leaf\'s desired link at the emulator');
+    await eventually(() => log.lines.some((l) => l.message === 'desired patch from IoT Hub is not a JSON object; ignored'), 10_000, 'the refusal logged');
+    const line = log.lines.find((l) => l.message === 'desired patch from IoT Hub is not a JSON object; ignored')!;
+    assert.deepEqual(line.fields, { identity: 'leaf4', type: 'array' });
+    assert.equal(leaf.desired.length, 0, 'nothing pushed to the client');
+    emulator.setDesired('leaf4', { mode: 'eco' });
+    await eventually(() => leaf.desired.some((d) => d.patch['mode'] === 'eco'), 10_000, 'a proper patch still arrives');
   } finally {
     await close();
   }

@@ -211,6 +211,22 @@ export class IotHubEmulator implements AmqpBackend {
     return update.version;
   }
 
+  /**
+   * Pushes `body` as a desired notification without storing it, for tests of what the edge does with
+   * a notification IoT Hub would never send (a JSON array, a string). Returns how many clients got it.
+   */
+  pushRawDesired(id: string, body: JsonValue): number {
+    const identity = parseIdentity(id);
+    let sent = 0;
+    for (const client of this.clients) {
+      if (!sameIdentity(client.identity, identity) || !client.has('twin-desired')) continue;
+      // The client serializes whatever it is handed: the cast is the point of this method.
+      client.sendDesiredPatch(body as JsonObject, 0);
+      sent++;
+    }
+    return sent;
+  }
+
   /** Invokes a direct method like the service API does: 404 when no client listens, 504 on timeout. */
   invokeMethod(id: string, methodName: string, payload: JsonValue, timeoutMs = 30_000): Promise<MethodOutcome> {
     const identity = parseIdentity(id);

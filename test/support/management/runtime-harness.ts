@@ -46,6 +46,8 @@ export interface TestRuntime {
   readonly ca: string;
   readonly logger: MemoryLogger;
   get<T>(token: abstract new (...args: never[]) => T): T;
+  /** Stops the runtime's services and keeps its data dir (what a stopped runtime leaves on disk). */
+  stop(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -140,6 +142,7 @@ async function startOnce(options: RuntimeOptions): Promise<TestRuntime> {
     get(token) {
       return container.get(token as never);
     },
+    stop,
     async close() {
       await stop();
       await rm(dir, { recursive: true, force: true });

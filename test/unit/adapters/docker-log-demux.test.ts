@@ -47,3 +47,19 @@ test('parseDockerTime: zero time and garbage are undefined', () => {
   assert.equal(parseDockerTime('soon'), undefined);
   assert.equal(parseDockerTime('2026-11-26T08:00:00.987654321Z'), Date.UTC(2026, 10, 26, 8, 0, 0, 987));
 });
+
+test('docker log demux: a character split between two frames (Docker cuts at 16 KiB) stays whole; nothing is held back', () => {
+  const lines: LogLine[] = [];
+  const demux = new DockerLogDemux(true, (l) => lines.push(l));
+  const text = Buffer.from('2026-11-26T08:00:00Z grüße\n', 'utf8');
+  const cut = text.indexOf(Buffer.from('ü')) + 1; // inside the two bytes of ü
+  demux.push(Buffer.concat([frame(1, ''), frameBytes(1, text.subarray(0, cut)), frameBytes(1, text.subarray(cut))]));
+  assert.deepEqual(lines, [{ time: Date.UTC(2026, 10, 26, 8), stream: 'stdout', text: 'grüße' }], 'emitted before push returned');
+});
+
+function frameBytes(stream: 1 | 2, payload: Buffer): Buffer {
+  const header = Buffer.alloc(8);
+  header[0] = stream;
+  header.writeUInt32BE(payload.length, 4);
+  return Buffer.concat([header, payload]);
+}

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageTooLargeError } from '../../../domain/messages/message.js';
 import { DeliveryError } from '../../../application/ports/endpoint-delivery.js';
-import { UNCLASSIFIED_FAILURE_ATTEMPTS } from '../../../application/hub/endpoint-pump.js';
+import { UNCLASSIFIED_FAILURE_ATTEMPTS } from '../../../application/hub/delivery-failure.js';
 import { StoreFullError, type AppendItem } from '../../../application/ports/message-store.js';
 import { InMemoryMessageStore } from '../../../adapters/storage/in-memory-message-store.js';
 import { FakeClock } from '../../support/fake-clock.js';

@@ -21,12 +21,14 @@ function toBuffer(body: Uint8Array): Buffer {
 }
 
 /**
- * The durable message store on TypeORM: SQLite (better-sqlite3) or PostgreSQL, chosen by the
- * DataSource. Offsets are message sequence numbers assigned here in commit order (appends are
+ * The durable message store on SQL: SQLite (better-sqlite3) or PostgreSQL. TypeORM's `DataSource`
+ * opens the database and runs the migrations; the hot paths (multi-row inserts, paged reads,
+ * checkpoints) are prepared SQL per dialect (`MessageTables`), which is what an ORM cannot batch
+ * (docs/storage.md). Offsets are message sequence numbers assigned here in commit order (appends are
  * serialized), so every queue reads in the order messages were acknowledged.
  */
 @injectable()
-export class TypeormMessageStore extends MessageStore {
+export class SqlMessageStore extends MessageStore {
   private tables: MessageTables | null = null;
   private opening: Promise<void> | null = null;
   private readonly byKey = new Map<string, QueueState>();
