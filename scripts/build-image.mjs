@@ -31,7 +31,7 @@ export const LOCAL_BASE = `edgeport/node-base:${process.versions.node}`;
 const VERSION = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version;
 export const DEFAULT_TAG = `edgeport:${VERSION}`;
 /** What the Dockerfile copies (and .dockerignore lets through). */
-const CONTEXT = ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'domain', 'application', 'adapters', 'infrastructure', 'docker'];
+const CONTEXT = ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'domain', 'application', 'adapters', 'infrastructure', 'dashboard-ui', 'docker'];
 const PREBUILDS = join(REPO, 'docker', 'prebuilds');
 
 function filesUnder(path, into = []) {

@@ -48,8 +48,26 @@ function stopSignals(onRepeat: (signal: string) => void): { first: Promise<strin
  * overran the 10 s deadline.
  */
 export async function runRuntime(config: EdgeportConfig, options: RunOptions = {}): Promise<number> {
-  const file = config.log.fileMaxBytes > 0 ? { file: { path: runtimeLogFile(config.dataDir), maxBytes: config.log.fileMaxBytes } } : {};
+  // The runtime's log file lives in the data directory, so the directory is made usable (and its
+  // modes narrowed) first; its warnings are logged once the logger exists.
+  const warnings: Array<{ message: string; fields: Record<string, unknown> | undefined }> = [];
+  let unusable: DataDirError | undefined;
+  try {
+    await prepareDataDir(config, (message, fields) => warnings.push({ message, fields }));
+  } catch (error) {
+    if (!(error instanceof DataDirError)) throw error;
+    unusable = error;
+  }
+  const file = unusable === undefined && config.log.fileMaxBytes > 0 ? { file: { path: runtimeLogFile(config.dataDir), maxBytes: config.log.fileMaxBytes } } : {};
   const logger = createLogger({ level: config.log.level, format: config.log.format, name: 'edgeport', ...file });
+  logger.info('edgeport starting', { configFile: config.source.file, envOverrides: config.source.env, dataDir: config.dataDir, only: options.only ?? 'all' });
+  // The logger redacts keys, tokens, passwords and connection-string secrets from this dump.
+  logger.debug('effective configuration', { config });
+  for (const { message, fields } of warnings) logger.warn(message, fields);
+  if (unusable !== undefined) {
+    logger.error(`start failed: ${unusable.message}`, { setting: unusable.setting });
+    return 1;
+  }
   const signals = stopSignals((signal) => logger.info(`${signal} received again: already stopping`, { signal }));
   try {
     return await runUntilStopped(config, options, logger, options.stopSignal ?? signals.first);
@@ -59,17 +77,6 @@ export async function runRuntime(config: EdgeportConfig, options: RunOptions = {
 }
 
 async function runUntilStopped(config: EdgeportConfig, options: RunOptions, logger: PinoLogger, stopSignal: Promise<string>): Promise<number> {
-  logger.info('edgeport starting', { configFile: config.source.file, envOverrides: config.source.env, dataDir: config.dataDir, only: options.only ?? 'all' });
-  // The logger redacts keys, tokens, passwords and connection-string secrets from this dump.
-  logger.debug('effective configuration', { config });
-
-  try {
-    await prepareDataDir(config, (message, fields) => logger.warn(message, fields));
-  } catch (error) {
-    if (!(error instanceof DataDirError)) throw error;
-    logger.error(`start failed: ${error.message}`, { setting: error.setting });
-    return 1;
-  }
   const certificates = await ensureEdgeCertificates({ dir: config.certs.dir, hostname: config.hostname, logger });
   logger.info(certificates.created ? 'edge CA and server certificate created' : 'edge CA and server certificate loaded', { caCertPath: certificates.caCertPath, serverCertPath: certificates.serverCertPath });
 

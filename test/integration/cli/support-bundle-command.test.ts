@@ -109,7 +109,7 @@ test('edgeport support-bundle: the runtime running with keys, a connection strin
     assert.match(text('logs/sensor_log.txt'), /stdout sensor connected as bundle-device\/sensor/);
     assert.match(text('logs/edgeport.log'), /"msg":"edgeport running/);
     assert.match(text('metrics.txt'), /^edgeport_messages_received_total/m);
-    assert.deepEqual((JSON.parse(text('list.json')) as { modules: Array<{ name: string }> }).modules.map((m) => m.name).sort(), ['edgeAgent', 'filter', 'sensor']);
+    assert.deepEqual((JSON.parse(text('list.json')) as { modules: Array<{ name: string }> }).modules.map((m) => m.name).sort(), ['edgeAgent', 'edgeHub', 'filter', 'sensor']);
     assert.match(text('config/edgeport.toml'), /connectionString = "\[REDACTED\]"/);
     assert.match(text('config/registry-credentials.json'), /"username": "bundleacr"/);
 
