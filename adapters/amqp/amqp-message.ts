@@ -1,5 +1,6 @@
 import rhea, { type Message as AmqpMessage } from 'rhea';
 import type { Message, Properties } from '../../domain/messages/message.js';
+import type { JsonValue } from '../../domain/twins/json.js';
 
 /**
  * Conversion between AMQP messages as the IoT SDKs send and expect them (iot-sdk-protocol.md §3.4;
@@ -52,6 +53,16 @@ interface Section {
   typecode?: number;
   content?: unknown;
   multiple?: boolean;
+}
+
+/** A number as AMQP `int` when it fits, else `long` (twin versions, status annotations). */
+export function intOrLong(n: number): unknown {
+  return Number.isInteger(n) && n >= -2_147_483_648 && n <= 2_147_483_647 ? rhea.types.wrap_int(n) : rhea.types.wrap_long(n);
+}
+
+/** A JSON value as one data section (twin bodies: the SDK parses `msg.data`). */
+export function jsonSection(value: JsonValue): unknown {
+  return rhea.message.data_section(Buffer.from(JSON.stringify(value), 'utf8'));
 }
 
 /** The body bytes of a received message. */
