@@ -1,6 +1,7 @@
 import rhea, { type Delivery, type Message as AmqpMessage } from 'rhea';
 import { type Identity, formatIdentity } from '../../domain/identity/identity.js';
-import type { Logger } from '../../application/ports/logger.js';
+import type { ConnectionGuard } from '../../application/hub/connection-guard.js';
+import type { LogFields, Logger } from '../../application/ports/logger.js';
 import { type AmqpBackend, AmqpCondition } from './amqp-backend.js';
 import { type ClientHost, ClientState, type ConnectionState, type LinkState, type Outgoing, type Pending } from './amqp-connection-state.js';
 import { errorText } from './amqp-diagnostics.js';
@@ -14,13 +15,16 @@ const MAX_TIMER_MS = 2_147_483_647;
  * Who is authenticated on each AMQP connection: SASL PLAIN (`<device>[/modules/<module>]@sas.<hub>`
  * with the SAS token as password) and the CBS `$cbs` node (put-token, numeric `status-code`,
  * renewal on the same links), each identity's token expiry (expiry detaches its links) and
- * dropping an identity. Tokens are checked by the backend and never logged.
+ * dropping an identity. Tokens are checked by the backend and never logged. With a
+ * `ConnectionGuard`, a connection stops being pending at its first authentication, and failed
+ * logins count for their source's back-off (their log lines collapsed once it backs off).
  */
 export class AmqpAuthentication implements ClientHost {
   constructor(
     private readonly backend: AmqpBackend,
     private readonly links: AmqpLinks,
     private readonly log: Logger,
+    private readonly guard: ConnectionGuard | undefined,
   ) {}
 
   send(link: LinkState, message: Outgoing, pending?: Pending): void {
@@ -28,18 +32,18 @@ export class AmqpAuthentication implements ClientHost {
   }
 
   /** SASL PLAIN: `<device>[/modules/<module>]@sas.<hub>` with the SAS token as password. */
-  async authenticatePlain(user: string, password: string): Promise<{ identity: Identity; expiresAtMs: number } | undefined> {
+  async authenticatePlain(user: string, password: string, state: ConnectionState | undefined): Promise<{ identity: Identity; expiresAtMs: number } | undefined> {
     let identity: Identity;
     try {
       identity = parseSaslPlainUser(user).identity;
     } catch (error) {
-      this.log.warn('connection refused', { via: 'sasl-plain', reason: 'bad-user-name', detail: errorText(error) });
+      this.loginFailed(state, 'connection refused', { via: 'sasl-plain', reason: 'bad-user-name', detail: errorText(error) });
       return undefined;
     }
     try {
       const result = await this.backend.authenticate({ identity, token: password, audience: user, via: 'sasl-plain' });
       if (!result.ok) {
-        this.log.warn('connection refused', { via: 'sasl-plain', identity: formatIdentity(identity), status: result.status, reason: result.reason, detail: result.description });
+        this.loginFailed(state, 'connection refused', { via: 'sasl-plain', identity: formatIdentity(identity), status: result.status, reason: result.reason ?? `status-${result.status}`, detail: result.description });
         return undefined;
       }
       return { identity: result.identity, expiresAtMs: result.expiresAtMs };
@@ -72,15 +76,15 @@ export class AmqpAuthentication implements ClientHost {
       try {
         identity = parseAudience(audience).identity;
       } catch (error) {
-        this.log.warn('put-token refused', { connection: state.id, reason: 'bad-audience', detail: errorText(error) });
         reply(400, errorText(error));
+        this.loginFailed(state, 'put-token refused', { connection: state.id, reason: 'bad-audience', detail: errorText(error) });
         return;
       }
       const result = await this.backend.authenticate({ identity, token, audience, via: 'cbs' });
       if (!result.ok) {
-        // Never log the token: the backend's description is token-free by contract.
-        this.log.warn('put-token refused', { connection: state.id, identity: formatIdentity(identity), status: result.status, reason: result.reason, detail: result.description });
         reply(result.status, result.description);
+        // Never log the token: the backend's description is token-free by contract.
+        this.loginFailed(state, 'put-token refused', { connection: state.id, identity: formatIdentity(identity), status: result.status, reason: result.reason ?? `status-${result.status}`, detail: result.description });
         return;
       }
       this.authenticated(state, result.identity, result.expiresAtMs, 'cbs');
@@ -96,6 +100,10 @@ export class AmqpAuthentication implements ClientHost {
   /** Records a successful authentication of `identity` on `state` (new, or a renewal). */
   authenticated(state: ConnectionState, identity: Identity, expiresAtMs: number, via: string): void {
     if (state.closed) return;
+    if (!state.authenticated) {
+      state.authenticated = true;
+      if (state.peer !== undefined) this.guard?.authenticated(state.peer);
+    }
     const key = formatIdentity(identity);
     let client = state.clients.get(key);
     const renewal = client !== undefined;
@@ -123,6 +131,22 @@ export class AmqpAuthentication implements ClientHost {
     }
     this.log.info('client connected', { connection: state.id, identity: key, via });
     this.backend.clientConnected(client);
+  }
+
+  /**
+   * A refused SASL PLAIN login or put-token: counted for the source's back-off and logged (`message`,
+   * `fields`) unless the source's refusals are being collapsed. A connection whose source now
+   * backs off is closed: it would otherwise keep trying tokens on the open connection.
+   */
+  private loginFailed(state: ConnectionState | undefined, message: string, fields: LogFields & { reason: string }): void {
+    const peer = state?.peer;
+    if (peer === undefined || this.guard === undefined) {
+      this.log.warn(message, fields);
+      return;
+    }
+    const { logInFull, backoffMs } = this.guard.loginFailed(peer.source, peer.listener, fields.reason);
+    if (logInFull) this.log.warn(message, { ...fields, source: peer.source });
+    if (backoffMs > 0) state!.socket.destroy();
   }
 
   /** Forgets `client`'s authentication on its connection and detaches its links. */

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { type Identity, formatIdentity } from '../../domain/identity/identity.js';
 import type { Message } from '../../domain/messages/message.js';
 import type { JsonObject } from '../../domain/twins/json.js';
+import type { Peer } from '../../application/hub/connection-guard.js';
 import type { ClientFeature } from '../../application/ports/client-channel.js';
 import { DeliveryError } from '../../application/ports/endpoint-delivery.js';
 import { type AmqpClient, AmqpCondition } from './amqp-backend.js';
@@ -69,11 +70,17 @@ export class ConnectionState {
   /** CBS replies waiting for the client's `$cbs` receiver link. */
   readonly cbsBacklog: AmqpMessage[] = [];
   closed = false;
+  /** Some identity authenticated on it once (SASL PLAIN or CBS): its frames may then be as large as `max-frame-size`. */
+  authenticated = false;
+  /** Set when a limit was broken: nothing more it sends reaches rhea. */
+  stopped = false;
 
   constructor(
     readonly id: string,
     readonly connection: Connection,
     readonly socket: Duplex,
+    /** The admitted connection (`ConnectionGuard`), absent for a server without a guard. */
+    readonly peer: Peer | undefined,
   ) {}
 
   cbsSender(): LinkState | undefined {

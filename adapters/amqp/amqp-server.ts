@@ -2,12 +2,15 @@ import rhea, { type Connection, type EventContext } from 'rhea';
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { type Server, type TLSSocket, createServer as createTlsServer } from 'node:tls';
+import type { ConnectionGuard, Peer } from '../../application/hub/connection-guard.js';
+import { ConnectionLimits } from '../../application/hub/connection-limits.js';
 import { type ListenInfo, listenOn } from '../../application/ports/hosted-service.js';
 import type { Logger } from '../../application/ports/logger.js';
 import { type AmqpBackend, type AmqpClient, AmqpCondition } from './amqp-backend.js';
 import { AmqpAuthentication } from './amqp-authentication.js';
 import { ConnectionState } from './amqp-connection-state.js';
 import { describeError, errorText } from './amqp-diagnostics.js';
+import { AmqpFrameGuard, type AmqpFrameViolation } from './amqp-frame-guard.js';
 import { AmqpInbound } from './amqp-inbound.js';
 import { AmqpLinks } from './amqp-links.js';
 import { BATCHED_MESSAGE_FORMAT } from './amqp-message.js';
@@ -29,9 +32,20 @@ export interface AmqpServerOptions {
   creditWindow?: number;
   /** `idle-time-out` advertised in our open frame: clients heartbeat at half of it; a silent peer is dropped after twice it. 0 = none. */
   idleTimeoutMs?: number;
+  /** `max-frame-size` advertised in our open frame and enforced on every frame once a connection authenticated. Default 64 KiB. */
+  maxFrameSize?: number;
+  /**
+   * Connection limits (admission, handshake deadline, login back-off; `ConnectionGuard`). Without
+   * one, only the frame and delivery size limits of `ConnectionLimits`' defaults apply.
+   */
+  guard?: ConnectionGuard;
 }
 
 const DEFAULT_CREDIT = 1000;
+/** IoT Hub's and Microsoft.Azure.Amqp's default `max-frame-size`: a 256 KB message goes in a few frames. */
+const DEFAULT_MAX_FRAME_SIZE = 64 * 1024;
+/** After a delivery over the size limit, the close frame has this long to leave before the socket is destroyed. */
+const CLOSE_GRACE_MS = 1_000;
 
 /**
  * The AMQP 1.0 protocol server for IoT Hub device/module clients (iot-sdk-protocol.md §3): the TLS
@@ -48,19 +62,28 @@ export class AmqpServer {
   private readonly inbound: AmqpInbound;
   private server: Server | null = null;
   private nextConnection = 0;
+  private readonly limits: ConnectionLimits;
+  private readonly maxFrameSize: number;
+  /** The connection whose bytes rhea is reading now: a SASL mechanism is created (synchronously) for it. */
+  private reading: ConnectionState | undefined;
 
   constructor(
     private readonly backend: AmqpBackend,
     private readonly log: Logger,
     private readonly options: AmqpServerOptions,
   ) {
+    this.limits = options.guard?.limits ?? new ConnectionLimits();
+    this.maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     this.links = new AmqpLinks(backend, log, Math.max(1, options.creditWindow ?? DEFAULT_CREDIT));
-    this.auth = new AmqpAuthentication(backend, this.links, log);
+    this.auth = new AmqpAuthentication(backend, this.links, log, options.guard);
     this.inbound = new AmqpInbound(backend, this.links, log);
     const mechanisms = this.container.sasl_server_mechanisms as Record<string, unknown> & { enable_anonymous(): void };
     // ANONYMOUS makes rhea accept the bare AMQP header too (the SDK does no SASL, iot-sdk-protocol.md §3.1).
     mechanisms.enable_anonymous();
-    mechanisms['PLAIN'] = () => new PlainMechanism((user, password) => this.auth.authenticatePlain(user, password));
+    mechanisms['PLAIN'] = () => {
+      const state = this.reading;
+      return new PlainMechanism((user, password) => this.auth.authenticatePlain(user, password, state));
+    };
     const c = this.container;
     c.on('connection_open', (ctx: EventContext) => this.onConnectionOpen(ctx));
     c.on('connection_close', (ctx: EventContext) => this.onConnectionGone(ctx.connection, 'closed by the client'));
@@ -85,8 +108,11 @@ export class AmqpServer {
   /** Starts the TLS listener; resolves with the bound address (port 0 picks a free one). */
   async start(): Promise<ListenInfo> {
     if (this.server !== null) throw new Error('AMQP server already started');
-    const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key });
-    server.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
+    const guard = this.options.guard;
+    const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, handshakeTimeout: this.limits.handshakeTimeoutMs });
+    // Admission on the raw socket, before the TLS handshake: a refused one costs no handshake.
+    if (guard !== undefined) server.prependListener('connection', (socket) => guard.admit(socket, 'amqps'));
+    server.on('secureConnection', (socket: TLSSocket) => this.accept(socket, guard?.peerOf(socket)));
     server.on('tlsClientError', (error) => this.log.debug('TLS handshake failed', { error: error.message }));
     const info: ListenInfo = { protocol: 'amqps', host: this.options.host, port: this.options.port, setting: this.options.portSetting ?? 'amqp port' };
     const bound = await listenOn(server, info, (error) => this.log.error('listener error', { port: info.port, error: error.message }));
@@ -95,17 +121,18 @@ export class AmqpServer {
     return bound;
   }
 
-  /** Serves one already-established transport (a TLS socket, or a WebSocket stream). */
-  accept(socket: Duplex): void {
+  /** Serves one already-established transport (a TLS socket, or a WebSocket stream) of the admitted `peer`. */
+  accept(socket: Duplex, peer?: Peer): void {
     if ('setNoDelay' in socket && typeof socket.setNoDelay === 'function') (socket as TLSSocket).setNoDelay(true);
     const connection = this.container.create_connection({
       // Link defaults: the core settles and grants credit itself.
       autoaccept: false,
       credit_window: 0,
+      max_frame_size: this.maxFrameSize,
       ...(this.options.idleTimeoutMs !== undefined && this.options.idleTimeoutMs > 0 ? { idle_time_out: this.options.idleTimeoutMs } : {}),
     } as unknown as Parameters<typeof this.container.create_connection>[0]);
     coalesceWrites(socket);
-    const state = new ConnectionState(`amqp-${++this.nextConnection}`, connection, socket);
+    const state = new ConnectionState(`amqp-${++this.nextConnection}`, connection, socket, peer);
     this.connections.set(connection, state);
     socket.once('close', () => {
       this.onConnectionGone(connection, 'socket closed');
@@ -113,6 +140,78 @@ export class AmqpServer {
       (connection as unknown as { eof(): void }).eof();
     });
     (connection as unknown as { accept(socket: Duplex): void }).accept(socket);
+    this.guardFrames(state);
+  }
+
+  /**
+   * Puts the size limits between the socket and rhea: every frame's declared size is checked on
+   * its header (`AmqpFrameGuard`) before rhea buffers the frame, and a delivery's transfers are
+   * summed as they arrive (rhea collects a multi-frame delivery whole, with no limit). Before the
+   * connection authenticates both are held to `preAuthPacketBytes`; after, frames to the advertised
+   * `max-frame-size` and deliveries to `maxPacketBytes` (IoT Hub's message size plus headers).
+   */
+  private guardFrames(state: ConnectionState): void {
+    const { socket, connection } = state;
+    const frames = new AmqpFrameGuard(() => (state.authenticated ? this.maxFrameSize : this.limits.preAuthPacketBytes));
+    // rhea reads with one 'data' listener (added by accept): feed it only bytes the guard passed.
+    const input = socket.listeners('data').at(-1) as (chunk: Buffer) => void;
+    socket.removeListener('data', input);
+    socket.on('data', (chunk: Buffer) => {
+      if (state.stopped) return;
+      const violation = frames.feed(chunk);
+      if (violation !== undefined) {
+        this.frameViolation(state, violation);
+        return;
+      }
+      this.reading = state;
+      try {
+        input(chunk);
+      } finally {
+        this.reading = undefined;
+      }
+    });
+    // Transfers reach the connection's `on_transfer` (rhea dispatches each performative to the
+    // connection's `on_<name>` method): sum each link's unfinished delivery there.
+    const sizes = new Map<string, number>();
+    const onTransfer = (connection as unknown as { on_transfer(frame: TransferFrame): void }).on_transfer;
+    (connection as unknown as { on_transfer(frame: TransferFrame): void }).on_transfer = (frame: TransferFrame) => {
+      if (state.stopped) return;
+      const key = `${frame.channel}/${String(frame.performative.handle)}`;
+      const size = (sizes.get(key) ?? 0) + (frame.payload?.length ?? 0);
+      const limit = state.authenticated ? this.limits.maxPacketBytes : this.limits.preAuthPacketBytes;
+      if (size > limit) {
+        this.deliveryViolation(state, size, limit);
+        return;
+      }
+      if (frame.performative.more === true && frame.performative.aborted !== true) sizes.set(key, size);
+      else sizes.delete(key);
+      onTransfer.call(connection, frame);
+    };
+  }
+
+  /** A frame declared over the limit: the socket is destroyed at once, before its bytes are read. */
+  private frameViolation(state: ConnectionState, violation: AmqpFrameViolation): void {
+    state.stopped = true;
+    this.limitBroken(state, violation.reason, { ...violation });
+    state.socket.destroy();
+  }
+
+  /** A delivery grew over the limit: nothing more is read; the client gets a close frame naming the condition, then the socket ends. */
+  private deliveryViolation(state: ConnectionState, size: number, limit: number): void {
+    state.stopped = true;
+    this.limitBroken(state, 'delivery-too-large', { size, limit });
+    try {
+      state.connection.close({ condition: AmqpCondition.messageSize, description: `a delivery is larger than ${limit} bytes` });
+    } catch {
+      // the socket is gone
+    }
+    setTimeout(() => state.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  private limitBroken(state: ConnectionState, reason: string, fields: Record<string, unknown>): void {
+    const detail = { connection: state.id, authenticated: state.authenticated, ...fields };
+    if (state.peer !== undefined && this.options.guard !== undefined) this.options.guard.violation(state.peer, reason, detail);
+    else this.log.warn('connection refused by limits', { reason, ...detail });
   }
 
   /**
@@ -190,6 +289,13 @@ export class AmqpServer {
         this.links.settle(link, delivery, { condition: AmqpCondition.notAllowed, description: 'this link does not accept messages' });
     }
   }
+}
+
+/** The parts of a rhea transfer frame the delivery size limit reads. */
+interface TransferFrame {
+  readonly channel: number;
+  readonly performative: { readonly handle?: number; readonly more?: boolean; readonly aborted?: boolean };
+  readonly payload?: Buffer;
 }
 
 /**

@@ -171,7 +171,7 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
           }
           if (options.amqp?.enabled === true) {
             const amqpHead = context.get(AmqpHubHead);
-            listener.addWebSocket(IOTHUB_WEBSOCKET_PATH, 'AMQPWSB10', (socket) => amqpHead.handleStream(webSocketStream(socket)));
+            listener.addWebSocket(IOTHUB_WEBSOCKET_PATH, 'AMQPWSB10', (socket, request) => amqpHead.handleStream(webSocketStream(socket), request));
           }
           return listener;
         });
