@@ -121,6 +121,14 @@ export class ConnectionGuard {
   /** `peer` authenticated: it is no longer pending, and its source's failed logins are forgotten. */
   authenticated(peer: Peer): void {
     this.backoff.succeeded(peer.source);
+    this.established(peer);
+  }
+
+  /**
+   * `peer` completed its protocol's opening without a login of its own (an HTTPS request, whose
+   * authorization is per request): no longer pending, but its source's failed logins still count.
+   */
+  established(peer: Peer): void {
     if (!peer.pending) return;
     peer.pending = false;
     peer.deadline?.cancel();
