@@ -130,6 +130,7 @@ export class RssWatch {
     this.baseline = hub.rssBytes();
     this.peak = this.baseline;
     this.timer = setInterval(() => this.sample(), 50);
+    this.timer.unref(); // a failed assertion before stop() must not keep the test process alive
   }
 
   sample(): void {
