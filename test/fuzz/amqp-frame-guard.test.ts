@@ -47,7 +47,7 @@ test('fuzz amqp-frame-guard: SASL and AMQP headers with frames of any content pa
       assert.equal(result.violation, undefined);
       assert.equal(result.checks, (sasl ? saslFrames.length : 0) + amqpFrames.length);
     }),
-    fuzzParameters(3_000),
+    fuzzParameters(3_000, 1 / 2),
   );
 });
 
@@ -60,6 +60,6 @@ test('fuzz amqp-frame-guard: any bytes give the same finding however chunked; no
       if (whole.violation?.reason === 'frame-too-large') assert.ok(whole.violation.declared > limit);
       if (whole.violation?.reason === 'frame-too-small') assert.ok(whole.violation.declared < 8);
     }),
-    fuzzParameters(5_000),
+    fuzzParameters(5_000, 1 / 2),
   );
 });

@@ -22,7 +22,10 @@ export function fuzzFixtures<T>(target: string): Array<{ name: string; found: st
     });
 }
 
-/** fast-check parameters for a fuzz property: `defaultRuns` scaled with the budget, stopped at `fuzzSeconds()`. */
-export function fuzzParameters(defaultRuns: number): { numRuns: number; interruptAfterTimeLimit: number; markInterruptAsFailure: false } {
-  return { numRuns: fuzzRuns(defaultRuns), interruptAfterTimeLimit: fuzzSeconds() * 1000, markInterruptAsFailure: false };
+/**
+ * fast-check parameters for one property of a fuzz target: `defaultRuns` scaled with the budget,
+ * stopped at its `share` of `fuzzSeconds()` (a target file's properties share its budget).
+ */
+export function fuzzParameters(defaultRuns: number, share: number): { numRuns: number; interruptAfterTimeLimit: number; markInterruptAsFailure: false } {
+  return { numRuns: fuzzRuns(defaultRuns), interruptAfterTimeLimit: Math.max(100, fuzzSeconds() * 1000 * share), markInterruptAsFailure: false };
 }

@@ -37,7 +37,7 @@ test('fuzz mqtt-connect-claim: replayed fixtures', () => {
 test('fuzz mqtt-connect-claim: any client id and user name are parsed or refused with MqttConnectError', () => {
   const structured = fc.tuple(wildString(30), wildString(30), wildString(60)).map(([a, b, q]) => ({ clientId: a, username: `${HOST}/${a}/${b}?${q}` }));
   const loose = fc.record({ clientId: wildString(60), username: fc.option(wildString(200), { nil: undefined }) });
-  fc.assert(fc.property(fc.oneof(structured, loose), ({ clientId, username }) => parseOrRefuse(clientId, username)), fuzzParameters(20_000));
+  fc.assert(fc.property(fc.oneof(structured, loose), ({ clientId, username }) => parseOrRefuse(clientId, username)), fuzzParameters(20_000, 1 / 2));
 });
 
 test('fuzz mqtt-connect-claim: the CONNECT the SDK sends for any IoT Hub identity parses back to it', () => {
@@ -49,6 +49,6 @@ test('fuzz mqtt-connect-claim: the CONNECT the SDK sends for any IoT Hub identit
       assert.equal(claim.apiVersion, '2021-04-12');
       assert.equal(claim.modelId, modelId);
     }),
-    fuzzParameters(10_000),
+    fuzzParameters(10_000, 1 / 2),
   );
 });

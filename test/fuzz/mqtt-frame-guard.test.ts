@@ -57,7 +57,7 @@ test('fuzz mqtt-frame-guard: valid packet streams pass in any chunking, one chec
       assert.equal(violation, undefined);
       assert.deepEqual(types.map((t) => TYPE_NAMES[t]), parsed);
     }),
-    fuzzParameters(2_000),
+    fuzzParameters(2_000, 1 / 2),
   );
 });
 
@@ -85,6 +85,6 @@ test('fuzz mqtt-frame-guard: any bytes give the same finding however they are ch
         i = j + 1 + length;
       }
     }),
-    fuzzParameters(5_000),
+    fuzzParameters(5_000, 1 / 2),
   );
 });
