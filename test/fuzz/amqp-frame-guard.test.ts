@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type AmqpFrameViolation, AmqpFrameGuard } from '../../adapters/amqp/amqp-frame-guard.js';
-import { chunkSizes, chunked } from './arbitraries.js';
+import { chunkSizes, feedChunked } from './arbitraries.js';
 import { fuzzFixtures, fuzzParameters } from './fuzz-fixtures.js';
 
 // Fuzz target: the AMQP frame guard (adapters/amqp/amqp-frame-guard.ts): valid streams (protocol
@@ -19,9 +19,7 @@ function run(bytes: Uint8Array, sizes: readonly number[], limit: number): { viol
     checks++;
     return limit;
   });
-  let violation: AmqpFrameViolation | undefined;
-  for (const chunk of chunked(bytes, sizes)) violation = guard.feed(chunk) ?? violation;
-  return { violation, checks };
+  return { violation: feedChunked(bytes, sizes, (chunk) => guard.feed(chunk)), checks };
 }
 
 const frame = fc.uint8Array({ maxLength: 3_000 }).map((body) => {

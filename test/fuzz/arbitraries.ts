@@ -31,4 +31,11 @@ export function chunked(bytes: Uint8Array, sizes: readonly number[]): Uint8Array
   return out;
 }
 
+/** Feeds `bytes` to a frame guard's `feed` in chunks of `sizes`; its finding, if any. */
+export function feedChunked<V>(bytes: Uint8Array, sizes: readonly number[], feed: (chunk: Uint8Array) => V | undefined): V | undefined {
+  let found: V | undefined;
+  for (const chunk of chunked(bytes, sizes)) found = feed(chunk) ?? found;
+  return found;
+}
+
 export const chunkSizes = fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 8 });

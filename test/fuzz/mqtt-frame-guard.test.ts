@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import mqttPacket from 'mqtt-packet';
 import { type MqttFrameViolation, MqttFrameGuard } from '../../adapters/mqtt/mqtt-frame-guard.js';
-import { chunkSizes, chunked } from './arbitraries.js';
+import { chunkSizes, feedChunked } from './arbitraries.js';
 import { fuzzFixtures, fuzzParameters } from './fuzz-fixtures.js';
 
 // Fuzz target: the MQTT frame guard (adapters/mqtt/mqtt-frame-guard.ts), differential against
@@ -33,9 +33,7 @@ function run(bytes: Uint8Array, sizes: readonly number[], limit: number): { viol
     types.push(type);
     return limit;
   });
-  let violation: MqttFrameViolation | undefined;
-  for (const chunk of chunked(bytes, sizes)) violation = guard.feed(chunk) ?? violation;
-  return { violation, types };
+  return { violation: feedChunked(bytes, sizes, (chunk) => guard.feed(chunk)), types };
 }
 
 test('fuzz mqtt-frame-guard: replayed fixtures', () => {

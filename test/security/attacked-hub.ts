@@ -209,6 +209,34 @@ export class Traffic {
   }
 }
 
+/** What an attack test works with: the hub, the well-behaved traffic, the RSS watch started after warm-up, and when the attack began. */
+export interface AttackScene {
+  readonly hub: AttackedHub;
+  readonly traffic: Traffic;
+  readonly watch: RssWatch;
+  readonly from: number;
+}
+
+/**
+ * Starts the hub with `limits`, the well-behaved traffic (warmed by 10 routed messages, so the RSS
+ * baseline includes the routing path) and the RSS watch, runs `attack`, then stops everything.
+ */
+export async function underAttack(limits: Record<string, number>, attack: (scene: AttackScene) => Promise<void>): Promise<void> {
+  const hub = await startAttackedHub(limits);
+  const traffic = new Traffic(hub);
+  let watch: RssWatch | undefined;
+  try {
+    await traffic.start();
+    await traffic.waitFor(10, 10_000);
+    watch = new RssWatch(hub);
+    await attack({ hub, traffic, watch, from: Date.now() });
+  } finally {
+    watch?.stop();
+    await traffic.stop();
+    await hub.stop();
+  }
+}
+
 /** An SDK module client (MQTT over TLS) of `hub`, open. */
 export async function openModule(hub: AttackedHub, module: string): Promise<ModuleClient> {
   const client = ModuleClient.fromConnectionString(hub.connectionStrings[module]!, Mqtt);

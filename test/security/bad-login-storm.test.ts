@@ -4,7 +4,7 @@ import rhea, { type ConnectionOptions } from 'rhea';
 import mqttPacket from 'mqtt-packet';
 import { sdkDeviceToken } from '../support/identity/sdk-sas-token.js';
 import { openAttack } from './attack-sockets.js';
-import { type AttackedHub, DEVICE, IOT_HUB, MB, RssWatch, Traffic, freshClientRoutes, startAttackedHub } from './attacked-hub.js';
+import { type AttackedHub, DEVICE, IOT_HUB, MB, freshClientRoutes, underAttack } from './attacked-hub.js';
 import { refusedCounts } from './metrics-scrape.js';
 
 // Issue #12 item 4: forged logins were refused at 200-300/s, each with its own warn line, and
@@ -77,13 +77,7 @@ for (const [protocol, login, listener, source] of [
   ['AMQP SASL PLAIN', amqpLogin, 'amqps', '127.0.0.3'],
 ] as const) {
   test(`bad-login storm (${protocol}): the source backs off, its log lines collapse, other clients connect and route throughout`, { timeout: 90_000 }, async (t) => {
-    const hub = await startAttackedHub(LIMITS);
-    const traffic = new Traffic(hub);
-    try {
-      await traffic.start();
-      await traffic.waitFor(10, 10_000);
-      const watch = new RssWatch(hub);
-      const from = Date.now();
+    await underAttack(LIMITS, async ({ hub, traffic, watch, from }) => {
       const attacking = storm(hub, login, source);
       await new Promise((r) => setTimeout(r, 1_500));
       await freshClientRoutes(hub, traffic); // during the storm, from 127.0.0.1
@@ -111,9 +105,6 @@ for (const [protocol, login, listener, source] of [
       assert.ok(growth < RSS_BOUND, `hub RSS grew ${(growth / MB).toFixed(1)} MB`);
       assert.ok(routed >= 10, `${routed} messages routed during the storm`);
       await freshClientRoutes(hub, traffic);
-    } finally {
-      await traffic.stop();
-      await hub.stop();
-    }
+    });
   });
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type AttackSocket, type AttackTarget, openAttack } from './attack-sockets.js';
-import { type AttackedHub, MB, RssWatch, Traffic, freshClientRoutes, startAttackedHub } from './attacked-hub.js';
+import { type AttackedHub, MB, freshClientRoutes, underAttack } from './attacked-hub.js';
 
 // Issue #12 item 4: connections were not capped at all. With hub.limits at test sizes, a flood
 // past the per-source pending cap is refused at once (one log line, then one summary per
@@ -33,14 +33,8 @@ async function settledOpen(sockets: AttackSocket[], expected: number): Promise<A
 }
 
 test('connection flood from one source: past maxPendingPerSource refused at once and logged collapsed; other sources connect and route during it', { timeout: 90_000 }, async (t) => {
-  const hub = await startAttackedHub(LIMITS);
-  const traffic = new Traffic(hub);
   const sockets: AttackSocket[] = [];
-  try {
-    await traffic.start();
-    await traffic.waitFor(10, 10_000);
-    const watch = new RssWatch(hub);
-    const from = Date.now();
+  await underAttack(LIMITS, async ({ hub, traffic, watch, from }) => {
     sockets.push(...(await flood(hub, 'mqtt', '127.0.0.2', 150)), ...(await flood(hub, 'tcp-to-amqps', '127.0.0.2', 150)));
     const open = await settledOpen(sockets, LIMITS.maxPendingPerSource);
     const floodSecs = (Date.now() - from) / 1000;
@@ -59,22 +53,14 @@ test('connection flood from one source: past maxPendingPerSource refused at once
     assert.ok(growth < RSS_BOUND, `hub RSS grew ${(growth / MB).toFixed(1)} MB`);
     assert.ok(traffic.delivered(from) >= 10);
     await freshClientRoutes(hub, traffic);
-  } finally {
+  }).finally(() => {
     for (const socket of sockets) socket.destroy();
-    await traffic.stop();
-    await hub.stop();
-  }
+  });
 });
 
 test('connection flood from many sources: past maxPendingConnections refused; connected clients route throughout; new clients connect after the deadline', { timeout: 90_000 }, async (t) => {
-  const hub = await startAttackedHub(LIMITS);
-  const traffic = new Traffic(hub);
   const sockets: AttackSocket[] = [];
-  try {
-    await traffic.start();
-    await traffic.waitFor(10, 10_000);
-    const watch = new RssWatch(hub);
-    const from = Date.now();
+  await underAttack(LIMITS, async ({ hub, traffic, watch, from }) => {
     const targets: AttackTarget[] = ['mqtt', 'tcp-to-mqtts', 'tcp-to-amqps', 'https'];
     sockets.push(...(await Promise.all(Array.from({ length: 10 }, (_, i) => flood(hub, targets[i % targets.length]!, `127.0.0.${10 + i}`, 12)))).flat());
     const open = await settledOpen(sockets, LIMITS.maxPendingConnections);
@@ -88,9 +74,7 @@ test('connection flood from many sources: past maxPendingConnections refused; co
     t.diagnostic(`RSS + ${(growth / MB).toFixed(1)} MB; ${traffic.delivered(from)} messages routed meanwhile`);
     assert.ok(growth < RSS_BOUND, `hub RSS grew ${(growth / MB).toFixed(1)} MB`);
     assert.ok(hub.logLines('connection refused by limits', { reason: 'too-many-pending' }).length >= 1);
-  } finally {
+  }).finally(() => {
     for (const socket of sockets) socket.destroy();
-    await traffic.stop();
-    await hub.stop();
-  }
+  });
 });

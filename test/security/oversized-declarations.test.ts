@@ -5,7 +5,7 @@ import mqttPacket from 'mqtt-packet';
 import { attachSender, closeRaw, connectRaw, putToken, sasFor } from '../support/amqp/raw-client.js';
 import { sdkDeviceToken } from '../support/identity/sdk-sas-token.js';
 import { AMQP_HEADER, type AttackTarget, SASL_HEADER, amqpFrameHeader, mqttFixedHeader, openAttack } from './attack-sockets.js';
-import { type AttackedHub, DEVICE, IOT_HUB, MB, RssWatch, Traffic, freshClientRoutes, startAttackedHub } from './attacked-hub.js';
+import { type AttackedHub, DEVICE, IOT_HUB, MB, RssWatch, freshClientRoutes, startAttackedHub, underAttack } from './attacked-hub.js';
 
 // Issue #12 items 1 and 2: a CONNECT or an AMQP frame declaring ~256 MB was buffered whole before
 // authentication (RSS 124 -> 313 MB for one MQTT socket, 190 -> 526 MB for one AMQP frame). The
@@ -47,14 +47,9 @@ async function attack(hub: AttackedHub, slots: readonly Slot[]): Promise<{ openM
   return { openMs, attempts };
 }
 
-async function underAttack(t: TestContext, slots: readonly Slot[], check: (hub: AttackedHub, result: { openMs: number[]; attempts: number }) => void): Promise<void> {
-  const hub = await startAttackedHub();
-  const traffic = new Traffic(hub);
-  try {
-    await traffic.start();
-    await traffic.waitFor(10, 10_000); // warm: the baseline includes the routing path
-    const watch = new RssWatch(hub);
-    const from = Date.now();
+/** The slots attack a hub with default limits while the well-behaved client routes; `check` looks at what the hub logged. */
+async function attackWith(t: TestContext, slots: readonly Slot[], check: (hub: AttackedHub, result: { openMs: number[]; attempts: number }) => void): Promise<void> {
+  await underAttack({}, async ({ hub, traffic, watch, from }) => {
     const result = await attack(hub, slots);
     const growth = watch.stop();
     const routed = traffic.delivered(from);
@@ -64,10 +59,7 @@ async function underAttack(t: TestContext, slots: readonly Slot[], check: (hub: 
     assert.ok(routed >= 10, `the normal client routed ${routed} messages during the attack`);
     check(hub, result);
     await freshClientRoutes(hub, traffic);
-  } finally {
-    await traffic.stop();
-    await hub.stop();
-  }
+  });
 }
 
 test('MQTT: 8 sockets (TLS, plain, WebSocket) declaring 256 MB CONNECTs are closed on the fixed header; RSS grows < 20 MB; routing goes on', { timeout: 90_000 }, async (t) => {
@@ -75,7 +67,7 @@ test('MQTT: 8 sockets (TLS, plain, WebSocket) declaring 256 MB CONNECTs are clos
   const slots: Slot[] = [
     ...['mqtts', 'mqtts', 'mqtts', 'mqtt', 'mqtt', 'mqtt', 'wss-mqtt', 'wss-mqtt'].map((target) => ({ target: target as AttackTarget, prefix: connect })),
   ];
-  await underAttack(t, slots, (hub, result) => {
+  await attackWith(t, slots, (hub, result) => {
     const lines = hub.logLines('connection refused by limits', { reason: 'packet-too-large' });
     assert.deepEqual(new Set(lines.map((l) => l['listener'])), new Set(['mqtts', 'mqtt', 'https']), 'one structured line per listener kind');
     assert.ok(lines.every((l) => l['declared'] === MQTT_256_MB && l['limit'] === 8192 && l['authenticated'] === false && typeof l['source'] === 'string'));
@@ -91,7 +83,7 @@ test('AMQP: 8 sockets (TLS after the AMQP or SASL header, WebSocket) declaring 2
     ...Array.from({ length: 2 }, () => ({ target: 'amqps' as const, prefix: Buffer.concat([SASL_HEADER, frame]) })),
     ...Array.from({ length: 2 }, () => ({ target: 'wss-amqp' as const, prefix: Buffer.concat([AMQP_HEADER, frame]) })),
   ];
-  await underAttack(t, slots, (hub) => {
+  await attackWith(t, slots, (hub) => {
     const lines = hub.logLines('connection refused by limits', { reason: 'frame-too-large' });
     assert.deepEqual(new Set(lines.map((l) => l['listener'])), new Set(['amqps', 'https']));
     assert.ok(lines.every((l) => l['declared'] === 256 * MB && l['limit'] === 8192 && l['authenticated'] === false));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqttPacket from 'mqtt-packet';
 import { AMQP_HEADER, type AttackSocket, type AttackTarget, openAttack } from './attack-sockets.js';
-import { DEVICE, IOT_HUB, MB, RssWatch, Traffic, freshClientRoutes, startAttackedHub } from './attacked-hub.js';
+import { DEVICE, IOT_HUB, MB, freshClientRoutes, underAttack } from './attacked-hub.js';
 
 // Issue #12 items 2 and 4: sockets that never complete their handshake stayed open (an AMQP socket
 // that never sent its header was still open after 45 s; MQTT waited 30 s, HTTPS 60 s, a TCP socket
@@ -38,13 +38,7 @@ async function dribble(socket: AttackSocket, bytes: Buffer): Promise<void> {
 }
 
 test('slow-loris: connections dribbling an opening on every listener are closed at the handshake deadline; RSS bounded; routing goes on', { timeout: 90_000 }, async (t) => {
-  const hub = await startAttackedHub({ handshakeTimeoutSecs: HANDSHAKE_SECS });
-  const traffic = new Traffic(hub);
-  try {
-    await traffic.start();
-    await traffic.waitFor(10, 10_000);
-    const watch = new RssWatch(hub);
-    const from = Date.now();
+  await underAttack({ handshakeTimeoutSecs: HANDSHAKE_SECS }, async ({ hub, traffic, watch, from }) => {
     const targets = Object.keys(OPENINGS) as AttackTarget[];
     const attacking = Promise.all(
       targets.flatMap((target, t) =>
@@ -74,8 +68,5 @@ test('slow-loris: connections dribbling an opening on every listener are closed 
     const timeouts = hub.logLines('connection refused by limits', { reason: 'handshake-timeout' });
     assert.deepEqual(new Set(timeouts.map((l) => l['listener'])), new Set(['mqtt', 'mqtts', 'amqps', 'https']));
     await freshClientRoutes(hub, traffic); // and after it
-  } finally {
-    await traffic.stop();
-    await hub.stop();
-  }
+  });
 });
