@@ -40,8 +40,8 @@ export interface AttackedHub {
   readonly connectionStrings: Readonly<Record<string, string>>;
   /** The hub process's resident set size now, in bytes (`/proc/<pid>/status` VmRSS). */
   rssBytes(): number;
-  /** Log lines (JSON) whose `msg` is `message`, optionally with `fields` equal. */
-  logLines(message: string, fields?: Record<string, unknown>): Array<Record<string, unknown>>;
+  /** Log lines (JSON) from index `since` on whose `msg` is `message`, optionally with `fields` equal. */
+  logLines(message: string, fields?: Record<string, unknown>, since?: number): Array<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -110,8 +110,8 @@ export async function startAttackedHub(limits: Record<string, number> = {}): Pro
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) * 1024;
     },
-    logLines(message, fields = {}) {
-      return run.lines.filter((l) => l['msg'] === message && Object.entries(fields).every(([k, v]) => JSON.stringify(l[k]) === JSON.stringify(v)));
+    logLines(message, fields = {}, since = 0) {
+      return run.lines.slice(since).filter((l) => l['msg'] === message && Object.entries(fields).every(([k, v]) => JSON.stringify(l[k]) === JSON.stringify(v)));
     },
     async stop() {
       await run.stop();
@@ -209,31 +209,31 @@ export class Traffic {
   }
 }
 
-/** What an attack test works with: the hub, the well-behaved traffic, the RSS watch started after warm-up, and when the attack began. */
+/** What an attack test works with: the well-behaved traffic, the RSS watch started after warm-up, when the attack began and the hub's log index then. */
 export interface AttackScene {
-  readonly hub: AttackedHub;
   readonly traffic: Traffic;
   readonly watch: RssWatch;
   readonly from: number;
+  readonly since: number;
 }
 
 /**
- * Starts the hub with `limits`, the well-behaved traffic (warmed by 10 routed messages, so the RSS
- * baseline includes the routing path) and the RSS watch, runs `attack`, then stops everything.
+ * Starts the well-behaved traffic on `hub` (warmed by 10 routed messages, so the RSS baseline
+ * includes the routing path) and the RSS watch, runs `attack`, then stops the traffic. Tests of
+ * one file share a hub (its start is most of a test's time): they attack from their own addresses
+ * and read the log from `since`.
  */
-export async function underAttack(limits: Record<string, number>, attack: (scene: AttackScene) => Promise<void>): Promise<void> {
-  const hub = await startAttackedHub(limits);
+export async function underAttack(hub: AttackedHub, attack: (scene: AttackScene) => Promise<void>): Promise<void> {
   const traffic = new Traffic(hub);
   let watch: RssWatch | undefined;
   try {
     await traffic.start();
     await traffic.waitFor(10, 10_000);
     watch = new RssWatch(hub);
-    await attack({ hub, traffic, watch, from: Date.now() });
+    await attack({ traffic, watch, from: Date.now(), since: hub.run.lines.length });
   } finally {
     watch?.stop();
     await traffic.stop();
-    await hub.stop();
   }
 }
 

@@ -1,7 +1,7 @@
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type AttackSocket, type AttackTarget, openAttack } from './attack-sockets.js';
-import { type AttackedHub, MB, freshClientRoutes, underAttack } from './attacked-hub.js';
+import { type AttackedHub, MB, freshClientRoutes, startAttackedHub, underAttack } from './attacked-hub.js';
 
 // Issue #12 item 4: connections were not capped at all. With hub.limits at test sizes, a flood
 // past the per-source pending cap is refused at once (one log line, then one summary per
@@ -32,9 +32,13 @@ async function settledOpen(sockets: AttackSocket[], expected: number): Promise<A
   }
 }
 
+let hub: AttackedHub;
+before(async () => (hub = await startAttackedHub(LIMITS)));
+after(async () => await hub?.stop());
+
 test('connection flood from one source: past maxPendingPerSource refused at once and logged collapsed; other sources connect and route during it', { timeout: 90_000 }, async (t) => {
   const sockets: AttackSocket[] = [];
-  await underAttack(LIMITS, async ({ hub, traffic, watch, from }) => {
+  await underAttack(hub, async ({ traffic, watch, from, since }) => {
     sockets.push(...(await flood(hub, 'mqtt', '127.0.0.2', 150)), ...(await flood(hub, 'tcp-to-amqps', '127.0.0.2', 150)));
     const open = await settledOpen(sockets, LIMITS.maxPendingPerSource);
     const floodSecs = (Date.now() - from) / 1000;
@@ -42,8 +46,8 @@ test('connection flood from one source: past maxPendingPerSource refused at once
     assert.equal(open.length, LIMITS.maxPendingPerSource, 'exactly the per-source pending cap is admitted');
     await freshClientRoutes(hub, traffic); // from 127.0.0.1, during the flood
     await pause(1_500); // the summary interval ends
-    const refusals = hub.logLines('connection refused by limits', { source: '127.0.0.2', reason: 'too-many-pending-from-source' });
-    const summaries = hub.logLines('repeated refusals from one source', { source: '127.0.0.2' });
+    const refusals = hub.logLines('connection refused by limits', { source: '127.0.0.2', reason: 'too-many-pending-from-source' }, since);
+    const summaries = hub.logLines('repeated refusals from one source', { source: '127.0.0.2' }, since);
     const summed = summaries.reduce((n, l) => n + Number((l['counts'] as Record<string, number>)['too-many-pending-from-source'] ?? 0), 0);
     assert.ok(refusals.length >= 1 && refusals.length <= Math.ceil(floodSecs / LIMITS.logSummaryIntervalSecs) + 1, `one full line per summary interval: ${refusals.length} in ${floodSecs} s`);
     assert.equal(summed + refusals.length, sockets.length - LIMITS.maxPendingPerSource, 'the summary counts every other refusal');
@@ -60,7 +64,7 @@ test('connection flood from one source: past maxPendingPerSource refused at once
 
 test('connection flood from many sources: past maxPendingConnections refused; connected clients route throughout; new clients connect after the deadline', { timeout: 90_000 }, async (t) => {
   const sockets: AttackSocket[] = [];
-  await underAttack(LIMITS, async ({ hub, traffic, watch, from }) => {
+  await underAttack(hub, async ({ traffic, watch, from, since }) => {
     const targets: AttackTarget[] = ['mqtt', 'tcp-to-mqtts', 'tcp-to-amqps', 'https'];
     sockets.push(...(await Promise.all(Array.from({ length: 10 }, (_, i) => flood(hub, targets[i % targets.length]!, `127.0.0.${10 + i}`, 12)))).flat());
     const open = await settledOpen(sockets, LIMITS.maxPendingConnections);
@@ -73,7 +77,7 @@ test('connection flood from many sources: past maxPendingConnections refused; co
     const growth = watch.stop();
     t.diagnostic(`RSS + ${(growth / MB).toFixed(1)} MB; ${traffic.delivered(from)} messages routed meanwhile`);
     assert.ok(growth < RSS_BOUND, `hub RSS grew ${(growth / MB).toFixed(1)} MB`);
-    assert.ok(hub.logLines('connection refused by limits', { reason: 'too-many-pending' }).length >= 1);
+    assert.ok(hub.logLines('connection refused by limits', { reason: 'too-many-pending' }, since).length >= 1);
   }).finally(() => {
     for (const socket of sockets) socket.destroy();
   });

@@ -1,11 +1,11 @@
-import { type TestContext, test } from 'node:test';
+import { type TestContext, after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EventContext } from 'rhea';
 import mqttPacket from 'mqtt-packet';
 import { attachSender, closeRaw, connectRaw, putToken, sasFor } from '../support/amqp/raw-client.js';
 import { sdkDeviceToken } from '../support/identity/sdk-sas-token.js';
 import { AMQP_HEADER, type AttackTarget, SASL_HEADER, amqpFrameHeader, mqttFixedHeader, openAttack } from './attack-sockets.js';
-import { type AttackedHub, DEVICE, IOT_HUB, MB, RssWatch, freshClientRoutes, startAttackedHub, underAttack } from './attacked-hub.js';
+import { type AttackedHub, DEVICE, IOT_HUB, MB, freshClientRoutes, startAttackedHub, underAttack } from './attacked-hub.js';
 
 // Issue #12 items 1 and 2: a CONNECT or an AMQP frame declaring ~256 MB was buffered whole before
 // authentication (RSS 124 -> 313 MB for one MQTT socket, 190 -> 526 MB for one AMQP frame). The
@@ -25,15 +25,15 @@ interface Slot {
   readonly prefix: Buffer;
 }
 
-/** Runs the slots from 127.0.0.2, .3, ... until ATTACK_MS passed; returns how long each attack socket stayed open after its header. */
-async function attack(hub: AttackedHub, slots: readonly Slot[]): Promise<{ openMs: number[]; attempts: number }> {
+/** Runs the slots from 127.0.0.<firstSource>, +1, ... until ATTACK_MS passed; returns how long each attack socket stayed open after its header. */
+async function attack(slots: readonly Slot[], firstSource: number): Promise<{ openMs: number[]; attempts: number }> {
   const openMs: number[] = [];
   let attempts = 0;
   const deadline = Date.now() + ATTACK_MS;
   await Promise.all(
     slots.map(async (slot, i) => {
       while (Date.now() < deadline) {
-        const socket = await openAttack(hub, slot.target, `127.0.0.${i + 2}`);
+        const socket = await openAttack(hub, slot.target, `127.0.0.${firstSource + i}`);
         attempts++;
         const start = Date.now();
         await socket.flood(slot.prefix, 4 * MB);
@@ -47,17 +47,21 @@ async function attack(hub: AttackedHub, slots: readonly Slot[]): Promise<{ openM
   return { openMs, attempts };
 }
 
-/** The slots attack a hub with default limits while the well-behaved client routes; `check` looks at what the hub logged. */
-async function attackWith(t: TestContext, slots: readonly Slot[], check: (hub: AttackedHub, result: { openMs: number[]; attempts: number }) => void): Promise<void> {
-  await underAttack({}, async ({ hub, traffic, watch, from }) => {
-    const result = await attack(hub, slots);
+let hub: AttackedHub;
+before(async () => (hub = await startAttackedHub()));
+after(async () => await hub?.stop());
+
+/** The slots attack the hub (default limits) while the well-behaved client routes; `check` gets the attack's log lines from `since`. */
+async function attackWith(t: TestContext, slots: readonly Slot[], firstSource: number, check: (since: number, result: { openMs: number[]; attempts: number }) => void): Promise<void> {
+  await underAttack(hub, async ({ traffic, watch, from, since }) => {
+    const result = await attack(slots, firstSource);
     const growth = watch.stop();
     const routed = traffic.delivered(from);
     t.diagnostic(`${result.attempts} attack connections in ${ATTACK_MS} ms; RSS ${(watch.baseline / MB).toFixed(0)} MB + ${(growth / MB).toFixed(1)} MB peak; longest open ${Math.max(...result.openMs)} ms; ${routed} messages routed meanwhile`);
     assert.ok(growth < RSS_BOUND, `hub RSS grew ${(growth / MB).toFixed(1)} MB under attack (bound ${RSS_BOUND / MB} MB; baseline ${(watch.baseline / MB).toFixed(0)} MB)`);
     assert.ok(result.openMs.every((ms) => ms < CLOSE_WITHIN_MS), `every attack socket is closed on its header: open for ${result.openMs.join(', ')} ms`);
     assert.ok(routed >= 10, `the normal client routed ${routed} messages during the attack`);
-    check(hub, result);
+    check(since, result);
     await freshClientRoutes(hub, traffic);
   });
 }
@@ -67,8 +71,8 @@ test('MQTT: 8 sockets (TLS, plain, WebSocket) declaring 256 MB CONNECTs are clos
   const slots: Slot[] = [
     ...['mqtts', 'mqtts', 'mqtts', 'mqtt', 'mqtt', 'mqtt', 'wss-mqtt', 'wss-mqtt'].map((target) => ({ target: target as AttackTarget, prefix: connect })),
   ];
-  await attackWith(t, slots, (hub, result) => {
-    const lines = hub.logLines('connection refused by limits', { reason: 'packet-too-large' });
+  await attackWith(t, slots, 2, (since, result) => {
+    const lines = hub.logLines('connection refused by limits', { reason: 'packet-too-large' }, since);
     assert.deepEqual(new Set(lines.map((l) => l['listener'])), new Set(['mqtts', 'mqtt', 'https']), 'one structured line per listener kind');
     assert.ok(lines.every((l) => l['declared'] === MQTT_256_MB && l['limit'] === 8192 && l['authenticated'] === false && typeof l['source'] === 'string'));
     // One line per source and interval; the rest are summed into the summary lines.
@@ -83,23 +87,21 @@ test('AMQP: 8 sockets (TLS after the AMQP or SASL header, WebSocket) declaring 2
     ...Array.from({ length: 2 }, () => ({ target: 'amqps' as const, prefix: Buffer.concat([SASL_HEADER, frame]) })),
     ...Array.from({ length: 2 }, () => ({ target: 'wss-amqp' as const, prefix: Buffer.concat([AMQP_HEADER, frame]) })),
   ];
-  await attackWith(t, slots, (hub) => {
-    const lines = hub.logLines('connection refused by limits', { reason: 'frame-too-large' });
+  await attackWith(t, slots, 20, (since) => {
+    const lines = hub.logLines('connection refused by limits', { reason: 'frame-too-large' }, since);
     assert.deepEqual(new Set(lines.map((l) => l['listener'])), new Set(['amqps', 'https']));
     assert.ok(lines.every((l) => l['declared'] === 256 * MB && l['limit'] === 8192 && l['authenticated'] === false));
   });
 });
 
 test('MQTT: an authenticated PUBLISH declaring 256 MB is refused from its fixed header', { timeout: 60_000 }, async (t) => {
-  const hub = await startAttackedHub();
-  try {
-    const socket = await openAttack(hub, 'mqtt', '127.0.0.2');
+  await underAttack(hub, async ({ traffic, watch, since }) => {
+    const socket = await openAttack(hub, 'mqtt', '127.0.0.40');
     const clientId = `${DEVICE}/victim`;
     const password = sdkDeviceToken({ host: IOT_HUB, deviceId: DEVICE, moduleId: 'victim', key: hub.keys['victim']!, expiry: Math.floor(Date.now() / 1000) + 3600 });
     const connack = new Promise<Buffer>((resolve) => socket.stream.once('data', resolve));
     socket.stream.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 60, username: `${IOT_HUB}/${clientId}/?api-version=2021-04-12`, password: Buffer.from(password) }));
     assert.deepEqual([...(await connack)], [0x20, 0x02, 0x00, 0x00], 'CONNACK 0: authenticated');
-    const watch = new RssWatch(hub);
     const start = Date.now();
     await socket.flood(mqttFixedHeader(0x32, MQTT_256_MB), 16 * MB);
     await Promise.race([socket.closed, new Promise((r) => setTimeout(r, 5_000))]);
@@ -107,19 +109,18 @@ test('MQTT: an authenticated PUBLISH declaring 256 MB is refused from its fixed 
     t.diagnostic(`closed after ${String((socket.closedAt ?? Date.now()) - start)} ms; RSS + ${(growth / MB).toFixed(1)} MB`);
     assert.ok(socket.isClosed && socket.closedAt! - start < CLOSE_WITHIN_MS, 'closed on the header');
     assert.ok(growth < RSS_BOUND, `hub RSS grew ${(growth / MB).toFixed(1)} MB`);
-    const line = hub.logLines('connection refused by limits', { reason: 'packet-too-large' })[0];
-    assert.equal(line?.['clientId'], clientId);
-    assert.equal(line?.['authenticated'], true);
-    assert.equal(line?.['limit'], 256 * 1024 + 64 * 1024, "IoT Hub's 256 KB message plus 64 KB of topic and headers");
+    const line = await hub.run.until('the refusal line', 5_000, () => hub.logLines('connection refused by limits', { reason: 'packet-too-large' }, since)[0]);
+    assert.equal(line['clientId'], clientId);
+    assert.equal(line['authenticated'], true);
+    assert.equal(line['limit'], 256 * 1024 + 64 * 1024, "IoT Hub's 256 KB message plus 64 KB of topic and headers");
     socket.destroy();
-  } finally {
-    await hub.stop();
-  }
+    await traffic.waitFor(5, 10_000); // the client routes after it
+    await freshClientRoutes(hub, traffic);
+  });
 });
 
 test('AMQP: a multi-frame delivery growing past the message limit closes the connection with amqp:link:message-size-exceeded', { timeout: 60_000 }, async (t) => {
-  const hub = await startAttackedHub();
-  try {
+  await underAttack(hub, async ({ traffic, watch, since }) => {
     const connection = await connectRaw(hub.ports.amqps, hub.ca, { host: '127.0.0.1' });
     const { token, audience } = sasFor(IOT_HUB, `${DEVICE}/victim`, hub.keys['victim']!);
     assert.equal((await putToken(connection, audience, token)).status, 200);
@@ -130,18 +131,17 @@ test('AMQP: a multi-frame delivery growing past the message limit closes the con
       connection.once('connection_close', (ctx: EventContext) => resolve((ctx.connection.error as { condition?: string } | undefined)?.condition));
       connection.once('disconnected', () => resolve('disconnected'));
     });
-    const watch = new RssWatch(hub);
     sender.send({ body: Buffer.alloc(4 * MB, 1) }); // rhea splits it into 64 KiB transfers
     const condition = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('still open'), 10_000))]);
     const growth = watch.stop();
     t.diagnostic(`closed with ${condition}; RSS + ${(growth / MB).toFixed(1)} MB`);
     assert.equal(condition, 'amqp:link:message-size-exceeded');
     assert.ok(growth < RSS_BOUND, `hub RSS grew ${(growth / MB).toFixed(1)} MB`);
-    const line = hub.logLines('connection refused by limits', { reason: 'delivery-too-large' })[0];
-    assert.equal(line?.['authenticated'], true);
-    assert.ok(Number(line?.['size']) > 256 * 1024 && Number(line?.['size']) <= 320 * 1024 + 64 * 1024, `stopped at ${String(line?.['size'])} bytes`);
+    const line = await hub.run.until('the refusal line', 5_000, () => hub.logLines('connection refused by limits', { reason: 'delivery-too-large' }, since)[0]);
+    assert.equal(line['authenticated'], true);
+    assert.ok(Number(line['size']) > 256 * 1024 && Number(line['size']) <= 320 * 1024 + 64 * 1024, `stopped at ${String(line['size'])} bytes`);
     await closeRaw(connection);
-  } finally {
-    await hub.stop();
-  }
+    await traffic.waitFor(5, 10_000);
+    await freshClientRoutes(hub, traffic);
+  });
 });

@@ -1,8 +1,8 @@
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqttPacket from 'mqtt-packet';
 import { AMQP_HEADER, type AttackSocket, type AttackTarget, openAttack } from './attack-sockets.js';
-import { DEVICE, IOT_HUB, MB, freshClientRoutes, underAttack } from './attacked-hub.js';
+import { type AttackedHub, DEVICE, IOT_HUB, MB, freshClientRoutes, startAttackedHub, underAttack } from './attacked-hub.js';
 
 // Issue #12 items 2 and 4: sockets that never complete their handshake stayed open (an AMQP socket
 // that never sent its header was still open after 45 s; MQTT waited 30 s, HTTPS 60 s, a TCP socket
@@ -37,8 +37,12 @@ async function dribble(socket: AttackSocket, bytes: Buffer): Promise<void> {
   }
 }
 
+let hub: AttackedHub;
+before(async () => (hub = await startAttackedHub({ handshakeTimeoutSecs: HANDSHAKE_SECS })));
+after(async () => await hub?.stop());
+
 test('slow-loris: connections dribbling an opening on every listener are closed at the handshake deadline; RSS bounded; routing goes on', { timeout: 90_000 }, async (t) => {
-  await underAttack({ handshakeTimeoutSecs: HANDSHAKE_SECS }, async ({ hub, traffic, watch, from }) => {
+  await underAttack(hub, async ({ traffic, watch, from, since }) => {
     const targets = Object.keys(OPENINGS) as AttackTarget[];
     const attacking = Promise.all(
       targets.flatMap((target, t) =>
@@ -65,7 +69,7 @@ test('slow-loris: connections dribbling an opening on every listener are closed 
     assert.ok(attacks.every((a) => a.openMs >= HANDSHAKE_SECS * 1000 - 300), 'not before the deadline either: they were only slow');
     assert.ok(growth < RSS_BOUND, `hub RSS grew ${(growth / MB).toFixed(1)} MB`);
     assert.ok(routed >= 10, `${routed} messages routed during the attack`);
-    const timeouts = hub.logLines('connection refused by limits', { reason: 'handshake-timeout' });
+    const timeouts = hub.logLines('connection refused by limits', { reason: 'handshake-timeout' }, since);
     assert.deepEqual(new Set(timeouts.map((l) => l['listener'])), new Set(['mqtt', 'mqtts', 'amqps', 'https']));
     await freshClientRoutes(hub, traffic); // and after it
   });
