@@ -42,6 +42,19 @@ function timed(run: () => void): number {
   return median(samples);
 }
 
+/** Nanoseconds per packet of a fresh guard fed `stream`; it must check exactly PACKETS packets and refuse none. */
+function guardCost(stream: Buffer[], make: (limit: () => number) => { feed(chunk: Uint8Array): unknown }, limit: number): number {
+  return timed(() => {
+    let checks = 0;
+    const guard = make(() => {
+      checks++;
+      return limit;
+    });
+    for (const chunk of stream) if (guard.feed(chunk) !== undefined) throw new Error('refused');
+    if (checks !== PACKETS) throw new Error(`checked ${checks} packets`);
+  });
+}
+
 const payload = Buffer.alloc(BODY, 0x61);
 const mqttStream = chunks(Buffer.concat(Array.from({ length: PACKETS }, (_, i) => mqttPacket.generate({ cmd: 'publish', topic: 'devices/edge1/modules/A/messages/events/%24.on=output1/', payload, qos: 1, messageId: (i % 65535) + 1, retain: false, dup: false }))));
 const mqttParse = timed(() => {
@@ -51,15 +64,7 @@ const mqttParse = timed(() => {
   for (const chunk of mqttStream) parser.parse(chunk);
   if (n !== PACKETS) throw new Error(`parsed ${n} packets`);
 });
-const mqttGuard = timed(() => {
-  let n = 0;
-  const guard = new MqttFrameGuard(() => {
-    n++;
-    return 320 * 1024;
-  });
-  for (const chunk of mqttStream) if (guard.feed(chunk) !== undefined) throw new Error('refused');
-  if (n !== PACKETS) throw new Error(`checked ${n} packets`);
-});
+const mqttGuard = guardCost(mqttStream, (limit) => new MqttFrameGuard(limit), 320 * 1024);
 
 /** A transfer-sized frame per message: 8-byte frame header, then the encoded message. */
 const messages = Array.from({ length: PACKETS }, () => rhea.message.encode({ body: rhea.message.data_section(payload), application_properties: { 'iothub-outputname': 'output1' } } as rhea.Message));
@@ -77,15 +82,7 @@ const amqpStream = chunks(
 const amqpDecode = timed(() => {
   for (const m of messages) rhea.message.decode(m);
 });
-const amqpGuard = timed(() => {
-  let n = 0;
-  const guard = new AmqpFrameGuard(() => {
-    n++;
-    return 64 * 1024;
-  });
-  for (const chunk of amqpStream) if (guard.feed(chunk) !== undefined) throw new Error('refused');
-  if (n !== PACKETS) throw new Error(`checked ${n} frames`);
-});
+const amqpGuard = guardCost(amqpStream, (limit) => new AmqpFrameGuard(limit), 64 * 1024);
 
 console.log(`MQTT: guard ${mqttGuard.toFixed(0)} ns/packet, mqtt-packet parse ${mqttParse.toFixed(0)} ns/packet (${PACKETS} PUBLISH of ${BODY} B in 64 KiB chunks)`);
 console.log(`AMQP: guard ${amqpGuard.toFixed(0)} ns/frame, rhea message decode ${amqpDecode.toFixed(0)} ns/message`);
