@@ -1,5 +1,7 @@
 import { inject, injectable } from 'inversify';
 import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { ConnectionGuard } from '../../application/hub/connection-guard.js';
 import { HostedService, type ListenInfo } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
 import { AmqpServer } from './amqp-server.js';
@@ -32,6 +34,7 @@ export class AmqpHubHead extends HostedService {
   constructor(
     @inject(AmqpHeadOptions) private readonly options: AmqpHeadOptions,
     @inject(EdgeHubAmqpBackend) private readonly backend: EdgeHubAmqpBackend,
+    @inject(ConnectionGuard) private readonly guard: ConnectionGuard,
     @inject(Logger) logger: Logger,
   ) {
     super();
@@ -51,19 +54,20 @@ export class AmqpHubHead extends HostedService {
       portSetting: this.options.portSetting,
       creditWindow: this.options.creditWindow,
       idleTimeoutMs: this.options.idleTimeoutMs,
+      guard: this.guard,
     });
     const info = await server.start();
     this.server = server;
     return [info];
   }
 
-  /** Serves AMQP over an established stream (AMQP over WebSocket, subprotocol `AMQPWSB10`). */
-  handleStream(stream: Duplex): void {
+  /** Serves AMQP over an established stream (AMQP over WebSocket, subprotocol `AMQPWSB10`; the HTTPS listener admitted `request`'s socket). */
+  handleStream(stream: Duplex, request?: IncomingMessage): void {
     if (this.server === null) {
       stream.destroy();
       return;
     }
-    this.server.accept(stream);
+    this.server.accept(stream, request === undefined ? undefined : this.guard.peerOf(request.socket));
   }
 
   async stop(): Promise<void> {

@@ -1,5 +1,6 @@
 import rhea, { type Message as AmqpMessage } from 'rhea';
 import type { Message, Properties } from '../../domain/messages/message.js';
+import type { JsonValue } from '../../domain/twins/json.js';
 
 /**
  * Conversion between AMQP messages as the IoT SDKs send and expect them (iot-sdk-protocol.md §3.4;
@@ -52,6 +53,16 @@ interface Section {
   typecode?: number;
   content?: unknown;
   multiple?: boolean;
+}
+
+/** A number as AMQP `int` when it fits, else `long` (twin versions, status annotations). */
+export function intOrLong(n: number): unknown {
+  return Number.isInteger(n) && n >= -2_147_483_648 && n <= 2_147_483_647 ? rhea.types.wrap_int(n) : rhea.types.wrap_long(n);
+}
+
+/** A JSON value as one data section (twin bodies: the SDK parses `msg.data`). */
+export function jsonSection(value: JsonValue): unknown {
+  return rhea.message.data_section(Buffer.from(JSON.stringify(value), 'utf8'));
 }
 
 /** The body bytes of a received message. */
@@ -218,13 +229,27 @@ function writeDataSection(out: Buffer, at: number, body: Uint8Array): number {
   return at + body.byteLength;
 }
 
-/** A map of string values (keys symbols or strings) in rhea's encoding, or undefined if a value is not a string. */
-function mapSize(map: Record<string, unknown>): number | undefined {
+/**
+ * Whether `text` is ASCII, which AMQP symbols are (part 1, §1.6.21). rhea writes other text in a
+ * symbol one byte per character; the fast encoder leaves such values to rhea (fuzzing found them
+ * written as UTF-8 here, unlike rhea). One byte per character in UTF-8 means ASCII.
+ */
+function isAscii(text: string): boolean {
+  return Buffer.byteLength(text, 'utf8') === text.length;
+}
+
+/**
+ * A map of string values (keys symbols or strings) in rhea's encoding, or undefined if a value is
+ * not a string or a symbol key is not ASCII.
+ */
+function mapSize(map: Record<string, unknown>, symbolKeys: boolean): number | undefined {
   let size = 9; // code, size, count
   for (const key in map) {
     const value = map[key];
     if (typeof value !== 'string') return undefined;
-    size += variableSize(Buffer.byteLength(key, 'utf8')) + variableSize(Buffer.byteLength(value, 'utf8'));
+    const keyBytes = Buffer.byteLength(key, 'utf8');
+    if (symbolKeys && keyBytes !== key.length) return undefined;
+    size += variableSize(keyBytes) + variableSize(Buffer.byteLength(value, 'utf8'));
   }
   return size;
 }
@@ -250,7 +275,8 @@ function writeMap(out: Buffer, at: number, section: number, map: Record<string, 
 function fieldSize(kind: FieldKind, value: unknown): number | undefined {
   if (value === undefined || value === null) return 1;
   if (kind === 'timestamp') return value instanceof Date ? 9 : undefined;
-  return typeof value === 'string' ? variableSize(Buffer.byteLength(value, 'utf8')) : undefined;
+  if (typeof value !== 'string' || (kind === 'symbol' && !isAscii(value))) return undefined;
+  return variableSize(Buffer.byteLength(value, 'utf8'));
 }
 
 function encodeFast(headers: AmqpMessage, body: Uint8Array): Buffer | undefined {
@@ -268,9 +294,9 @@ function encodeFast(headers: AmqpMessage, body: Uint8Array): Buffer | undefined 
   if (last < 0) propertiesSize = 1;
   else for (let i = last + 1; i < PROPERTY_FIELDS.length; i++) propertiesSize -= 1; // trailing nulls are not written
   const annotations = headers.message_annotations as Record<string, unknown> | undefined;
-  const annotationsSize = annotations === undefined ? 0 : mapSize(annotations);
+  const annotationsSize = annotations === undefined ? 0 : mapSize(annotations, true);
   const app = headers.application_properties as Record<string, unknown> | undefined;
-  const appSize = app === undefined ? 0 : mapSize(app);
+  const appSize = app === undefined ? 0 : mapSize(app, false);
   if (annotationsSize === undefined || appSize === undefined) return undefined;
   for (const key of Object.keys(headers)) {
     if (!KNOWN_HEADERS.has(key)) return undefined;

@@ -3,6 +3,7 @@ import { type Server, createServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { inject, injectable } from 'inversify';
 import { type WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
+import { ConnectionGuard, type GuardedSocket } from '../../application/hub/connection-guard.js';
 import { HostedService, type ListenInfo, listenOn } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
 import { HttpRouter, type RouteHandler } from './http-router.js';
@@ -50,6 +51,7 @@ export class HttpsListener extends HostedService {
 
   constructor(
     @inject(HttpsListenerOptions) private readonly options: HttpsListenerOptions,
+    @inject(ConnectionGuard) private readonly guard: ConnectionGuard,
     @inject(Logger) logger: Logger,
   ) {
     super();
@@ -73,7 +75,15 @@ export class HttpsListener extends HostedService {
       this.log.warn('HTTPS is enabled but there is no server certificate: not listening');
       return [];
     }
-    const server = createServer({ cert: this.options.tls.cert, key: this.options.tls.key, noDelay: true }, (request, response) => this.onRequest(request, response));
+    const server = createServer({ cert: this.options.tls.cert, key: this.options.tls.key, noDelay: true, handshakeTimeout: this.guard.limits.handshakeTimeoutMs }, (request, response) => this.onRequest(request, response));
+    // Connection limits (docs/security.md): admission on the raw socket, before the TLS handshake.
+    // A connection stops being pending with its first request; an upgraded one (MQTT or AMQP over
+    // WebSocket) when its protocol head authenticates it.
+    server.prependListener('connection', (socket: Duplex & GuardedSocket) => this.guard.admit(socket, 'https'));
+    server.on('request', (request: IncomingMessage) => {
+      const peer = this.guard.peerOf(request.socket);
+      if (peer !== undefined) this.guard.established(peer);
+    });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(request, socket, head));
     server.on('tlsClientError', (error) => this.log.debug('TLS handshake failed', { error: error.message }));
     const info: ListenInfo = { protocol: 'https', host: this.options.host, port: this.options.port, setting: this.options.portSetting };

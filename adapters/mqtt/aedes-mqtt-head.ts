@@ -2,6 +2,7 @@
 // client objects and hooks, and the hook handlers are the IoT Hub MQTT surface in one place.
 // `MqttConnection` moves to its own file once the connection-limits work on this file (#12) lands.
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { EventEmitter } from 'node:events';
 import { inject, injectable } from 'inversify';
 import type { IncomingMessage } from 'node:http';
 import { type Server, createServer as createTcpServer } from 'node:net';
@@ -15,6 +16,7 @@ import { TwinValidationError } from '../../domain/twins/twin-limits.js';
 import { twinResponseBody } from '../../domain/twins/twin-document.js';
 import { AuthenticateClient } from '../../application/hub/authenticate-client.js';
 import { ClientDirectory } from '../../application/hub/client-directory.js';
+import { ConnectionGuard, type Peer } from '../../application/hub/connection-guard.js';
 import { HubIdentity } from '../../application/hub/hub-identity.js';
 import { IngestMessage } from '../../application/hub/ingest-message.js';
 import { MethodService } from '../../application/hub/method-service.js';
@@ -27,6 +29,7 @@ import { Logger } from '../../application/ports/logger.js';
 import { StoreFullError } from '../../application/ports/message-store.js';
 import { StateStore } from '../../application/ports/state-store.js';
 import { MqttConnectError, parseMqttConnect } from './connect-claim.js';
+import { MqttFrameGuard, type MqttFrameViolation } from './mqtt-frame-guard.js';
 import { MqttSessionStore } from './mqtt-session-store.js';
 import {
   IotHubTopicError,
@@ -234,6 +237,8 @@ export class AedesMqttHead extends HostedService {
   private broker: Aedes | null = null;
   private servers: Server[] = [];
   private readonly connections = new WeakMap<Client, MqttConnection>();
+  /** The admitted connection behind each client (absent for streams handed over without one). */
+  private readonly peers = new WeakMap<Client, Peer>();
   private inputCounter = 0;
   private hubCounter = 0;
   private readonly log: Logger;
@@ -248,6 +253,7 @@ export class AedesMqttHead extends HostedService {
     @inject(MethodService) private readonly methods: MethodService,
     @inject(ClientDirectory) private readonly directory: ClientDirectory,
     @inject(Clock) private readonly clock: Clock,
+    @inject(ConnectionGuard) private readonly guard: ConnectionGuard,
     @inject(StateStore) state: StateStore,
     @inject(Logger) logger: Logger,
   ) {
@@ -270,6 +276,8 @@ export class AedesMqttHead extends HostedService {
       maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
       drainTimeout: this.options.drainTimeoutMs,
       concurrency: this.options.concurrency,
+      // The guard closes a connection that has not authenticated by then; aedes' own timer agrees.
+      connectTimeout: this.guard.limits.handshakeTimeoutMs,
       // $SYS heartbeats serve no IoT Hub client (nobody may subscribe to $SYS).
       heartbeatInterval: 24 * 60 * 60 * 1000,
       authenticate: (client, username, password, done) => {
@@ -304,17 +312,22 @@ export class AedesMqttHead extends HostedService {
     const listening: ListenInfo[] = [];
     try {
       if (this.options.tls !== undefined) {
-        const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, noDelay: true } as Parameters<typeof createTlsServer>[0]);
+        const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, noDelay: true, handshakeTimeout: this.guard.limits.handshakeTimeoutMs } as Parameters<typeof createTlsServer>[0]);
+        // Admission on the raw socket, before the TLS handshake: a refused one costs no handshake.
+        server.prependListener('connection', (socket) => this.guard.admit(socket, 'mqtts'));
         server.on('secureConnection', (socket) => {
           socket.setNoDelay(true);
-          broker.handle(socket);
+          this.serve(broker, socket, this.guard.peerOf(socket));
         });
         server.on('tlsClientError', (error) => this.log.debug('TLS handshake failed', { error: error.message }));
         listening.push(await this.listen(server, { protocol: 'mqtts', host: this.options.host, port: this.options.port, setting: this.options.portSetting }));
       }
       if (this.options.plainPort !== 0) {
         // noDelay: without it one-in-flight QoS 1 round trips take ~44 ms (perf-and-style.md finding 5).
-        const server = createTcpServer({ noDelay: true }, (socket) => broker.handle(socket));
+        const server = createTcpServer({ noDelay: true }, (socket) => {
+          const peer = this.guard.admit(socket, 'mqtt');
+          if (peer !== undefined) this.serve(broker, socket, peer);
+        });
         listening.push(await this.listen(server, { protocol: 'mqtt', host: this.options.plainHost ?? this.options.host, port: this.options.plainPort, setting: this.options.plainPortSetting }));
       }
     } catch (error) {
@@ -334,7 +347,24 @@ export class AedesMqttHead extends HostedService {
       stream.destroy();
       return;
     }
-    this.broker.handle(stream, request);
+    // The HTTPS listener admitted the connection under its own socket's address.
+    this.serve(this.broker, stream, request === undefined ? undefined : this.guard.peerOf(request.socket), request);
+  }
+
+  /** Hands `conn` to aedes behind the frame guard, which checks every packet's fixed header before aedes reads its body. */
+  private serve(broker: Aedes, conn: Duplex, peer: Peer | undefined, request?: IncomingMessage): void {
+    const client = broker.handle(conn, request);
+    if (peer !== undefined) this.peers.set(client, peer);
+    const limits = this.guard.limits;
+    const frames = new MqttFrameGuard(() => (this.connections.has(client) ? limits.maxPacketBytes : limits.preAuthPacketBytes));
+    guardReads(conn, frames, (violation) => this.onViolation(client, peer, violation));
+    grantQos1ForQos2Subscriptions(client);
+  }
+
+  private onViolation(client: Client, peer: Peer | undefined, violation: MqttFrameViolation): void {
+    const fields = { ...violation, ...(client.id ? { clientId: client.id } : {}), authenticated: this.connections.has(client) };
+    if (peer !== undefined) this.guard.violation(peer, violation.reason, fields);
+    else this.log.warn('connection refused by limits', fields);
   }
 
   async stop(): Promise<void> {
@@ -362,13 +392,13 @@ export class AedesMqttHead extends HostedService {
       claim = parseMqttConnect({ clientId: client.id, username }, acceptedHosts);
     } catch (error) {
       if (error instanceof MqttConnectError) {
-        this.log.warn('connection refused', { clientId: client.id, reason: error.code, detail: error.message });
+        this.loginFailed(client, error.code, error.message);
         return false;
       }
       throw error;
     }
     if (password === undefined || password.length === 0) {
-      this.log.warn('connection refused', { clientId: client.id, reason: 'no-password', detail: 'a SAS token is required as password (X.509 is not supported yet)' });
+      this.loginFailed(client, 'no-password', 'a SAS token is required as password (X.509 is not supported yet)');
       return false;
     }
     const result = await this.authenticator.execute({
@@ -379,10 +409,12 @@ export class AedesMqttHead extends HostedService {
     });
     if (!result.ok) {
       // Never log the token: reason and detail are token-free by contract.
-      this.log.warn('connection refused', { clientId: client.id, reason: result.reason, detail: result.detail });
+      this.loginFailed(client, result.reason, result.detail);
       return false;
     }
     if (client.closed) return false; // went away while we were checking its token
+    const peer = this.peers.get(client);
+    if (peer !== undefined) this.guard.authenticated(peer);
     const connection = new MqttConnection(result.identity, client, this);
     // The SDK reconnects with a fresh token before expiry (iot-sdk-protocol.md §1.7); a client
     // that does not is closed when its token expires.
@@ -394,6 +426,13 @@ export class AedesMqttHead extends HostedService {
     else connection.stored = await this.sessions.load(client.id);
     this.connections.set(client, connection);
     return true;
+  }
+
+  /** A refused CONNECT: counted for its source's back-off; logged in full unless the source's refusals are being collapsed. */
+  private loginFailed(client: Client, reason: string, detail: string): void {
+    const peer = this.peers.get(client);
+    const logInFull = peer === undefined || this.guard.loginFailed(peer.source, peer.listener, reason).logInFull;
+    if (logInFull) this.log.warn('connection refused', { clientId: client.id, reason, detail, ...(peer !== undefined ? { source: peer.source } : {}) });
   }
 
   private persistSession(client: Client, connection: MqttConnection): void {
@@ -569,4 +608,36 @@ export class AedesMqttHead extends HostedService {
       connection.publish0(formatTwinResponseTopic(500, requestId), Buffer.from(JSON.stringify({ errorCode: 500001, message: 'reported properties could not be stored' })));
     }
   }
+}
+
+/**
+ * Puts `guard` between `stream` and its reader (aedes reads with `stream.read()` on 'readable'):
+ * every chunk is checked as it is read, and on a violation the stream is destroyed and the chunk
+ * never reaches the parser. This wraps `read` of our own stream object only; aedes is unchanged.
+ */
+function guardReads(stream: Duplex, guard: MqttFrameGuard, onViolation: (violation: MqttFrameViolation) => void): void {
+  const read = stream.read;
+  stream.read = function (this: Duplex, size?: number): unknown {
+    const chunk: unknown = read.call(this, size);
+    if (chunk === null || !(chunk instanceof Uint8Array)) return chunk;
+    const violation = guard.feed(chunk);
+    if (violation === undefined) return chunk;
+    onViolation(violation);
+    stream.destroy();
+    return null;
+  } as Duplex['read'];
+}
+
+/**
+ * IoT Hub grants QoS 1 to a SUBSCRIBE asking for QoS 2 (it has no QoS 2). aedes answers the QoS a
+ * SUBSCRIBE asks for, taken before `authorizeSubscribe` runs, and has no hook between its parser
+ * and its handlers: lower the request on the parsed packet, in a listener that runs before aedes'
+ * own (`_parser` is aedes' per-client mqtt-packet parser; the QoS 2 tests catch a change).
+ */
+function grantQos1ForQos2Subscriptions(client: Client): void {
+  const parser = (client as unknown as { _parser?: EventEmitter })._parser;
+  parser?.prependListener('packet', (packet: { cmd?: string; subscriptions?: Array<{ qos: number }> }) => {
+    if (packet.cmd !== 'subscribe' || packet.subscriptions === undefined) return;
+    for (const subscription of packet.subscriptions) if (subscription.qos > 1) subscription.qos = 1;
+  });
 }

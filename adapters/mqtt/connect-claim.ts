@@ -78,23 +78,19 @@ export function parseMqttConnect(packet: { clientId: string; username?: string |
   if (username === undefined || username.length === 0) {
     throw new MqttConnectError('bad-username', 'username is required: "<hub host name>/<client id>/?api-version=..."');
   }
-  const q = username.indexOf('?');
+  // The parameters are the last `/` segment, after a leading `?` (edgeHub's `MqttUsernameParser`
+  // splits on `/` too). Ids may contain `?` (IoT Hub allows it): the first `?` is not the query.
+  // edgeHub also accepts `<host>/<clientId>/api-version=...&...` (no "?").
+  const slash = username.lastIndexOf('/');
+  const last = username.slice(slash + 1);
   let path: string;
   let query: string;
-  if (q >= 0) {
-    path = username.slice(0, q);
-    query = username.slice(q + 1);
+  if (last.startsWith('?') || last.includes('=')) {
+    path = username.slice(0, slash + 1);
+    query = last.startsWith('?') ? last.slice(1) : last;
   } else {
-    // edgeHub also accepts `<host>/<clientId>/api-version=...&...` (no "?"): the parameters are the last segment.
-    const slash = username.lastIndexOf('/');
-    const last = username.slice(slash + 1);
-    if (last.includes('=')) {
-      path = username.slice(0, slash + 1);
-      query = last;
-    } else {
-      path = username;
-      query = '';
-    }
+    path = username;
+    query = '';
   }
   const segments = path.split('/');
   if (segments[segments.length - 1] === '') {

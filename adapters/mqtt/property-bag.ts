@@ -116,6 +116,22 @@ export function decodePropertyBag(bag: string): PropertyBag {
   return { systemProperties, properties };
 }
 
+/** An unpaired UTF-16 surrogate: `encodeURIComponent` throws on it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * `encodeURIComponent`, except that an unpaired surrogate (a JSON `"\ud800"` in a C2D property
+ * from the management API) becomes U+FFFD, as it would in any UTF-8 on the wire, instead of
+ * throwing: a throw made the message undeliverable and held the device's C2D queue behind it.
+ */
+function encodeWire(text: string): string {
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    return encodeURIComponent(text.replace(LONE_SURROGATE, '\uFFFD'));
+  }
+}
+
 /**
  * Encodes a bag for delivery to a client (C2D, module inputs). The SDK parses it with
  * `split('&')`, `split('=')` and `decodeURIComponent` on both halves (iot-sdk-protocol.md §1.3),
@@ -127,11 +143,11 @@ export function encodePropertyBag(bag: PropertyBag): string {
   for (const [name, value] of Object.entries(bag.systemProperties)) {
     const wire = Object.hasOwn(MQTT_SYSTEM_PROPERTY_TO_WIRE, name) ? MQTT_SYSTEM_PROPERTY_TO_WIRE[name] : undefined;
     if (wire !== undefined) {
-      pairs.push(`${encodeURIComponent(wire)}=${encodeURIComponent(value)}`);
+      pairs.push(`${encodeURIComponent(wire)}=${encodeWire(value)}`);
     }
   }
   for (const [key, value] of Object.entries(bag.properties)) {
-    pairs.push(`${encodeURIComponent(key)}=${encodeURIComponent(value)}`);
+    pairs.push(`${encodeWire(key)}=${encodeWire(value)}`);
   }
   return pairs.join('&');
 }

@@ -9,7 +9,7 @@ import { agentModule } from './agent-module.js';
 import { coreModule } from './core-module.js';
 import { deploymentModule } from './deployment-module.js';
 import { dockerRuntimeModule } from './docker-runtime-module.js';
-import { hubModule } from './hub-module.js';
+import { type HubModuleOptions, hubModule } from './hub-module.js';
 import { managementApiModule, managementModule } from './management-module.js';
 import { observeModule } from './observe-module.js';
 import { runtimeSockets } from '../runtime-sockets.js';
@@ -35,6 +35,21 @@ export function upstreamOptions(config: EdgeportConfig): UpstreamModuleOptions {
     ...(ca !== undefined ? { ca } : {}),
     // Connected mode: the deployment comes from the $edgeAgent/$edgeHub twins, not agent.manifest.
     twinDeployment: true,
+  };
+}
+
+/** `hub.limits.*` as the hub module takes them (seconds to milliseconds). */
+export function hubLimits(config: EdgeportConfig): NonNullable<HubModuleOptions['limits']> {
+  const limits = config.hub.limits;
+  return {
+    maxConnections: limits.maxConnections,
+    maxConnectionsPerSource: limits.maxConnectionsPerSource,
+    maxPendingConnections: limits.maxPendingConnections,
+    maxPendingPerSource: limits.maxPendingPerSource,
+    handshakeTimeoutMs: limits.handshakeTimeoutSecs * 1000,
+    loginFailuresBeforeBackoff: limits.loginFailuresBeforeBackoff,
+    loginBackoffMaxMs: limits.loginBackoffMaxSecs * 1000,
+    logSummaryIntervalMs: limits.logSummaryIntervalSecs * 1000,
   };
 }
 
@@ -80,6 +95,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
         amqp: { enabled: config.hub.amqp.enabled, host: config.hub.amqp.host, port: config.hub.amqp.port, ...(roles.serverCertificate !== undefined ? { tls: roles.serverCertificate } : {}) },
         https: { enabled: config.hub.https.enabled, host: config.hub.https.host, port: config.hub.https.port, ...(roles.serverCertificate !== undefined ? { tls: roles.serverCertificate } : {}) },
         pipeline: { timeToLiveSecs: config.hub.storeAndForward.timeToLiveSecs, maxStoreBytes: config.hub.storeAndForward.maxBytes, upstreamConfigured: config.upstream.kind !== 'none' },
+        limits: hubLimits(config),
       }),
     );
   }

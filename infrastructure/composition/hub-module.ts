@@ -4,6 +4,8 @@ import { AuthenticateClient } from '../../application/hub/authenticate-client.js
 import { ClientDirectory } from '../../application/hub/client-directory.js';
 import { ClientEndpointDelivery } from '../../application/hub/client-endpoint-delivery.js';
 import { CloudToDeviceOptions, CloudToDeviceService } from '../../application/hub/cloud-to-device-service.js';
+import { ConnectionGuard } from '../../application/hub/connection-guard.js';
+import { ConnectionLimits } from '../../application/hub/connection-limits.js';
 import { DeliverStoredMessages } from '../../application/hub/deliver-stored-messages.js';
 import { HubIdentity } from '../../application/hub/hub-identity.js';
 import { IngestLifecycle } from '../../application/hub/ingest-lifecycle.js';
@@ -80,6 +82,8 @@ export interface HubModuleOptions {
   pipeline?: { timeToLiveSecs: number; maxStoreBytes: number; deliveryBatchSize?: number; upstreamConfigured?: boolean };
   /** Log message counts every this many ms while messages flow (`TrafficReport`; default 10 000, 0 = off). */
   trafficReportIntervalMs?: number;
+  /** Connection limits of every listener (`hub.limits.*`); omitted fields keep `ConnectionLimits`' defaults. */
+  limits?: Partial<ConnectionLimits>;
 }
 
 /**
@@ -121,6 +125,8 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
       }
     }
     bind(ClientDirectory).toSelf().inSingletonScope();
+    bind(ConnectionLimits).toConstantValue(new ConnectionLimits(options.limits));
+    bind(ConnectionGuard).toSelf().inSingletonScope();
     bind(ClientEndpointDelivery).toSelf().inSingletonScope();
     bind(EndpointDelivery).toService(ClientEndpointDelivery);
     bind(SasSigner).to(NodeSasSigner).inSingletonScope();
@@ -170,7 +176,7 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
           }
           if (options.amqp?.enabled === true) {
             const amqpHead = context.get(AmqpHubHead);
-            listener.addWebSocket(IOTHUB_WEBSOCKET_PATH, 'AMQPWSB10', (socket) => amqpHead.handleStream(webSocketStream(socket)));
+            listener.addWebSocket(IOTHUB_WEBSOCKET_PATH, 'AMQPWSB10', (socket, request) => amqpHead.handleStream(webSocketStream(socket), request));
           }
           return listener;
         });

@@ -72,6 +72,21 @@ export const configSchema = z
         amqp: listener(5671, true),
         /** HTTPS (edgeHub's 443): module-to-module methods and MQTT over WebSocket. */
         https: listener(443, true),
+        /** Connection limits of every hub listener (docs/security.md); counts of 0 mean no limit. */
+        limits: z
+          .object({
+            maxConnections: integer(0, 1_000_000, 'an integer 0-1000000 (0 = no limit)').default(10_000),
+            maxConnectionsPerSource: integer(0, 1_000_000, 'an integer 0-1000000 (0 = no limit)').default(1_000),
+            maxPendingConnections: integer(0, 1_000_000, 'an integer 0-1000000 (0 = no limit)').default(500),
+            maxPendingPerSource: integer(0, 1_000_000, 'an integer 0-1000000 (0 = no limit)').default(100),
+            /** A connection not authenticated this long after it was accepted is closed. */
+            handshakeTimeoutSecs: integer(1, 3600, 'an integer number of seconds 1-3600').default(10),
+            loginFailuresBeforeBackoff: integer(1, 1_000_000, 'an integer 1-1000000').default(10),
+            loginBackoffMaxSecs: integer(1, 86_400, 'an integer number of seconds 1-86400').default(60),
+            logSummaryIntervalSecs: integer(1, 3600, 'an integer number of seconds 1-3600').default(10),
+          })
+          .strict()
+          .prefault({}),
         storeAndForward: z
           .object({
             /** Default message TTL when a route sets none; < 0 keeps messages forever (Azure semantics). */
