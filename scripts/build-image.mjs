@@ -22,7 +22,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { create as createTar } from 'tar';
-import { HASH_LABEL, contentHash, followStream, hostNodeFiles, imageHash, importRootfs } from './lib/host-images.mjs';
+import { HASH_LABEL, contentHash, followStream, hostNodeFiles, imageHash, importRootfs, sharedLibraries } from './lib/host-images.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Bump when the recipe changes in a way the inputs do not show. */
@@ -62,9 +62,35 @@ function busyboxPath() {
   throw new Error('a static busybox is needed for the local base image (/bin/sh): apt-get install busybox-static (.ci/run does)');
 }
 
-/** The local base: node + libraries, npm, busybox (sh, env, coreutils), CA bundle, /etc files. */
+/**
+ * Native addons of the build stage's tools (Vite's rolldown and lightningcss bindings), whose shared
+ * libraries (librt, libm, ...) node itself does not link: the local base carries them too, as the
+ * official node image does.
+ */
+const BUILD_TOOL_ADDONS = [
+  'node_modules/@rolldown/binding-linux-x64-gnu/rolldown-binding.linux-x64-gnu.node',
+  'node_modules/lightningcss-linux-x64-gnu/lightningcss.linux-x64-gnu.node',
+];
+
+/** The shared libraries of the build tools' addons that are not already in `files`. */
+function buildToolLibraries(files) {
+  const have = new Set(files.map(([path]) => path));
+  const extra = [];
+  for (const addon of BUILD_TOOL_ADDONS.map((path) => join(REPO, path)).filter((path) => existsSync(path))) {
+    for (const lib of sharedLibraries(addon)) {
+      const path = lib.replace(/^\//, '');
+      if (have.has(path)) continue;
+      have.add(path);
+      extra.push([path, realpathSync(lib)]);
+    }
+  }
+  return extra;
+}
+
+/** The local base: node + libraries (and the build tools'), npm, busybox (sh, env, coreutils), CA bundle, /etc files. */
 function localBaseRootfs() {
   const files = hostNodeFiles();
+  files.push(...buildToolLibraries(files));
   const npm = hostNpmDir();
   for (const file of filesUnder(npm)) files.push([`usr/local/lib/node_modules/npm/${relative(npm, file)}`, file]);
   const busybox = busyboxPath();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, type Stats, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { EdgeportConfig } from '../config/load-config.js';
@@ -19,17 +19,32 @@ export interface DeployCommandDeps {
 
 /**
  * Writes `text` to `target` atomically: a temp file in the same directory, then rename over it.
- * Mode 0600: a manifest may hold registry credentials (`registryCredentials.*.password`).
+ * Mode 0600: a manifest may hold registry credentials (`registryCredentials.*.password`). Run as
+ * root (`docker exec` into the container, `sudo edgeport deploy`), the file is given to the owner
+ * of the file it replaces, else of its directory: the runtime, which may run as another user (the
+ * container's `edgeport`), must still read it.
  */
 function writeAtomically(target: string, text: string): void {
   mkdirSync(dirname(target), { recursive: true });
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     writeFileSync(temp, text, { flush: true, mode: 0o600 });
+    if (process.getuid?.() === 0) {
+      const owner = statOrUndefined(target) ?? statSync(dirname(target));
+      if (owner.uid !== 0 || owner.gid !== 0) chownSync(temp, owner.uid, owner.gid);
+    }
     renameSync(temp, target);
   } catch (error) {
     rmSync(temp, { force: true });
     throw error;
+  }
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../support/agent/process-fixtures.js';
 import { edgeportCli } from '../../support/cli/edgeport-cli.js';
@@ -75,4 +75,17 @@ test('deploy: a manifest over 2 MiB is refused by its size (exit 2), without bei
     assert.equal(result.status, 2);
     assert.equal(result.stdout, '');
     assert.match(result.stderr, /^400 .*big\.json: the deployment manifest is 3145\d{3} bytes; at most 2097152 bytes \(2 MiB\) are accepted\n$/);
+  }));
+
+test('deploy as root into a directory the runtime\'s user owns: the private copy belongs to that user, so the runtime can read it', { skip: process.getuid?.() !== 0 ? 'needs root to hand the file over' : false }, () =>
+  withManifest(async (dir) => {
+    const runtimeDir = join(dir, 'runtime');
+    mkdirSync(runtimeDir);
+    chownSync(runtimeDir, 10001, 10001);
+    writeFileSync(join(dir, 'edgeport.toml'), '[agent]\nmanifest = "runtime/deployed.json"\n');
+    const result = await edgeport(['deploy', 'm.json'], dir);
+    assert.equal(result.status, 0, result.stderr);
+    const deployed = statSync(join(runtimeDir, 'deployed.json'));
+    assert.equal(deployed.mode & 0o777, 0o600);
+    assert.deepEqual([deployed.uid, deployed.gid], [10001, 10001]);
   }));

@@ -4,12 +4,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { IDENTITIES_NAMESPACE } from '../../../application/hub/state-identity-store.js';
+import { StateIdentityStore } from '../../../application/hub/state-identity-store.js';
+import { AesGcmSecretCipher } from '../../../adapters/secrets/aes-gcm-secret-cipher.js';
+import { MasterKeyFile } from '../../../adapters/secrets/master-key-file.js';
 import { writeRegistryCredentialsFile } from '../../../infrastructure/config/registry-credentials-file.js';
 import { eventually, modulesRunning, REPO, runExample } from '../../support/example/run-example.js';
 import { isolatedEnv } from '../../support/diagnostics/check-runner.js';
 import { postgresFixture } from '../../support/storage-fixtures.js';
 import { skipUnless } from '../../support/services.js';
+import { SilentLogger } from '../../support/pipeline-harness.js';
 
 const skip = await skipUnless('postgres');
 const CONNECTION_KEY = Buffer.from('bundle-upstream-device-key-000001').toString('base64');
@@ -114,11 +117,11 @@ test('edgeport support-bundle: the runtime running with keys, a connection strin
     assert.match(text('config/registry-credentials.json'), /"username": "bundleacr"/);
 
     // Every secret of the setup: ours, the module identities' keys the runtime made, the edge CA's key.
+    // Keys are sealed at rest (secrets.keyFile): read them through the identity store with the runtime's master key.
     const { state } = await store.open();
-    const identityKeys = (await state!.list(IDENTITIES_NAMESPACE)).flatMap(({ value }) => {
-      const keys = value as { primaryKey: string; secondaryKey: string };
-      return [keys.primaryKey, keys.secondaryKey];
-    });
+    const cipher = new AesGcmSecretCipher(new MasterKeyFile(join(dataDir, 'secrets', 'master.key'), new SilentLogger()));
+    await cipher.open({ allowCreate: false });
+    const identityKeys = (await new StateIdentityStore(state!, cipher).list()).flatMap(({ credentials }) => [credentials.primaryKey, credentials.secondaryKey]);
     await store.shut();
     assert.ok(identityKeys.length >= 6, 'sensor, filter and the leaf device have keys');
     const caKeyBody = readFileSync(join(dataDir, 'certs', 'edge-ca.key.pem'), 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('-----'))[0]!;
