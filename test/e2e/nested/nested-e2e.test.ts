@@ -29,7 +29,7 @@ function assertInOrder(seqs: number[], who: string): void {
   assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i), `${who}: every sequence number, in order, none lost`);
 }
 
-test('e2e nested edge: emulator <- parent edgeport <- child edgeport <- leaf: deployment through the parent, leaf and module telemetry as their identities, parent upstream down 30 s then child link down 30 s without loss or reordering, method from the cloud to a child module', { timeout: 240_000 }, async () => {
+test('e2e nested edge: emulator <- parent edgeport <- child edgeport <- leaf: deployment through the parent, leaf and module telemetry as their identities, parent upstream down 30 s then child link down 30 s without loss or reordering, method from the cloud to a child module, C2D to the leaf', { timeout: 240_000 }, async () => {
   const emulator = new IotHubEmulator();
   const parent = emulator.registry.add('parent1', { edge: true });
   const child = emulator.registry.add('child1', { edge: true, parent: 'parent1' });
@@ -111,11 +111,16 @@ test('e2e nested edge: emulator <- parent edgeport <- child edgeport <- leaf: de
     // The leaf (official MQTT client) connects to the child with its cloud key (the child's scope, cached through the parent).
     const childCa = readFileSync(join(childDir, 'certs', 'edge-ca.cert.pem'), 'utf8');
     const leafConnection = `HostName=${emulator.hostName};DeviceId=leaf1;SharedAccessKey=${leaf.primaryKey};GatewayHostName=localhost:${childListeners.EDGEPORT_HUB_MQTT_PORT}`;
+    const c2d: string[] = [];
     await childProc.until('leaf1 open', 30_000, async () => {
       const client = Client.fromConnectionString(leafConnection, Mqtt);
       await client.setOptions({ ca: childCa });
       try {
         await within(10_000, 'leaf1 open', client.open());
+        client.on('message', (msg) => {
+          c2d.push(String(msg.data));
+          void client.complete(msg);
+        });
         leafClient = client;
         return true;
       } catch {
@@ -142,6 +147,10 @@ test('e2e nested edge: emulator <- parent edgeport <- child edgeport <- leaf: de
     const [connection] = [...emulator.identitiesByConnection().values()];
     assert.equal(emulator.identitiesByConnection().size, 1, 'one upstream connection: the parent\'s');
     assert.ok(connection!.includes('leaf1') && connection!.includes('child1/counter') && connection!.includes('parent1'), `the parent carries the child's identities: ${String(connection)}`);
+
+    // C2D from the cloud to the leaf: taken by the parent, passed down to the child, delivered to the leaf.
+    assert.equal(await within(30_000, 'c2d taken by the parent', emulator.sendC2d('leaf1', { body: new TextEncoder().encode('hello nested leaf'), properties: {}, systemProperties: { messageId: 'c2d-nested' } })), 'completed');
+    await childProc.until('C2D at the leaf through parent and child', 30_000, () => (c2d.includes('hello nested leaf') ? true : undefined));
 
     // 1. The parent's upstream is down for 30 s.
     const counterSeqs = (): number[] => firstSeqs(emulator.messages('child1/counter').map((m) => m.properties['seq']));
