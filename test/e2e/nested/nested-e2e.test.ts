@@ -191,6 +191,11 @@ test('e2e nested edge: emulator <- parent edgeport <- child edgeport <- leaf: de
     });
     assert.deepEqual(again, { status: 200, payload: { echoed: { x: 2 }, from: 'counter' } });
 
+    // Every identity the child carried was accepted by the parent at once (its scope was known there).
+    const refused = parentRuntime.lines.filter((l) => String(l['msg']) === 'put-token refused' || String(l['msg']) === 'child edge device refused');
+    assert.deepEqual(refused, [], 'the parent refused none of the child\'s identities');
+    assert.ok(!JSON.stringify(parentRuntime.lines).includes(child.primaryKey) && !JSON.stringify(childRuntime.lines).includes(leaf.primaryKey), 'no key in the logs');
+
     await leafClient?.close().catch(() => undefined);
     leafClient = undefined;
     assert.equal(await childProc.stop(), 0, childProc.context());
