@@ -31,7 +31,6 @@ export function upstreamOptions(config: EdgeportConfig): UpstreamModuleOptions {
   const host = parent ? config.upstream.parentHostname : config.upstream.host;
   return {
     kind: 'iothub',
-    ...(parent ? { nested: true } : {}),
     connectionString: config.upstream.connectionString,
     host,
     amqpPort: config.upstream.amqpPort,

@@ -35,8 +35,6 @@ export type UpstreamModuleOptions =
       ca?: string;
       tokenTtlSeconds?: number;
       maxReconnectDelayMs?: number;
-      /** Nested edge (`upstream.kind = "parent"`): the upstream is a parent edge device's hub. */
-      nested?: boolean;
       /** Take the deployment from the `$edgeAgent`/`$edgeHub` twins (replaces the file source). */
       twinDeployment: boolean;
       sync?: Partial<UpstreamSyncOptions>;
