@@ -29,7 +29,7 @@ function assertInOrder(seqs: number[], who: string): void {
   assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i), `${who}: every sequence number, in order, none lost`);
 }
 
-test('e2e nested edge: emulator <- parent edgeport <- child edgeport <- leaf: deployment through the parent, leaf and module telemetry as their identities, parent upstream down 30 s then child link down 30 s without loss or reordering, method from the cloud to a child module, C2D to the leaf', { timeout: 240_000 }, async () => {
+test('e2e nested edge: emulator <- parent edgeport <- child edgeport <- leaf: deployment through the parent, leaf and module telemetry as their identities, parent upstream down 30 s (the parent restarted offline meanwhile) then child link down 30 s without loss or reordering, method from the cloud to a child module, C2D to the leaf', { timeout: 240_000 }, async () => {
   const emulator = new IotHubEmulator();
   const parent = emulator.registry.add('parent1', { edge: true });
   const child = emulator.registry.add('child1', { edge: true, parent: 'parent1' });
@@ -45,7 +45,7 @@ test('e2e nested edge: emulator <- parent edgeport <- child edgeport <- leaf: de
   const parentListeners = await loopbackListeners();
   const childListeners = await loopbackListeners();
   const common = { EDGEPORT_HOSTNAME: 'localhost', EDGEPORT_IOT_HUB_HOSTNAME: emulator.hostName, EDGEPORT_AGENT_RUNTIME: 'process', EDGEPORT_UPSTREAM_MAX_RECONNECT_DELAY_SECS: '2', EDGEPORT_LOG_LEVEL: LOG_LEVEL };
-  const parentRuntime = new RuntimeProcess(parentDir, {
+  const startParent = (): RuntimeProcess => new RuntimeProcess(parentDir, {
     ...common,
     ...parentListeners,
     EDGEPORT_DEVICE_ID: 'parent1',
@@ -56,6 +56,9 @@ test('e2e nested edge: emulator <- parent edgeport <- child edgeport <- leaf: de
     EDGEPORT_UPSTREAM_HTTPS_PORT: String(emulator.httpsPort),
     EDGEPORT_UPSTREAM_CA_FILE: emulatorCa,
   });
+  let parentRuntime = startParent();
+  /** Log lines of every parent process of the test (it is restarted once). */
+  const parentLines: Array<Record<string, unknown>> = [];
   // The child reaches the parent's AMQP head and HTTPS port through proxies the test cuts.
   const amqpLink = new TcpProxy({ host: '127.0.0.1', port: Number(parentListeners.EDGEPORT_HUB_AMQP_PORT) });
   const httpsLink = new TcpProxy({ host: '127.0.0.1', port: Number(parentListeners.EDGEPORT_HUB_HTTPS_PORT) });
@@ -156,8 +159,20 @@ test('e2e nested edge: emulator <- parent edgeport <- child edgeport <- leaf: de
     const counterSeqs = (): number[] => firstSeqs(emulator.messages('child1/counter').map((m) => m.properties['seq']));
     const leafSeqs = (): number[] => firstSeqs(emulator.messages('leaf1').map((m) => m.properties['seq']));
     await emulator.stop();
+    const outageStart = Date.now();
     const sentBefore1 = leafSeq;
-    await new Promise((r) => setTimeout(r, OUTAGE_MS));
+    // The parent restarts while IoT Hub is away: it authenticates the child, the child's module and
+    // the child's leaf from its persisted caches (its own scope, the child's scope and parent links).
+    assert.equal(await parentRuntime.stop(), 0, parentRuntime.context());
+    parentLines.push(...parentRuntime.lines);
+    parentRuntime = startParent();
+    const restarted = parentRuntime;
+    await restarted.until('the restarted parent authenticates the child\'s identities offline', 30_000, () => {
+      const connected = new Set(restarted.lines.filter((l) => String(l['msg']) === 'client connected').map((l) => String(l['identity'])));
+      return ['child1', 'child1/counter', 'leaf1'].every((id) => connected.has(id)) ? true : undefined;
+    });
+    assert.equal(emulator.openConnections, 0, 'IoT Hub was still away');
+    await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - outageStart))));
     assert.ok(leafSeq > sentBefore1 + 10, 'the leaf kept sending to the child while the cloud was away');
     await emulator.start();
     const target1 = leafSeq;
@@ -192,9 +207,10 @@ test('e2e nested edge: emulator <- parent edgeport <- child edgeport <- leaf: de
     assert.deepEqual(again, { status: 200, payload: { echoed: { x: 2 }, from: 'counter' } });
 
     // Every identity the child carried was accepted by the parent at once (its scope was known there).
-    const refused = parentRuntime.lines.filter((l) => String(l['msg']) === 'put-token refused' || String(l['msg']) === 'child edge device refused');
+    parentLines.push(...parentRuntime.lines);
+    const refused = parentLines.filter((l) => String(l['msg']) === 'put-token refused' || String(l['msg']) === 'child edge device refused');
     assert.deepEqual(refused, [], 'the parent refused none of the child\'s identities');
-    assert.ok(!JSON.stringify(parentRuntime.lines).includes(child.primaryKey) && !JSON.stringify(childRuntime.lines).includes(leaf.primaryKey), 'no key in the logs');
+    assert.ok(!JSON.stringify(parentLines).includes(child.primaryKey) && !JSON.stringify(childRuntime.lines).includes(leaf.primaryKey), 'no key in the logs');
 
     await leafClient?.close().catch(() => undefined);
     leafClient = undefined;
