@@ -11,11 +11,16 @@ import { readJsonBody } from './json-body.js';
 /** The registry calls a child edge device makes on its upstream's HTTPS port (IoT Hub's paths). */
 export const NESTED_ROUTES = {
   scope: '/devices/:deviceId/modules/:moduleId/devicesAndModulesInDeviceScope',
+  /** A child that is itself a parent asks for the scope of an edge device below it. */
+  targetScope: '/devices/:deviceId/modules/:moduleId/devicesAndModulesInTargetDeviceScope',
   module: '/devices/:deviceId/modules/:moduleId',
 } as const;
 
 /** A scope request body (`pageSize`, `continuationLink`): this hub answers the whole scope in one page. */
 const SCOPE_BODY = z.object({ pageSize: z.number().optional(), continuationLink: z.string().nullish() }, { error: 'the request body must be a JSON object {"pageSize": ...}' }).loose();
+const TARGET_SCOPE_BODY = z
+  .object({ targetDeviceId: z.string({ error: 'targetDeviceId must be a device id' }).min(1, { error: 'targetDeviceId must be a device id' }) }, { error: 'the request body must be a JSON object {"targetDeviceId": ...}' })
+  .loose();
 const MODULE_BODY = z.object({}, { error: 'the request body must be a module identity object' }).loose();
 
 /** A scope entry as IoT Hub's `devicesAndModulesInDeviceScope` lists it (the shape `DeviceScopeClient` reads). */
@@ -48,7 +53,20 @@ export class NestedEdgeApi {
 
   register(listener: Pick<HttpsListener, 'addRoute'>): void {
     listener.addRoute('POST', NESTED_ROUTES.scope, (route) => this.deviceScope(route));
+    listener.addRoute('POST', NESTED_ROUTES.targetScope, (route) => this.targetScope(route));
     listener.addRoute('PUT', NESTED_ROUTES.module, (route) => this.createModule(route));
+  }
+
+  private async targetScope({ request, response, params }: RouteRequest): Promise<void> {
+    const deviceId = params['deviceId'] ?? '';
+    if (params['moduleId'] !== '$edgeHub') {
+      request.resume();
+      throw new HttpError(404, 'the device scope is served for the $edgeHub module only');
+    }
+    await this.guard(() => this.scope.authorize(deviceId, request.headers.authorization), request);
+    const { targetDeviceId } = await readJsonBody(request, TARGET_SCOPE_BODY);
+    const records = await this.guard(() => this.scope.targetScopeOf(deviceId, targetDeviceId));
+    sendJson(response, 200, { items: records.map(scopeItem), continuationLink: null });
   }
 
   private async deviceScope({ request, response, params }: RouteRequest): Promise<void> {

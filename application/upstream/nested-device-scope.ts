@@ -97,6 +97,19 @@ export class NestedDeviceScope {
     return records;
   }
 
+  /**
+   * Deeper nesting: child edge device `callerId` (itself a parent) asks for the scope of `targetId`,
+   * an edge device below it. Only a target whose parent links (from the cached scopes) lead to the
+   * caller is served (403 otherwise); then as `scopeOf`.
+   */
+  async targetScopeOf(callerId: string, targetId: string): Promise<IdentityRecord[]> {
+    if (!(await this.parents.ancestors(targetId)).includes(callerId)) {
+      this.log.warn('child edge device refused', { device: callerId, reason: 'not-in-scope', detail: `${targetId} is not below ${callerId}` });
+      throw new NestedScopeError(403, `${targetId} is not in the scope of ${callerId}`);
+    }
+    return await this.scopeOf(targetId);
+  }
+
   /** Creates module `moduleId` of child `childId` in the cloud registry; 503 while the cloud is away (the child retries). */
   async createModule(childId: string, moduleId: string): Promise<void> {
     try {

@@ -96,3 +96,16 @@ test('nested scope: a refusal of the cloud is passed on with its status; module 
   upstream.setConnected(false);
   await assert.rejects(scope.createModule('child1', 'other'), (error: unknown) => error instanceof NestedScopeError && error.status === 503);
 });
+
+test('nested scope, deeper: a child that is itself a parent gets the scope of an edge device below it, and of no other', async () => {
+  const { upstream, scope } = await parentHub();
+  upstream.setConnected(true);
+  upstream.targetScopes.set('child1', [record('grandchild1', key('grandchild'))]);
+  upstream.targetScopes.set('grandchild1', [record('grandchild1/$edgeAgent', key('gc-agent')), record('leaf9', key('leaf9'))]);
+  upstream.targetScopes.set('sibling1', [record('leaf7', key('leaf7'))]);
+  await assert.rejects(scope.targetScopeOf('child1', 'grandchild1'), (error: unknown) => error instanceof NestedScopeError && error.status === 403, 'unknown before child1\'s scope is cached');
+  await scope.scopeOf('child1');
+  assert.deepEqual((await scope.targetScopeOf('child1', 'grandchild1')).map((r) => r.identity.deviceId), ['grandchild1', 'leaf9']);
+  await assert.rejects(scope.targetScopeOf('child1', 'sibling1'), (error: unknown) => error instanceof NestedScopeError && error.status === 403);
+  await assert.rejects(scope.targetScopeOf('grandchild1', 'child1'), (error: unknown) => error instanceof NestedScopeError && error.status === 403);
+});
