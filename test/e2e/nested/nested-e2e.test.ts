@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loopbackListeners } from '../../support/cli/edgeport-cli.js';
@@ -23,6 +24,19 @@ function firstSeqs(values: ReadonlyArray<string | null | undefined>): number[] {
     out.push(Number(v));
   }
   return out;
+}
+
+/** POSTs an empty JSON object to the parent's HTTPS port; resolves with the status code and body. */
+function post(port: string, ca: string, path: string, authorization: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', servername: 'localhost', port: Number(port), path, method: 'POST', ca, headers: { authorization, 'content-type': 'application/json' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end('{}');
+  });
 }
 
 function assertInOrder(seqs: number[], who: string): void {
@@ -76,6 +90,10 @@ test('e2e nested edge: emulator <- parent edgeport <- child edgeport <- leaf: de
 
     // The child: kind "parent", trusting the parent's edge CA.
     const trustBundle = join(parentDir, 'certs', 'edge-ca.cert.pem');
+    // The parent's nested-edge registry routes answer only the child device's valid token.
+    const forged = await post(parentListeners.EDGEPORT_HUB_HTTPS_PORT, readFileSync(trustBundle, 'utf8'), '/devices/child1/modules/%24edgeHub/devicesAndModulesInDeviceScope', `SharedAccessSignature sr=${emulator.hostName}%2Fdevices%2Fchild1&sig=AAAA&se=${Math.floor(Date.now() / 1000) + 600}`);
+    assert.equal(forged.status, 401, forged.body);
+    assert.ok(!forged.body.includes('primaryKey'));
     childRuntime = new RuntimeProcess(childDir, {
       ...common,
       ...childListeners,
@@ -208,8 +226,10 @@ test('e2e nested edge: emulator <- parent edgeport <- child edgeport <- leaf: de
 
     // Every identity the child carried was accepted by the parent at once (its scope was known there).
     parentLines.push(...parentRuntime.lines);
-    const refused = parentLines.filter((l) => String(l['msg']) === 'put-token refused' || String(l['msg']) === 'child edge device refused');
+    const refused = parentLines.filter((l) => String(l['msg']) === 'put-token refused');
     assert.deepEqual(refused, [], 'the parent refused none of the child\'s identities');
+    // The one registry call refused is the forged one, logged with its reason.
+    assert.deepEqual(parentLines.filter((l) => String(l['msg']) === 'child edge device refused').map((l) => l['reason']), ['bad-signature']);
     assert.ok(!JSON.stringify(parentLines).includes(child.primaryKey) && !JSON.stringify(childRuntime.lines).includes(leaf.primaryKey), 'no key in the logs');
 
     await leafClient?.close().catch(() => undefined);
