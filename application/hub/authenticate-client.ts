@@ -67,15 +67,15 @@ export class AuthenticateClient {
   /**
    * Whose keys may have signed a token for `claim`: the identity, its device (modules), and with
    * nested edge the child edge devices above its device (a child edge hub connects for its scope
-   * on their behalf, as Azure's nested edge hub does).
+   * on their behalf, as Azure's nested edge hub does). Lazy: the parent links are read only when
+   * the identity's own keys did not verify.
    */
-  private async candidates(claim: Identity, allowDeviceKeyForModule: boolean): Promise<Identity[]> {
-    const direct = signingCandidates(claim, allowDeviceKeyForModule);
-    if (this.parents === undefined) return direct;
+  private async *candidates(claim: Identity, allowDeviceKeyForModule: boolean): AsyncGenerator<Identity> {
+    yield* signingCandidates(claim, allowDeviceKeyForModule);
+    if (this.parents === undefined) return;
     // A disabled identity stays disabled: its parent's key does not sign it back in.
-    if ((await this.identities.get(claim))?.status === 'disabled') return direct;
-    const ancestors = await this.parents.ancestors(claim.deviceId);
-    return [...direct, ...ancestors.map((id) => deviceIdentity(id))];
+    if ((await this.identities.get(claim))?.status === 'disabled') return;
+    for (const id of await this.parents.ancestors(claim.deviceId)) yield deviceIdentity(id);
   }
 
   async execute(request: AuthenticateClientRequest): Promise<AuthenticationResult> {
@@ -102,7 +102,7 @@ export class AuthenticateClient {
     const signed = stringToSign(token);
     let found = false;
     let enabled = false;
-    for (const candidate of await this.candidates(request.identity, request.allowDeviceKeyForModule ?? true)) {
+    for await (const candidate of this.candidates(request.identity, request.allowDeviceKeyForModule ?? true)) {
       const credentials = await this.identities.get(candidate);
       if (credentials === undefined) {
         continue;
