@@ -3,7 +3,7 @@ import type { Clock } from '../../application/ports/clock.js';
 import type { IdentityRecord } from '../../application/ports/identity-store.js';
 import type { Logger } from '../../application/ports/logger.js';
 import { UpstreamError } from '../../application/ports/upstream.js';
-import { deviceIdentity, moduleIdentity } from '../../domain/identity/identity.js';
+import { type Identity, deviceIdentity, moduleIdentity } from '../../domain/identity/identity.js';
 import { isJsonObject, type JsonValue } from '../../domain/twins/json.js';
 import { errorText } from './amqp-links.js';
 import { API_VERSION, IOTHUB_DEFAULTS, connectHostOf, operationTimeoutOf, type IotHubUpstreamOptions } from './iothub-options.js';
@@ -41,7 +41,13 @@ export class DeviceScopeClient {
 
   constructor(
     private readonly options: IotHubUpstreamOptions,
-    private readonly deps: { readonly clock: Clock; readonly log: Logger; readonly edgeToken: () => Promise<string> },
+    private readonly deps: {
+      readonly clock: Clock;
+      readonly log: Logger;
+      readonly edgeToken: () => Promise<string>;
+      /** A token for another identity (nested edge: a child device, signed on its behalf). */
+      readonly identityToken?: (identity: Identity) => Promise<string>;
+    },
   ) {
     const host = connectHostOf(options);
     this.origin = `https://${host}:${options.httpsPort ?? IOTHUB_DEFAULTS.httpsPort}`;
@@ -50,11 +56,23 @@ export class DeviceScopeClient {
   /** The device scope (the edge device, its modules and leaf devices) with keys; entries without symmetric keys are skipped. */
   async deviceScope(): Promise<IdentityRecord[]> {
     const edge = encodeURIComponent(this.options.connection.deviceId);
-    const path = `/devices/${edge}/modules/${encodeURIComponent('$edgeHub')}/devicesAndModulesInDeviceScope?api-version=${SCOPE_API_VERSION}`;
+    return await this.scopePages(`/devices/${edge}/modules/${encodeURIComponent('$edgeHub')}/devicesAndModulesInDeviceScope?api-version=${SCOPE_API_VERSION}`, {});
+  }
+
+  /**
+   * Nested edge: the device scope of child edge device `target` (edgeHub's
+   * `devicesAndModulesInTargetDeviceScope`), asked for with the edge device's own token.
+   */
+  async targetDeviceScope(target: string): Promise<IdentityRecord[]> {
+    const edge = encodeURIComponent(this.options.connection.deviceId);
+    return await this.scopePages(`/devices/${edge}/modules/${encodeURIComponent('$edgeHub')}/devicesAndModulesInTargetDeviceScope?api-version=${SCOPE_API_VERSION}`, { targetDeviceId: target, targetModuleId: '$edgeHub' });
+  }
+
+  private async scopePages(path: string, request: Record<string, unknown>): Promise<IdentityRecord[]> {
     const records: IdentityRecord[] = [];
     let continuation: string | null = null;
     do {
-      const body: Record<string, unknown> = { pageSize: SCOPE_PAGE_SIZE };
+      const body: Record<string, unknown> = { ...request, pageSize: SCOPE_PAGE_SIZE };
       if (continuation !== null) body['continuationLink'] = continuation;
       const page = (await this.call('POST', path, body)) as ScopePage;
       for (const item of page.items ?? []) {
@@ -67,15 +85,28 @@ export class DeviceScopeClient {
     return records;
   }
 
+  /**
+   * Nested edge: creates module `moduleId` of child edge device `deviceId` unless it exists (409),
+   * authorized with a token for the child device signed on its behalf.
+   */
+  async createTargetModuleIdentity(deviceId: string, moduleId: string): Promise<void> {
+    const token = this.deps.identityToken;
+    if (token === undefined) throw new UpstreamError('creating a child device\'s module identity needs its token', false);
+    await this.putModule(deviceId, moduleId, await token(deviceIdentity(deviceId)));
+  }
+
   /** Creates module `moduleId` of the edge device unless it exists (409). */
   async createModuleIdentity(moduleId: string): Promise<void> {
-    const edge = this.options.connection.deviceId;
+    await this.putModule(this.options.connection.deviceId, moduleId);
+  }
+
+  private async putModule(edge: string, moduleId: string, authorization?: string): Promise<void> {
     try {
-      await this.call('PUT', `/devices/${encodeURIComponent(edge)}/modules/${encodeURIComponent(moduleId)}?api-version=${API_VERSION}`, { deviceId: edge, moduleId });
+      await this.call('PUT', `/devices/${encodeURIComponent(edge)}/modules/${encodeURIComponent(moduleId)}?api-version=${API_VERSION}`, { deviceId: edge, moduleId }, authorization);
     } catch (error) {
       // 409: it exists already.
       if (error instanceof UpstreamError && error.status === 409) {
-        this.deps.log.debug('module identity exists in the cloud already', { module: moduleId });
+        this.deps.log.debug('module identity exists in the cloud already', { device: edge, module: moduleId });
         return;
       }
       throw error;
@@ -96,9 +127,9 @@ export class DeviceScopeClient {
   }
 
   /** One JSON request; rejects with `UpstreamError` (transient for network failures, time-outs, 429 and 5xx). */
-  private async call(method: string, path: string, body: unknown): Promise<unknown> {
+  private async call(method: string, path: string, body: unknown, token?: string): Promise<unknown> {
     const what = `IoT Hub ${method} ${path.split('?')[0]}`;
-    const authorization = await this.deps.edgeToken();
+    const authorization = token ?? (await this.deps.edgeToken());
     const abort = new AbortController();
     const timer = this.deps.clock.schedule(operationTimeoutOf(this.options), () => abort.abort(new Error('timed out')));
     try {

@@ -61,7 +61,12 @@ export class IotHubUpstream extends Upstream {
     this.twins = new TwinLink(context);
     this.methods = new MethodLink(context);
     this.cloudToDevice = new CloudToDeviceLink(context);
-    this.scope = new DeviceScopeClient(options, { clock: deps.clock, log: this.log, edgeToken: async () => (await this.authenticator.token(this.edgeDevice())).token });
+    this.scope = new DeviceScopeClient(options, {
+      clock: deps.clock,
+      log: this.log,
+      edgeToken: async () => (await this.authenticator.token(this.edgeDevice())).token,
+      identityToken: async (identity) => (await this.authenticator.token(this.identities.of(identity))).token,
+    });
   }
 
   /** Connection attempts so far (tests and logs). */
@@ -130,6 +135,16 @@ export class IotHubUpstream extends Upstream {
   async createModuleIdentity(moduleId: string): Promise<void> {
     if (!this.isConnected()) throw new UpstreamError('not connected to IoT Hub', true);
     await this.scope.createModuleIdentity(moduleId);
+  }
+
+  override async targetDeviceScope(deviceId: string): Promise<IdentityRecord[]> {
+    if (!this.isConnected()) throw new UpstreamError('not connected to IoT Hub', true);
+    return await this.scope.targetDeviceScope(deviceId);
+  }
+
+  override async createTargetModuleIdentity(deviceId: string, moduleId: string): Promise<void> {
+    if (!this.isConnected()) throw new UpstreamError('not connected to IoT Hub', true);
+    await this.scope.createTargetModuleIdentity(deviceId, moduleId);
   }
 
   private edgeDevice(): CloudIdentity {

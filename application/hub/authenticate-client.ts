@@ -1,9 +1,10 @@
-import { inject, injectable } from 'inversify';
-import type { Identity } from '../../domain/identity/identity.js';
+import { inject, injectable, optional } from 'inversify';
+import { type Identity, deviceIdentity } from '../../domain/identity/identity.js';
 import { SasTokenError, checkSasResource, isSasTokenExpired, parseSasToken, signingCandidates, stringToSign } from '../../domain/identity/sas-token.js';
 import { Clock } from '../ports/clock.js';
 import { SasSigner } from '../ports/crypto.js';
 import { IdentityStore } from '../ports/identity-store.js';
+import { DeviceScopeParents } from './device-scope-parents.js';
 
 export interface AuthenticateClientRequest {
   /** Who the client says it is (MQTT clientId/username, AMQP CBS audience). */
@@ -59,7 +60,23 @@ export class AuthenticateClient {
     @inject(IdentityStore) private readonly identities: IdentityStore,
     @inject(SasSigner) private readonly signer: SasSigner,
     @inject(Clock) private readonly clock: Clock,
+    /** Nested edge: the child edge devices whose keys may sign for the devices of their scope (on behalf of). */
+    @inject(DeviceScopeParents) @optional() private readonly parents?: DeviceScopeParents,
   ) {}
+
+  /**
+   * Whose keys may have signed a token for `claim`: the identity, its device (modules), and with
+   * nested edge the child edge devices above its device (a child edge hub connects for its scope
+   * on their behalf, as Azure's nested edge hub does). Lazy: the parent links are read only when
+   * the identity's own keys did not verify.
+   */
+  private async *candidates(claim: Identity, allowDeviceKeyForModule: boolean): AsyncGenerator<Identity> {
+    yield* signingCandidates(claim, allowDeviceKeyForModule);
+    if (this.parents === undefined) return;
+    // A disabled identity stays disabled: its parent's key does not sign it back in.
+    if ((await this.identities.get(claim))?.status === 'disabled') return;
+    for (const id of await this.parents.ancestors(claim.deviceId)) yield deviceIdentity(id);
+  }
 
   async execute(request: AuthenticateClientRequest): Promise<AuthenticationResult> {
     let token;
@@ -85,7 +102,7 @@ export class AuthenticateClient {
     const signed = stringToSign(token);
     let found = false;
     let enabled = false;
-    for (const candidate of signingCandidates(request.identity, request.allowDeviceKeyForModule ?? true)) {
+    for await (const candidate of this.candidates(request.identity, request.allowDeviceKeyForModule ?? true)) {
       const credentials = await this.identities.get(candidate);
       if (credentials === undefined) {
         continue;

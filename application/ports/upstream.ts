@@ -97,4 +97,17 @@ export abstract class Upstream {
    * agent's job when it deploys a module). Rejects with `UpstreamError`.
    */
   abstract createModuleIdentity(moduleId: string): Promise<void>;
+  /**
+   * Nested edge: the device scope (modules and child devices, with keys) of `deviceId`, a child
+   * edge device in this device's scope, asked for with this device's own credentials (on behalf
+   * of the child, as Azure's `devicesAndModulesInTargetDeviceScope`). Rejects with `UpstreamError`;
+   * an upstream without a registry refuses (not transient).
+   */
+  async targetDeviceScope(deviceId: string): Promise<IdentityRecord[]> {
+    throw new UpstreamError(`the ${this.kind} upstream has no device scope for child device ${deviceId}`, false);
+  }
+  /** Nested edge: creates module `moduleId` of child edge device `deviceId` in the cloud registry unless it exists. */
+  async createTargetModuleIdentity(deviceId: string, moduleId: string): Promise<void> {
+    throw new UpstreamError(`the ${this.kind} upstream cannot create module ${deviceId}/${moduleId}`, false);
+  }
 }

@@ -24,14 +24,19 @@ import { secretsModule } from './secrets-module.js';
 /** `upstream.*` as the upstream module takes it (after the hub module, which it completes). */
 export function upstreamOptions(config: EdgeportConfig): UpstreamModuleOptions {
   if (config.upstream.kind === 'amqp091') return { kind: 'amqp091', url: config.upstream.url, exchange: config.upstream.exchange };
-  const ca = readCaFile(config.upstream.caFile);
+  // Nested edge: the same IoT Hub upstream, pointed at the parent edge device's AMQP head and
+  // trusting the parent's edge CA (the trust bundle).
+  const parent = config.upstream.kind === 'parent';
+  const ca = parent ? readCaFile(config.upstream.trustBundleFile, 'upstream.trustBundleFile') : readCaFile(config.upstream.caFile);
+  const host = parent ? config.upstream.parentHostname : config.upstream.host;
   return {
     kind: 'iothub',
     connectionString: config.upstream.connectionString,
-    host: config.upstream.host,
+    host,
     amqpPort: config.upstream.amqpPort,
     httpsPort: config.upstream.httpsPort,
     tokenTtlSeconds: config.upstream.tokenTtlSecs,
+    maxReconnectDelayMs: config.upstream.maxReconnectDelaySecs * 1000,
     ...(ca !== undefined ? { ca } : {}),
     // Connected mode: the deployment comes from the $edgeAgent/$edgeHub twins, not agent.manifest.
     twinDeployment: true,

@@ -16,6 +16,10 @@ import { ServiceCloudToDeviceInbox } from '../../application/upstream/service-cl
 import { TwinDeploymentSource } from '../../application/upstream/twin-deployment-source.js';
 import { UpstreamEndpointDelivery } from '../../application/upstream/upstream-endpoint-delivery.js';
 import { UpstreamSync, UpstreamSyncOptions } from '../../application/upstream/upstream-sync.js';
+import { NestedDeviceScope } from '../../application/upstream/nested-device-scope.js';
+import { DeviceScopeParents } from '../../application/hub/device-scope-parents.js';
+import { HttpsListener } from '../../adapters/http/https-listener.js';
+import { NestedEdgeApi } from '../../adapters/http/nested-edge-api.js';
 import { Amqp091Upstream } from '../../adapters/amqp091/amqp091-upstream.js';
 import { parseDeviceConnectionString } from '../../adapters/iothub/connection-string.js';
 import { IotHubUpstream } from '../../adapters/iothub/iothub-upstream.js';
@@ -30,19 +34,20 @@ export type UpstreamModuleOptions =
       /** PEM text (already read). */
       ca?: string;
       tokenTtlSeconds?: number;
+      maxReconnectDelayMs?: number;
       /** Take the deployment from the `$edgeAgent`/`$edgeHub` twins (replaces the file source). */
       twinDeployment: boolean;
       sync?: Partial<UpstreamSyncOptions>;
     }
   | { kind: 'amqp091'; url: string; exchange: string; sync?: Partial<UpstreamSyncOptions> };
 
-/** Reads `upstream.caFile` with a clear error. */
-export function readCaFile(path: string): string | undefined {
+/** Reads `upstream.caFile` (or the `setting` named) with a clear error. */
+export function readCaFile(path: string, setting = 'upstream.caFile'): string | undefined {
   if (path === '') return undefined;
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`cannot read upstream.caFile ${path}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot read ${setting} ${path}: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -52,7 +57,7 @@ export function readCaFile(path: string): string | undefined {
  * for IoT Hub the twin-backed deployment source (rebinding `DeploymentSource`).
  */
 export function upstreamModule(options: UpstreamModuleOptions): ContainerModule {
-  return new ContainerModule(({ bind, rebind, isBound }) => {
+  return new ContainerModule(({ bind, rebind, isBound, onActivation }) => {
     if (options.kind === 'iothub') {
       const connection = parseDeviceConnectionString(options.connectionString);
       bind(Upstream)
@@ -66,11 +71,23 @@ export function upstreamModule(options: UpstreamModuleOptions): ContainerModule 
               ...(options.httpsPort !== undefined ? { httpsPort: options.httpsPort } : {}),
               ...(options.ca !== undefined ? { ca: options.ca } : {}),
               ...(options.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}),
+              ...(options.maxReconnectDelayMs !== undefined ? { maxReconnectDelayMs: options.maxReconnectDelayMs } : {}),
             },
             { identities: context.get(IdentityStore), signer: context.get(SasSigner), clock: context.get(Clock), logger: context.get(Logger), random: () => random.next() },
           );
         })
         .inSingletonScope();
+      // A parent for nested edge devices: their registry calls (device scope, module identities)
+      // on the HTTPS listener, and their keys signing for their scopes (on behalf of).
+      bind(DeviceScopeParents).toSelf().inSingletonScope();
+      bind(NestedDeviceScope).toSelf().inSingletonScope();
+      if (isBound(HttpsListener)) {
+        bind(NestedEdgeApi).toSelf().inSingletonScope();
+        onActivation(HttpsListener, (context, listener) => {
+          context.get(NestedEdgeApi).register(listener);
+          return listener;
+        });
+      }
       if (options.twinDeployment) {
         bind(TwinDeploymentSource).toSelf().inSingletonScope();
         if (isBound(DeploymentSource)) rebind(DeploymentSource).toService(TwinDeploymentSource);

@@ -153,7 +153,7 @@ export const configSchema = z
       .prefault({}),
     upstream: z
       .object({
-        kind: oneOf(['none', 'iothub', 'amqp091']).default('none'),
+        kind: oneOf(['none', 'iothub', 'amqp091', 'parent']).default('none'),
         /** IoT Hub edge device connection string (kind = "iothub"): HostName=...;DeviceId=...;SharedAccessKey=... */
         connectionString: text('a connection string').default(''),
         /** Where to connect instead of the connection string's host (a proxy, a test emulator); empty = HostName/GatewayHostName. */
@@ -164,6 +164,12 @@ export const configSchema = z
         httpsPort: port().default(443),
         /** Extra CA certificate (PEM file) to trust for the hub's TLS certificate; empty = the system's CAs. */
         caFile: text('a file path').default(''),
+        /** Nested edge (kind = "parent"): the parent edge device's host name (its AMQP head and HTTPS port); empty = the connection string's GatewayHostName. */
+        parentHostname: text('a host name').default(''),
+        /** Nested edge (kind = "parent"): the parent's edge CA certificate (PEM file) its server certificate chains to; empty = the system's CAs. */
+        trustBundleFile: text('a file path').default(''),
+        /** Longest wait between two upstream reconnect attempts (exponential back-off with jitter up to this). */
+        maxReconnectDelaySecs: integer(1, 3600, 'an integer number of seconds 1-3600').default(60),
         /** Lifetime of the SAS tokens the upstream puts (renewed at 75 %). */
         tokenTtlSecs: integer(60, 86400, 'an integer number of seconds 60-86400').default(3600),
         /** AMQP 0-9-1 broker URL (kind = "amqp091"), amqp:// or amqps:// (never logged). */
@@ -217,11 +223,17 @@ export const configSchema = z
     if (config.storage.url !== '' && !/^postgres(ql)?:\/\//.test(config.storage.url)) {
       ctx.addIssue({ code: 'custom', path: ['storage', 'url'], message: 'expected a postgres:// URL', input: '(hidden)' });
     }
-    if (config.upstream.kind === 'iothub') {
+    if (config.upstream.kind === 'parent') {
+      const gateway = /(?:^|;)\s*GatewayHostName\s*=\s*([^;]+)/.exec(config.upstream.connectionString)?.[1]?.trim() ?? '';
+      if (config.upstream.parentHostname === '' && gateway === '') {
+        ctx.addIssue({ code: 'custom', path: ['upstream', 'parentHostname'], message: 'expected the parent edge device\'s host name when upstream.kind is "parent" (or GatewayHostName in upstream.connectionString)', input: '' });
+      }
+    }
+    if (config.upstream.kind === 'iothub' || config.upstream.kind === 'parent') {
       const parts = new Map(config.upstream.connectionString.split(';').map((p) => [p.slice(0, p.indexOf('=')).trim(), p.slice(p.indexOf('=') + 1).trim()] as const));
       const missing = ['HostName', 'DeviceId', 'SharedAccessKey'].filter((k) => !parts.get(k));
       if (missing.length > 0) {
-        ctx.addIssue({ code: 'custom', path: ['upstream', 'connectionString'], message: `expected the edge device connection string (HostName=...;DeviceId=...;SharedAccessKey=...) when upstream.kind is "iothub"; missing ${missing.join(', ')}`, input: '(hidden)' });
+        ctx.addIssue({ code: 'custom', path: ['upstream', 'connectionString'], message: `expected the edge device connection string (HostName=...;DeviceId=...;SharedAccessKey=...) when upstream.kind is "${config.upstream.kind}"; missing ${missing.join(', ')}`, input: '(hidden)' });
       } else {
         if (parts.get('DeviceId') !== config.deviceId) ctx.addIssue({ code: 'custom', path: ['deviceId'], message: `expected "${parts.get('DeviceId')}", the DeviceId of upstream.connectionString`, input: config.deviceId });
         if (parts.get('HostName')!.toLowerCase() !== config.iotHubHostname.toLowerCase()) ctx.addIssue({ code: 'custom', path: ['iotHubHostname'], message: `expected "${parts.get('HostName')}", the HostName of upstream.connectionString`, input: config.iotHubHostname });

@@ -73,6 +73,7 @@ async function dropPrivileges(config: EdgeportConfig): Promise<void> {
     fileAccess(config.source.file ?? '', 'configuration file'),
     fileAccess(config.agent.registryCredentialsFile, 'registry credentials file'),
     fileAccess(config.upstream.caFile, 'upstream CA file'),
+    fileAccess(config.upstream.trustBundleFile, 'upstream trust bundle (parent edge CA)'),
   ].filter((f): f is FileAccess => f !== undefined);
   const plan = planPrivileges(config, { uid: process.getuid?.() ?? 0, user: passwdUser(CONTAINER_USER.name), dockerSocket, files });
   if (!plan.drop) {

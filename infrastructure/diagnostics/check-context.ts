@@ -83,7 +83,7 @@ async function readRuntime(config: EdgeportConfig): Promise<RuntimeView> {
 }
 
 async function readDeployment(config: EdgeportConfig, store: () => Promise<StoreInspection | undefined | Error>): Promise<DeploymentView> {
-  if (config.upstream.kind === 'iothub') {
+  if (config.upstream.kind === 'iothub' || config.upstream.kind === 'parent') {
     const inspection = await store();
     const source = `the $edgeAgent twin from IoT Hub (stored)`;
     if (inspection instanceof Error) return { source, problem: `cannot read the store: ${inspection.message}` };

@@ -33,11 +33,13 @@ class NoIdentities extends IdentityStore {
 async function probeIotHub(config: EdgeportConfig): Promise<string | undefined> {
   const connection = parseDeviceConnectionString(config.upstream.connectionString);
   const logger = new CollectingLogger();
-  const ca = readCaFile(config.upstream.caFile);
+  const parent = config.upstream.kind === 'parent';
+  const ca = parent ? readCaFile(config.upstream.trustBundleFile, 'upstream.trustBundleFile') : readCaFile(config.upstream.caFile);
+  const host = parent ? config.upstream.parentHostname : config.upstream.host;
   const upstream = new IotHubUpstream(
     {
       connection,
-      ...(config.upstream.host !== '' ? { host: config.upstream.host } : {}),
+      ...(host !== '' ? { host } : {}),
       amqpPort: config.upstream.amqpPort,
       httpsPort: config.upstream.httpsPort,
       tokenTtlSeconds: 300,
@@ -101,10 +103,13 @@ export const upstreamCheck: Check<CheckContext> = {
       return problem === undefined ? ok('the AMQP 0-9-1 broker accepted a connection with upstream.url') : failure(`cannot connect to the AMQP 0-9-1 broker: ${problem}`, 'check upstream.url (host, port, user, password, vhost) and that the broker answers');
     }
     const connection = parseDeviceConnectionString(upstream.connectionString);
-    const host = upstream.host !== '' ? upstream.host : (connection.gatewayHostName ?? connection.hostName);
-    const fix = `check upstream.connectionString (edgeport setup), that ${host}:${upstream.amqpPort} is reachable (firewall, proxy), and upstream.caFile for a private CA`;
+    const parent = upstream.kind === 'parent';
+    const configuredHost = parent ? upstream.parentHostname : upstream.host;
+    const host = configuredHost !== '' ? configuredHost : (connection.gatewayHostName ?? connection.hostName);
+    const caSetting = parent ? 'upstream.trustBundleFile' : 'upstream.caFile';
+    const fix = `check upstream.connectionString (edgeport setup), that ${host}:${upstream.amqpPort} is reachable (firewall, proxy), and ${caSetting} for a private CA`;
     if ((await context.runtime()).running) {
-      const problem = await tlsReachable(host, upstream.amqpPort, readCaFile(upstream.caFile));
+      const problem = await tlsReachable(host, upstream.amqpPort, readCaFile(parent ? upstream.trustBundleFile : upstream.caFile, caSetting));
       return problem === undefined
         ? ok(`${host}:${upstream.amqpPort} answers TLS; the running runtime holds the device's connection (its log says whether it is connected)`)
         : failure(`${host}:${upstream.amqpPort} does not answer TLS: ${problem}`, fix);

@@ -116,3 +116,21 @@ test('cross-field rules: postgres needs a URL, and the URL is never echoed back'
     assert.equal(ok.storage.kind, 'postgres');
   });
 });
+
+test('cross-field rules: upstream.kind "parent" needs the parent\'s host name (setting or GatewayHostName) and the edge device connection string', () => {
+  withDir((dir) => {
+    const base = { EDGEPORT_DEVICE_ID: 'child1', EDGEPORT_IOT_HUB_HOSTNAME: 'hub.azure-devices.net', EDGEPORT_UPSTREAM_KIND: 'parent' };
+    const cs = 'HostName=hub.azure-devices.net;DeviceId=child1;SharedAccessKey=c2VjcmV0';
+    const missingParent = problemsOf(() => loadConfig({ env: { ...base, EDGEPORT_UPSTREAM_CONNECTION_STRING: cs }, cwd: dir }));
+    assert.equal(missingParent.length, 1);
+    assert.match(missingParent[0]!, /^upstream\.parentHostname: expected the parent edge device's host name/);
+    const missingKey = problemsOf(() => loadConfig({ env: { ...base, EDGEPORT_UPSTREAM_PARENT_HOSTNAME: 'parent.local', EDGEPORT_UPSTREAM_CONNECTION_STRING: 'HostName=hub.azure-devices.net;DeviceId=child1' }, cwd: dir }));
+    assert.match(missingKey.join('\n'), /upstream\.connectionString.*"parent"; missing SharedAccessKey/);
+    assert.ok(!missingKey.join('\n').includes('c2VjcmV0'));
+    const viaGateway = loadConfig({ env: { ...base, EDGEPORT_UPSTREAM_CONNECTION_STRING: `${cs};GatewayHostName=parent.local` }, cwd: dir });
+    assert.equal(viaGateway.upstream.kind, 'parent');
+    const explicit = loadConfig({ env: { ...base, EDGEPORT_UPSTREAM_CONNECTION_STRING: cs, EDGEPORT_UPSTREAM_PARENT_HOSTNAME: 'parent.local', EDGEPORT_UPSTREAM_MAX_RECONNECT_DELAY_SECS: '5' }, cwd: dir });
+    assert.equal(explicit.upstream.parentHostname, 'parent.local');
+    assert.equal(explicit.upstream.maxReconnectDelaySecs, 5);
+  });
+});

@@ -57,6 +57,8 @@ export class IotHubEmulator implements AmqpBackend {
   /** Authentication failures, and successful put-tokens per identity (renewals included), for assertions. */
   readonly refusals: string[] = [];
   readonly authentications = new Map<string, number>();
+  /** Nested-edge scope requests served (`devicesAndModulesInTargetDeviceScope`). */
+  targetScopeRequests = 0;
   private dir = '';
   ca = '';
   private cert = { cert: '', key: '' };
@@ -360,6 +362,15 @@ export class IotHubEmulator implements AmqpBackend {
     });
     if (req.method === 'POST' && parts[3] === '$edgeHub' && parts[4] === 'devicesAndModulesInDeviceScope') {
       return send(200, { items: this.registry.scopeOf(edgeId).map(item), continuationLink: null });
+    }
+    if (req.method === 'POST' && parts[3] === '$edgeHub' && parts[4] === 'devicesAndModulesInTargetDeviceScope') {
+      // Nested edge: a parent asks for the scope of an edge device below it, with its own token.
+      const body = chunks.length === 0 ? {} : (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { targetDeviceId?: unknown });
+      const target = typeof body.targetDeviceId === 'string' ? this.registry.get({ kind: 'device', deviceId: body.targetDeviceId }) : undefined;
+      if (target === undefined || !target.edge) return send(404, { message: `${String(body.targetDeviceId)} is not an edge device` });
+      if (!this.registry.isDescendant(target.identity.deviceId, edgeId)) return send(403, { message: `${target.identity.deviceId} is not in the scope of ${edgeId}` });
+      this.targetScopeRequests++;
+      return send(200, { items: this.registry.scopeOf(target.identity.deviceId).map(item), continuationLink: null });
     }
     if (req.method === 'GET' && parts.length === 3) return send(200, this.registry.scopeOf(edgeId).filter((e) => e.identity.kind === 'module').map(item));
     if (req.method === 'PUT' && parts.length === 4) {

@@ -60,18 +60,33 @@ export class Registry {
     return this.all().filter((e) => (e.identity.kind === 'module' ? e.identity.deviceId === edgeId : e.parent === edgeId));
   }
 
-  /** The edge device acting for `identity` (its device for a module, its parent for a leaf). */
-  private actorOf(identity: Identity): RegisteredIdentity | undefined {
-    const deviceId = identity.kind === 'module' ? identity.deviceId : this.get(identity)?.parent;
-    if (deviceId === undefined) return undefined;
-    const actor = this.get({ kind: 'device', deviceId });
-    return actor?.edge === true || identity.kind === 'module' ? actor : undefined;
+  /**
+   * The edge devices that may act for `identity`, nearest first: its device for a module, its parent
+   * edge device for a leaf, and then (nested edge) that device's parent edge devices up the hierarchy.
+   */
+  actorsOf(identity: Identity): RegisteredIdentity[] {
+    const actors: RegisteredIdentity[] = [];
+    let deviceId = identity.kind === 'module' ? identity.deviceId : this.get(identity)?.parent;
+    while (deviceId !== undefined && actors.length < 8) {
+      const actor = this.get({ kind: 'device', deviceId });
+      if (actor === undefined || (!actor.edge && !(identity.kind === 'module' && actors.length === 0))) break;
+      if (actors.includes(actor)) break;
+      actors.push(actor);
+      deviceId = actor.parent;
+    }
+    return actors;
+  }
+
+  /** Whether `deviceId` is below edge device `edgeId` in the hierarchy (its child, grandchild, ...). */
+  isDescendant(deviceId: string, edgeId: string): boolean {
+    return this.actorsOf({ kind: 'device', deviceId }).some((a) => a.identity.deviceId === edgeId);
   }
 
   /**
    * IoT Hub's SAS check: `sr` names this hub and the claimed identity, `se` is in the future, and
    * the signature verifies with the identity's key, or its device's key (modules), or, acting on
-   * its behalf, the key of the edge device whose scope it is in (how an edge hub connects for its clients).
+   * its behalf, the key of the edge device whose scope it is in, or of that device's parent edge
+   * devices (how an edge hub connects for its clients, and a parent for its nested children).
    */
   check(claim: Identity, tokenText: string, now: number): TokenCheck {
     let token;
@@ -87,7 +102,7 @@ export class Registry {
     if (entry === undefined) return { ok: false, status: 404, description: `${formatIdentity(claim)} is not registered` };
     if (entry.status === 'disabled') return { ok: false, status: 401, description: `${formatIdentity(claim)} is disabled` };
     const signed = stringToSign(token);
-    const candidates = [entry, this.actorOf(claim)].filter((c): c is RegisteredIdentity => c !== undefined);
+    const candidates = [entry, ...this.actorsOf(claim)];
     for (const c of candidates) {
       for (const key of [c.primaryKey, c.secondaryKey]) {
         if (signer.timingSafeEqual(signer.hmacSha256Base64(key, signed), token.signature)) return { ok: true, identity: claim, expiresAtMs: token.expirySeconds * 1000 };

@@ -74,6 +74,19 @@ export class FakeUpstream extends Upstream {
     this.requireConnected();
     this.features.set(formatIdentity(identity), new Set(features));
   }
+  /** Nested edge: the scopes of child edge devices, and the child modules created. */
+  readonly targetScopes = new Map<string, IdentityRecord[]>();
+  readonly targetModules: string[] = [];
+  override async targetDeviceScope(deviceId: string): Promise<IdentityRecord[]> {
+    this.requireConnected();
+    const scope = this.targetScopes.get(deviceId);
+    if (scope === undefined) throw new UpstreamError(`${deviceId} is not an edge device in this scope`, false, 403);
+    return scope;
+  }
+  override async createTargetModuleIdentity(deviceId: string, moduleId: string): Promise<void> {
+    this.requireConnected();
+    this.targetModules.push(`${deviceId}/${moduleId}`);
+  }
   async deviceScope(): Promise<IdentityRecord[]> {
     this.requireConnected();
     return this.scope;
