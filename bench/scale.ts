@@ -139,6 +139,10 @@ async function paired(config: ScaleConfig, routed: Rig, bare: Rig, body: number,
   const buffer = Buffer.alloc(body, 0x41);
   const r: LoadResult[] = [];
   const b: LoadResult[] = [];
+  // Unrecorded: JIT, the first SQLite pages, socket buffers.
+  const warm = Math.max(10, Math.floor(messages / 4));
+  await closedLoop(bare.publisher, bare.subscriber, bare.topic, buffer, warm, window);
+  await closedLoop(routed.publisher, routed.subscriber, routed.topic, buffer, warm, window);
   for (let round = 0; round < config.rounds; round++) {
     b.push(await closedLoop(bare.publisher, bare.subscriber, bare.topic, buffer, messages, window));
     r.push(await closedLoop(routed.publisher, routed.subscriber, routed.topic, buffer, messages, window));
@@ -180,7 +184,7 @@ async function clientsPoint(config: ScaleConfig, n: number): Promise<Point> {
       const subscriber = await broker.connect('B');
       await subscriber.subscribeAsync(broker.inputFilter, { qos: 1 });
       const clients = await connectMany(broker, ids);
-      const result = await openLoop(clients.map((client, i) => ({ client, topic: broker.topic(ids[i]!) })), subscriber, 1024, n * config.clientRate, config.clientSeconds, Math.max(config.warmup, 1 / config.clientRate));
+      const result = await openLoop(clients.map((client, i) => ({ client, topic: broker.topic(ids[i]!) })), subscriber, 1024, n * config.clientRate, config.clientSeconds, Math.max(2 * config.warmup, 1 / config.clientRate));
       await endAll([...clients, subscriber]);
       return result;
     } finally {
@@ -207,6 +211,12 @@ async function sizePoint(config: ScaleConfig, size: number): Promise<Point> {
   }
 }
 
+/** CPU time of the process (all threads) since `before`, µs. */
+function cpuSince(before: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(before);
+  return used.user + used.system;
+}
+
 /** Rate over the first and the second half of a timed sequence of counts (flat: about 1). */
 function halves(samples: ReadonlyArray<readonly [number, number]>, total: number): number {
   const mid = samples.find(([, count]) => count >= total / 2);
@@ -231,15 +241,18 @@ async function backlogPoint(config: ScaleConfig, n: number): Promise<Point> {
     let acked = 0;
     const fillSamples: Array<[number, number]> = [];
     const fillStart = performance.now();
+    const fillCpu = process.cpuUsage();
     const fill = publishAll(live.publisher, live.topic, body, n, config.window, () => void acked++);
     const fillTimer = setInterval(() => fillSamples.push([performance.now() - fillStart, acked]), 250);
     await fill;
     clearInterval(fillTimer);
     const fillSeconds = (performance.now() - fillStart) / 1000;
+    const fillCpuUs = cpuSince(fillCpu) / n;
     fillSamples.push([fillSeconds * 1000, n]);
     let received = 0;
     const samples: Array<[number, number]> = [];
     const start = performance.now();
+    const drainCpu = process.cpuUsage();
     let finish: () => void = () => {};
     const drained = new Promise<void>((resolve) => (finish = resolve));
     const subscriber = await hub.connect('B', () => {
@@ -250,11 +263,12 @@ async function backlogPoint(config: ScaleConfig, n: number): Promise<Point> {
     await drained;
     clearInterval(timer);
     const seconds = (performance.now() - start) / 1000;
+    const drainCpuUs = cpuSince(drainCpu) / n;
     samples.push([seconds * 1000, n]);
     await subscriber.endAsync(true);
-    const routed: LoadResult = { rate: n / seconds, p50: 0, p99: 0, cpuPerMessage: 0, cpuPercent: 0 };
-    const note = `drain ${seconds.toFixed(1)} s (1st/2nd half rate ${halves(samples, n).toFixed(2)}); fill ${(n / fillSeconds).toFixed(0)} msg/s (halves ${halves(fillSamples, n).toFixed(2)})`;
-    return { curve: 'backlog', x: n, label: `${n} queued`, routed, base, note, extra: { drainSeconds: seconds, fillRate: n / fillSeconds } };
+    const routed: LoadResult = { rate: n / seconds, p50: 0, p99: 0, cpuPerMessage: drainCpuUs, cpuPercent: 0 };
+    const note = `drain ${seconds.toFixed(1)} s (rate 1st/2nd half ${halves(samples, n).toFixed(2)}); fill ${(n / fillSeconds).toFixed(0)} msg/s, ${fillCpuUs.toFixed(0)} µs CPU/msg (rate 1st/2nd half ${halves(fillSamples, n).toFixed(2)})`;
+    return { curve: 'backlog', x: n, label: `${n} queued`, routed, base, note, extra: { drainSeconds: seconds, fillRate: n / fillSeconds, fillCpu: fillCpuUs } };
   } finally {
     await live.publisher.endAsync(true);
     await hub.close();
@@ -302,7 +316,8 @@ export function chart(curve: Curve, points: readonly Point[]): Chart {
   const cpu = curve === 'clients'
     ? { yLabel: 'CPU, % of one core', series: [{ name: 'routed', values: points.map((p) => p.routed.cpuPercent) }, { name: 'bare', values: points.map((p) => p.base.cpuPercent), dashed: true }] }
     : { yLabel: 'CPU µs per message', series: [{ name: 'routed', values: points.map((p) => p.routed.cpuPerMessage) }, { name: 'bare', values: points.map((p) => p.base.cpuPerMessage), dashed: true }] };
-  return { title, xLabel, xs, xTicks, panels: curve === 'backlog' ? [rate, second] : [rate, second, cpu] };
+  const backlogCpu = { yLabel: 'CPU µs per message', series: [{ name: 'replay', values: points.map((p) => p.routed.cpuPerMessage) }, { name: 'live routed', values: points.map((p) => p.base.cpuPerMessage), dashed: true }, { name: 'fill', values: points.map((p) => p.extra['fillCpu'] ?? 0) }] };
+  return { title, xLabel, xs, xTicks, panels: curve === 'backlog' ? [rate, second, backlogCpu] : [rate, second, cpu] };
 }
 
 /** Runs every point of `config.only`, prints each row as it comes, then the table; writes the SVGs. */
