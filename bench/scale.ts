@@ -204,7 +204,13 @@ async function sizePoint(config: ScaleConfig, size: number): Promise<Point> {
   try {
     const result = await paired(config, routed, bare, body, config.sizeRate);
     const mb = (r: LoadResult): string => ((r.rate * body) / 1024 / 1024).toFixed(1);
-    return { curve: 'size', x: body, label: `${body} B`, ...result, note: `${mb(result.routed)} MB/s (bare ${mb(result.base)}), p99 at ${config.sizeRate} msg/s`, extra: {} };
+    let note = `${mb(result.routed)} MB/s (bare ${mb(result.base)}), p99 at ${config.sizeRate} msg/s`;
+    if (size === MAX_BODY) {
+      if (!(await refused(routed, body + 1))) throw new Error(`the hub accepted a ${body + 1}-byte body: maxBody() is not the largest accepted body`);
+      note += `; largest accepted (1 B more closes the connection)`;
+    }
+    const label = size === MAX_BODY ? `${body} B (max)` : `${body / 1024} KB`;
+    return { curve: 'size', x: body, label, ...result, note, extra: {} };
   } finally {
     await routed.close();
     await bare.close();
@@ -215,6 +221,14 @@ async function sizePoint(config: ScaleConfig, size: number): Promise<Point> {
 function cpuSince(before: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(before);
   return used.user + used.system;
+}
+
+/** Whether the hub refuses a body of `size` bytes: no PUBACK, the connection closes (MQTT 3.1.1 cannot refuse otherwise). */
+async function refused(rig: Rig, size: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    rig.publisher.once('close', () => resolve(true));
+    rig.publisher.publish(rig.topic, Buffer.alloc(size, 0x41), { qos: 1 }, (error) => resolve(error !== undefined && error !== null));
+  });
 }
 
 /** Rate over the first and the second half of a timed sequence of counts (flat: about 1). */
@@ -236,7 +250,9 @@ async function backlogPoint(config: ScaleConfig, n: number): Promise<Point> {
   const live = await rig(hub, properties);
   const body = Buffer.alloc(1024, 0x41);
   try {
-    const base = await closedLoop(live.publisher, live.subscriber, live.topic, body, Math.min(config.messages, Math.max(n, 1000)), config.window);
+    const liveMessages = Math.min(config.messages, Math.max(n, 1000));
+    await closedLoop(live.publisher, live.subscriber, live.topic, body, Math.ceil(liveMessages / 4), config.window);
+    const base = await closedLoop(live.publisher, live.subscriber, live.topic, body, liveMessages, config.window);
     await live.subscriber.endAsync(true);
     let acked = 0;
     const fillSamples: Array<[number, number]> = [];

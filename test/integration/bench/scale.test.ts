@@ -23,9 +23,9 @@ test('bench:scale runs every curve with tiny sizes and prints a table with all p
       rate: 200,
       sizeRate: 20,
       clientRate: 5,
-      seconds: 0.3,
-      clientSeconds: 1,
-      warmup: 0.2,
+      seconds: 0.2,
+      clientSeconds: 0.5,
+      warmup: 0.1,
       out,
       log: (line) => lines.push(line),
     };
