@@ -38,7 +38,7 @@ function niceStep(max: number): number {
   return (unit <= 1 ? 1 : unit <= 2 ? 2 : unit <= 5 ? 5 : 10) * power;
 }
 
-const format = (v: number): string => (v >= 10_000 ? `${v / 1000}k` : v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
+const format = (v: number): string => (v === 0 ? '0' : v >= 10_000 ? `${v / 1000}k` : v >= 10 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
 
 function panel(chart: Chart, p: Panel, index: number): string {
   const x0 = index * (PANEL_W + MARGIN.left + MARGIN.right) + MARGIN.left;

@@ -319,7 +319,7 @@ const TITLES: Record<Curve, [string, string, string]> = {
 export function chart(curve: Curve, points: readonly Point[]): Chart {
   const [title, xLabel, baseName] = TITLES[curve];
   const xs = points.map((p) => p.x);
-  const xTicks = points.map((p) => (curve === 'size' ? `${Math.round(p.x / 1024)} KB` : p.x >= 1000 ? `${p.x / 1000}k` : String(p.x)));
+  const xTicks = points.map((p) => (curve === 'size' ? `${Math.round(p.x / 1024)} KB` : p.x >= 1_000_000 ? `${p.x / 1_000_000}M` : p.x >= 1000 ? `${p.x / 1000}k` : String(p.x)));
   const rate = { yLabel: curve === 'size' ? 'MB/s' : 'msg/s', series: [
     { name: curve === 'backlog' ? 'replay' : 'routed', values: points.map((p) => (curve === 'size' ? (p.routed.rate * p.x) / 1048576 : p.routed.rate)) },
     { name: baseName, values: points.map((p) => (curve === 'size' ? (p.base.rate * p.x) / 1048576 : p.base.rate)), dashed: true },
@@ -327,13 +327,11 @@ export function chart(curve: Curve, points: readonly Point[]): Chart {
   ] };
   const second =
     curve === 'backlog'
-      ? { yLabel: 'drain time (s)', series: [{ name: 'drain time', values: points.map((p) => p.extra['drainSeconds'] ?? 0) }] }
+      ? { yLabel: 'drain time per 100 000 messages (s)', series: [{ name: 'drain time / 100k (flat = linear)', values: points.map((p) => ((p.extra['drainSeconds'] ?? 0) * 100_000) / p.x) }] }
       : { yLabel: 'p99 latency (ms)', series: [{ name: 'routed p99', values: points.map((p) => p.routed.p99) }, { name: 'bare p99', values: points.map((p) => p.base.p99), dashed: true }] };
-  const cpu = curve === 'clients'
-    ? { yLabel: 'CPU, % of one core', series: [{ name: 'routed', values: points.map((p) => p.routed.cpuPercent) }, { name: 'bare', values: points.map((p) => p.base.cpuPercent), dashed: true }] }
-    : { yLabel: 'CPU µs per message', series: [{ name: 'routed', values: points.map((p) => p.routed.cpuPerMessage) }, { name: 'bare', values: points.map((p) => p.base.cpuPerMessage), dashed: true }] };
-  const backlogCpu = { yLabel: 'CPU µs per message', series: [{ name: 'replay', values: points.map((p) => p.routed.cpuPerMessage) }, { name: 'live routed', values: points.map((p) => p.base.cpuPerMessage), dashed: true }, { name: 'fill', values: points.map((p) => p.extra['fillCpu'] ?? 0) }] };
-  return { title, xLabel, xs, xTicks, panels: curve === 'backlog' ? [rate, second, backlogCpu] : [rate, second, cpu] };
+  const cpu = { yLabel: 'CPU µs per message (flat = linear cost)', series: [{ name: 'routed', values: points.map((p) => p.routed.cpuPerMessage) }, { name: 'bare', values: points.map((p) => p.base.cpuPerMessage), dashed: true }] };
+  const backlogCpu = { yLabel: 'CPU µs per message (flat = linear cost)', series: [{ name: 'replay', values: points.map((p) => p.routed.cpuPerMessage) }, { name: 'live routed', values: points.map((p) => p.base.cpuPerMessage), dashed: true }, { name: 'fill', values: points.map((p) => p.extra['fillCpu'] ?? 0) }] };
+  return { title: `${title}; log x axis`, xLabel, xs, xTicks, panels: curve === 'backlog' ? [rate, second, backlogCpu] : [rate, second, cpu] };
 }
 
 /** Runs every point of `config.only`, prints each row as it comes, then the table; writes the SVGs. */
