@@ -70,3 +70,28 @@ test('SQLite: the main connection never checkpoints the WAL itself, and the writ
     await fixture.destroy();
   }
 });
+
+test('SQLite: compaction waits while a large backlog is still being delivered (it would move it), and gives the space back once it is', async () => {
+  const fixture = await sqliteFixture();
+  try {
+    const { store, dataSource } = await fixture.open();
+    const db = (dataSource!.driver as unknown as { databaseConnection: SqliteDatabase }).databaseConnection;
+    const pages = (): { total: number; free: number } => ({ total: db.pragma('page_count', { simple: true }) as number, free: db.pragma('freelist_count', { simple: true }) as number });
+    // 3600 x 16 KB (~57 MB, ~14 000 pages); two thirds delivered: ~9 600 pages free, ~4 800 still in use.
+    const offsets: number[] = [];
+    for (let i = 0; i < 3600; i += 400) offsets.push(...(await store.append(items(i + 1, 400, 16 * 1024))));
+    await store.checkpoint(UP, offsets[2399]!);
+    const during = pages();
+    assert.ok(during.free > 8000 && during.total - during.free > 4096, `pages ${JSON.stringify(during)}`);
+    await store.compact();
+    assert.deepEqual(pages(), during, 'nothing moved: the file keeps its pages while most of them would have to move');
+    assert.equal((await store.read(UP, 0, 5000)).length, 1200);
+    await store.checkpoint(UP, offsets[3599]!);
+    await store.compact();
+    const after = pages();
+    assert.equal(after.free, 0);
+    assert.ok(after.total < during.total / 20, `file shrank to ${after.total} pages from ${during.total}`);
+  } finally {
+    await fixture.destroy();
+  }
+});
