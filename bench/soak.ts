@@ -1,0 +1,239 @@
+/**
+ * Soak: `npm run soak -- --minutes N [--assert] [--rate R] [--senders S] [--churn C] [--sample SECS] [--warmup SECS]`
+ * (docs/chaos-and-soak.md).
+ *
+ * `edgeport run` (a child process, SQLite store, plain MQTT on loopback) routes steady traffic for N
+ * minutes: S module clients each publish R QoS 1 messages/s to an output that a route sends into
+ * the input of a `sink` module client; C leaf devices connect, publish a few messages (routed to the
+ * sink too) and leave, continually. Every `--sample` seconds it prints the runtime's RSS (from
+ * /proc) and V8 heap (from its own Prometheus endpoint), then the slope per hour of each (least
+ * squares over the samples after the warm-up) and the messages routed. With `--assert` it exits
+ * 1 when a slope is beyond the noise bound (printed with it), the runtime died, or nothing was routed.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { MqttClient } from 'mqtt';
+import { EDGE_DEVICE, outputTopic, startEdge, topicBag, type EdgeUnderTest } from '../test/chaos/support/edge-under-test.js';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  strict: true,
+  options: {
+    minutes: { type: 'string', default: '2' },
+    assert: { type: 'boolean', default: false },
+    rate: { type: 'string', default: '50' },
+    senders: { type: 'string', default: '4' },
+    churn: { type: 'string', default: '4' },
+    sample: { type: 'string' },
+    warmup: { type: 'string' },
+  },
+});
+
+const MINUTES = Number(values.minutes);
+const RATE = Number(values.rate);
+const SENDERS = Number(values.senders);
+const CHURNERS = Number(values.churn);
+const DURATION_S = MINUTES * 60;
+/** About 100 samples per run, never more often than every 2 s. */
+const SAMPLE_S = values.sample !== undefined ? Number(values.sample) : Math.max(2, Math.round(DURATION_S / 100));
+/** Start-up, JIT, SQLite page cache and pools fill during the first quarter (30 s to 5 min). */
+const WARMUP_S = values.warmup !== undefined ? Number(values.warmup) : Math.min(300, Math.max(30, DURATION_S / 4));
+/**
+ * Noise bound: the heap is a sawtooth (collections every few seconds) and RSS steps as the
+ * allocator maps memory; both wander by a few MB whatever the length of the run. A slope counts as
+ * growth when it is above `FLOOR_MB_PER_HOUR` AND would move more than `WANDER_MB` over the measured
+ * window (so a 90 s window tolerates a bigger slope than a 20 min one).
+ */
+const FLOOR_MB_PER_HOUR = 10;
+const WANDER_MB = 6;
+
+for (const [name, v] of Object.entries({ minutes: MINUTES, rate: RATE, senders: SENDERS, churn: CHURNERS, sample: SAMPLE_S, warmup: WARMUP_S })) {
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a non-negative number, got ${String(v)}`);
+}
+if (WARMUP_S >= DURATION_S) throw new Error(`--warmup (${WARMUP_S} s) must be shorter than the run (${DURATION_S} s)`);
+
+interface Sample {
+  t: number;
+  rssMb: number;
+  heapMb: number;
+}
+
+/** Least-squares slope of y over t (seconds), in units per hour. */
+function slopePerHour(points: ReadonlyArray<{ t: number; y: number }>): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mt = points.reduce((s, p) => s + p.t, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.t - mt) * (p.y - my);
+    den += (p.t - mt) ** 2;
+  }
+  return den === 0 ? 0 : (num / den) * 3600;
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
+  return kb / 1024;
+}
+
+async function heapMb(metricsPort: number): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  const text = await res.text();
+  const bytes = Number(/^edgeport_nodejs_heap_size_used_bytes(?:{[^}]*})? (\S+)/m.exec(text)?.[1]);
+  return bytes / 1024 / 1024;
+}
+
+class Traffic {
+  published = 0;
+  acked = 0;
+  refused = 0;
+  routed = 0;
+  churnSessions = 0;
+  private stopped = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly clients = new Set<MqttClient>();
+
+  constructor(private readonly edge: EdgeUnderTest) {}
+
+  async start(): Promise<void> {
+    const sink = await this.track(this.edge.connect(`${EDGE_DEVICE}/sink`));
+    sink.on('message', (topic) => {
+      if (topicBag(topic).has('seq')) this.routed++;
+    });
+    await sink.subscribeAsync(`devices/${EDGE_DEVICE}/modules/sink/inputs/#`, { qos: 1 });
+    for (let i = 1; i <= SENDERS; i++) await this.sender(`${EDGE_DEVICE}/sensor${i}`);
+    for (let i = 1; i <= CHURNERS; i++) void this.churn(`leaf${i}`);
+  }
+
+  /** RATE messages/s, at most 200 unacknowledged. */
+  private async sender(id: string): Promise<void> {
+    const client = await this.track(this.edge.connect(id));
+    let seq = 0;
+    let inFlight = 0;
+    const body = Buffer.alloc(256, 0x61);
+    const tickMs = 100;
+    const perTick = RATE / (1000 / tickMs);
+    let credit = 0;
+    this.timers.push(
+      setInterval(() => {
+        credit += perTick;
+        while (credit >= 1 && inFlight < 200 && !this.stopped) {
+          credit -= 1;
+          inFlight++;
+          this.published++;
+          client.publish(outputTopic(id, 'out', { seq: String(seq++) }), body, { qos: 1 }, (error) => {
+            inFlight--;
+            if (error === undefined || error === null) this.acked++;
+            else this.refused++;
+          });
+        }
+      }, tickMs),
+    );
+  }
+
+  /** Connects, publishes 5 messages, leaves; again and again until stopped. */
+  private async churn(deviceId: string): Promise<void> {
+    let seq = 0;
+    while (!this.stopped) {
+      try {
+        const client = await this.track(this.edge.connect(deviceId, { clean: true }));
+        for (let i = 0; i < 5; i++) {
+          this.published++;
+          await client.publishAsync(outputTopic(deviceId, '', { seq: String(seq++) }), 'leaf', { qos: 1 });
+          this.acked++;
+        }
+        await client.endAsync();
+        this.clients.delete(client);
+        this.churnSessions++;
+      } catch {
+        this.refused++;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  private async track(connecting: Promise<MqttClient>): Promise<MqttClient> {
+    const client = await connecting;
+    client.on('error', () => undefined);
+    this.clients.add(client);
+    return client;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    await Promise.all([...this.clients].map((c) => c.endAsync(true).catch(() => undefined)));
+  }
+}
+
+async function main(): Promise<number> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'edgeport-soak-'));
+  const identities = [`${EDGE_DEVICE}/sink`, ...Array.from({ length: SENDERS }, (_, i) => `${EDGE_DEVICE}/sensor${i + 1}`), ...Array.from({ length: CHURNERS }, (_, i) => `leaf${i + 1}`)];
+  const edge = await startEdge({
+    dataDir,
+    identities,
+    routes: {
+      modules: 'FROM /messages/modules/* INTO BrokeredEndpoint("/modules/sink/inputs/modules")',
+      leaves: 'FROM /messages/* WHERE NOT IS_DEFINED($connectionModuleId) INTO BrokeredEndpoint("/modules/sink/inputs/leaves")',
+    },
+    env: { EDGEPORT_HUB_AMQP_ENABLED: 'false' },
+  });
+  const pid = edge.runtime.pid;
+  const traffic = new Traffic(edge);
+  const samples: Sample[] = [];
+  let failure: string | undefined;
+  console.log(`soak: ${MINUTES} min, ${SENDERS} senders x ${RATE} msg/s, ${CHURNERS} leaves connecting and leaving, sample every ${SAMPLE_S} s, warm-up ${WARMUP_S} s, runtime pid ${pid}`);
+  const started = Date.now();
+  try {
+    await traffic.start();
+    let lastRouted = 0;
+    while ((Date.now() - started) / 1000 < DURATION_S) {
+      await new Promise((r) => setTimeout(r, SAMPLE_S * 1000));
+      // The driver keeps only the last few hundred log lines (the runtime logs at info, as in production).
+      if (edge.runtime.lines.length > 500) edge.runtime.lines.splice(0, edge.runtime.lines.length - 500);
+      if (edge.runtime.exitCode !== undefined) throw new Error(`the runtime exited during the soak\n${edge.runtime.context()}`);
+      const t = (Date.now() - started) / 1000;
+      const sample = { t, rssMb: rssMb(pid), heapMb: await heapMb(edge.metricsPort) };
+      samples.push(sample);
+      const rate = (traffic.routed - lastRouted) / SAMPLE_S;
+      lastRouted = traffic.routed;
+      console.log(`t=${t.toFixed(0).padStart(5)} s  rss=${sample.rssMb.toFixed(1)} MB  heap=${sample.heapMb.toFixed(1)} MB  routed=${traffic.routed} (${rate.toFixed(0)}/s)  churn sessions=${traffic.churnSessions}${t < WARMUP_S ? '  (warm-up)' : ''}`);
+    }
+  } catch (error) {
+    failure = error instanceof Error ? error.message : String(error);
+  } finally {
+    await traffic.stop();
+    await edge.runtime.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const measured = samples.filter((s) => s.t >= WARMUP_S);
+  const windowH = measured.length > 1 ? (measured[measured.length - 1]!.t - measured[0]!.t) / 3600 : 0;
+  const bound = Math.max(FLOOR_MB_PER_HOUR, windowH > 0 ? WANDER_MB / windowH : Infinity);
+  const rssSlope = slopePerHour(measured.map((s) => ({ t: s.t, y: s.rssMb })));
+  const heapSlope = slopePerHour(measured.map((s) => ({ t: s.t, y: s.heapMb })));
+  console.log(`soak: routed ${traffic.routed} messages (published ${traffic.published}, acknowledged ${traffic.acked}, refused ${traffic.refused}), ${traffic.churnSessions} leaf sessions`);
+  console.log(`soak: RSS slope ${rssSlope.toFixed(1)} MB/h, heap slope ${heapSlope.toFixed(1)} MB/h over ${measured.length} samples (${(windowH * 60).toFixed(1)} min after ${WARMUP_S} s warm-up); noise bound ${bound.toFixed(1)} MB/h (max of ${FLOOR_MB_PER_HOUR} MB/h and ${WANDER_MB} MB over the window)`);
+  if (failure !== undefined) {
+    console.error(`soak: FAILED: ${failure}`);
+    return 1;
+  }
+  if (!values.assert) return 0;
+  const problems: string[] = [];
+  if (measured.length < 5) problems.push(`only ${measured.length} samples after the warm-up`);
+  if (traffic.routed === 0) problems.push('no message was routed');
+  if (rssSlope > bound) problems.push(`RSS grows ${rssSlope.toFixed(1)} MB/h (bound ${bound.toFixed(1)})`);
+  if (heapSlope > bound) problems.push(`heap grows ${heapSlope.toFixed(1)} MB/h (bound ${bound.toFixed(1)})`);
+  if (problems.length > 0) {
+    console.error(`soak: FAILED: ${problems.join('; ')}`);
+    return 1;
+  }
+  console.log('soak: OK (no growth beyond noise)');
+  return 0;
+}
+
+process.exitCode = await main();
