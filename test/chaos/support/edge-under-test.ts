@@ -21,8 +21,10 @@ export interface EdgeOptions {
   env?: Record<string, string>;
   /** `$edgeAgent` modules of the manifest (default none). */
   modules?: Record<string, unknown>;
-  /** Where the manifest is written (default `<dataDir>/deployment.json`). */
-  manifestPath?: string;
+  /** Where the manifest is written (default `<dataDir>/deployment.json`); `false`: no manifest (the deployment comes from the cloud twins). */
+  manifestPath?: string | false;
+  /** Keys of identities that exist elsewhere (the cloud's registry), for `connect`. */
+  keys?: ReadonlyMap<string, string>;
 }
 
 /** `edgeport run` as a child process, with the plain MQTT port and keys of its identities. */
@@ -84,7 +86,7 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeUnderTest> {
   const listeners = await loopbackListeners();
   const plainPort = await freePort();
   const manifestPath = options.manifestPath ?? join(options.dataDir, 'deployment.json');
-  writeFileSync(manifestPath, JSON.stringify(manifestFor(options.routes, options.modules)));
+  if (manifestPath !== false) writeFileSync(manifestPath, JSON.stringify(manifestFor(options.routes, options.modules)));
   const env: Record<string, string> = {
     EDGEPORT_DATA_DIR: options.dataDir,
     EDGEPORT_LOG_FORMAT: 'json',
@@ -95,10 +97,10 @@ export async function startEdge(options: EdgeOptions): Promise<EdgeUnderTest> {
     EDGEPORT_HUB_MQTT_PLAIN_PORT: String(plainPort),
     EDGEPORT_HUB_HTTPS_ENABLED: 'false',
     EDGEPORT_AGENT_RUNTIME: 'process',
-    EDGEPORT_AGENT_MANIFEST: manifestPath,
+    ...(manifestPath !== false ? { EDGEPORT_AGENT_MANIFEST: manifestPath } : {}),
     ...options.env,
   };
-  const keys = new Map<string, string>();
+  const keys = new Map<string, string>(options.keys ?? []);
   for (const id of options.identities) {
     const out = await edgeportCommand(['identity', 'add', id], env);
     const key = /SharedAccessKey=([^;\s]+)/.exec(out)?.[1];
@@ -215,4 +217,66 @@ export async function collectInputs(client: MqttClient, moduleId: string): Promi
   });
   await client.subscribeAsync(`devices/${EDGE_DEVICE}/modules/${moduleId}/inputs/#`, { qos: 1 });
   return bySender;
+}
+
+/**
+ * A module that publishes numbered QoS 1 messages one after another (`seq` property) for as long as
+ * it runs, like a sensor with a retrying SDK: a refused publish (connection closed) or a refused
+ * connection is retried after `retryMs` on a new connection, with the same number.
+ */
+export class SequencedPublisher {
+  readonly acked: number[] = [];
+  refusals = 0;
+  connectFailures = 0;
+  private seq = 0;
+  private stopped = false;
+  private done: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly edge: EdgeUnderTest,
+    readonly id: string,
+    private readonly options: { paceMs?: number; retryMs?: number; body?: Buffer } = {},
+  ) {}
+
+  start(): this {
+    this.done = this.loop();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.done;
+  }
+
+  private async loop(): Promise<void> {
+    const body = this.options.body ?? Buffer.alloc(200, 0x63);
+    let client: MqttClient | undefined;
+    while (!this.stopped) {
+      if (client === undefined || !client.connected) {
+        client?.end(true);
+        client = await this.edge.connect(this.id, { connectTimeoutMs: 5000 }).catch(() => undefined);
+        if (client === undefined) {
+          this.connectFailures++;
+          await delay(this.options.retryMs ?? 200);
+          continue;
+        }
+        client.on('error', () => undefined);
+      }
+      const outcome = await publishQos1(client, outputTopic(this.id, 'out', { seq: String(this.seq) }), body);
+      if (outcome === 'acked') {
+        this.acked.push(this.seq++);
+        if (this.options.paceMs !== undefined) await delay(this.options.paceMs);
+      } else {
+        this.refusals++;
+        client.end(true);
+        client = undefined;
+        await delay(this.options.retryMs ?? 200);
+      }
+    }
+    await client?.endAsync().catch(() => undefined);
+  }
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
