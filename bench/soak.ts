@@ -5,12 +5,16 @@
  * `edgeport run` (a child process, SQLite store, plain MQTT on loopback) routes steady traffic for N
  * minutes: S module clients each publish R QoS 1 messages/s to an output that a route sends into
  * the input of a `sink` module client; C leaf devices connect, publish a few messages (routed to the
- * sink too) and leave, continually. Every `--sample` seconds it prints the runtime's RSS (from
- * /proc) and V8 heap (from its own Prometheus endpoint), then the slope per hour of each (least
- * squares over the samples after the warm-up) and the messages routed. With `--assert` it exits
+ * sink too) and leave, continually. Every `--sample` seconds it has the runtime collect its garbage
+ * (through the inspector, which the runtime opens on a loopback port for the soak only) and prints
+ * its RSS and V8 heap right after, then the slope per hour of each (least squares over the samples
+ * after the warm-up) and the messages routed. Measuring after a full collection is what makes a
+ * short run meaningful: without it the heap is a sawtooth of 40 MB over minutes (old-space growth
+ * between major collections), which drowns any slope a few minutes can show. With `--assert` it exits
  * 1 when a slope is beyond the noise bound (printed with it), the runtime died, or nothing was routed.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import WebSocket from 'ws';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -75,17 +79,50 @@ function slopePerHour(points: ReadonlyArray<{ t: number; y: number }>): number {
   return den === 0 ? 0 : (num / den) * 3600;
 }
 
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]);
-  return kb / 1024;
-}
+/** The runtime's inspector (Chrome DevTools Protocol over a WebSocket on loopback). */
+class Inspector {
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
-async function heapMb(metricsPort: number): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
-  const text = await res.text();
-  const bytes = Number(/^edgeport_nodejs_heap_size_used_bytes(?:{[^}]*})? (\S+)/m.exec(text)?.[1]);
-  return bytes / 1024 / 1024;
+  private constructor(private readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      const reply = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+      const p = reply.id === undefined ? undefined : this.pending.get(reply.id);
+      if (p === undefined) return;
+      this.pending.delete(reply.id!);
+      if (reply.error !== undefined) p.reject(new Error(reply.error.message));
+      else p.resolve(reply.result);
+    });
+  }
+
+  static async connect(url: string): Promise<Inspector> {
+    const socket = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    return new Inspector(socket);
+  }
+
+  call(method: string, params: object = {}): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.socket.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  /** A full collection, then the runtime's own `process.memoryUsage()`. */
+  async memoryAfterGc(): Promise<{ rssMb: number; heapMb: number }> {
+    await this.call('HeapProfiler.collectGarbage');
+    const result = (await this.call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result: { value: string } };
+    const usage = JSON.parse(result.result.value) as { rss: number; heapUsed: number };
+    return { rssMb: usage.rss / 1024 / 1024, heapMb: usage.heapUsed / 1024 / 1024 };
+  }
+
+  close(): void {
+    this.socket.close();
+  }
 }
 
 class Traffic {
@@ -174,6 +211,8 @@ class Traffic {
 async function main(): Promise<number> {
   const dataDir = mkdtempSync(join(tmpdir(), 'edgeport-soak-'));
   const identities = [`${EDGE_DEVICE}/sink`, ...Array.from({ length: SENDERS }, (_, i) => `${EDGE_DEVICE}/sensor${i + 1}`), ...Array.from({ length: CHURNERS }, (_, i) => `leaf${i + 1}`)];
+  // The runtime opens its inspector on a free loopback port (printed on its stderr) for the samples.
+  process.env['RUNTIME_NODE_ARGS'] = `${process.env['RUNTIME_NODE_ARGS'] ?? ''} --inspect=127.0.0.1:0`.trim();
   const edge = await startEdge({
     dataDir,
     identities,
@@ -184,6 +223,9 @@ async function main(): Promise<number> {
     env: { EDGEPORT_HUB_AMQP_ENABLED: 'false' },
   });
   const pid = edge.runtime.pid;
+  const inspectorUrl = /ws:\/\/127\.0\.0\.1:\d+\/[\w-]+/.exec(edge.runtime.stderr)?.[0];
+  if (inspectorUrl === undefined) throw new Error(`the runtime did not open its inspector: ${edge.runtime.stderr}`);
+  const inspector = await Inspector.connect(inspectorUrl);
   const traffic = new Traffic(edge);
   const samples: Sample[] = [];
   let failure: string | undefined;
@@ -198,7 +240,7 @@ async function main(): Promise<number> {
       if (edge.runtime.lines.length > 500) edge.runtime.lines.splice(0, edge.runtime.lines.length - 500);
       if (edge.runtime.exitCode !== undefined) throw new Error(`the runtime exited during the soak\n${edge.runtime.context()}`);
       const t = (Date.now() - started) / 1000;
-      const sample = { t, rssMb: rssMb(pid), heapMb: await heapMb(edge.metricsPort) };
+      const sample = { t, ...(await inspector.memoryAfterGc()) };
       samples.push(sample);
       const rate = (traffic.routed - lastRouted) / SAMPLE_S;
       lastRouted = traffic.routed;
@@ -208,6 +250,7 @@ async function main(): Promise<number> {
     failure = error instanceof Error ? error.message : String(error);
   } finally {
     await traffic.stop();
+    inspector.close();
     await edge.runtime.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
