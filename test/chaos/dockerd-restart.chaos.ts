@@ -86,7 +86,7 @@ test('chaos: dockerd killed and restarted while Docker modules run: the agent re
       // error naming the Docker engine rather than stale rows, and the agent logs the failed reconcile.
       const away = await waitFor('the management API says the Docker engine is away', 60_000, async () => {
         const answer = await managementGet(dataDir, '/modules');
-        return answer !== undefined && answer.status !== 200 && answer.body.includes(dockerd.socket) ? answer : undefined;
+        return answer !== undefined && answer.status === 503 && answer.body.includes(dockerd.socket) ? answer : undefined;
       }, context);
       await e.runtime.until('the agent logs the failed reconcile', 60_000, () => e.runtime.lines.find((l) => String(l['msg']).startsWith('reconcile failed') && String(l['msg']).includes(dockerd.socket)));
       assert.equal(e.runtime.exitCode, undefined, 'the runtime survives the daemon going away');
