@@ -70,9 +70,12 @@ test('chaos: PostgreSQL restarted (fast and immediate) during QoS 1 ingest: ever
       const firsts = [...new Set(got)];
       assert.deepEqual(firsts, [...firsts].sort((a, b) => a - b), `${p.id}: delivered in order`);
     }
+    // The refusals are logged with the database's own reason.
+    const refusalLog = e.runtime.lines.find((l) => String(l['msg']) === 'message not stored, closing connection');
+    assert.ok(refusalLog !== undefined, 'the refusals are logged');
     await sink.endAsync();
     assert.equal(await e.runtime.stop(), 0, e.runtime.context().slice(-3000));
-    console.log(`postgres restart: ${acked()} acknowledged, all delivered in order; ${outages.join('; ')}`);
+    console.log(`postgres restart: ${acked()} acknowledged, all delivered in order; ${outages.join('; ')}; log: ${String(refusalLog['msg'])}: ${String(refusalLog['error'])}`);
   } finally {
     for (const p of publishers) await p.stop();
     await edge?.runtime.stop();
