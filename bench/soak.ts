@@ -11,7 +11,8 @@
  * after the warm-up) and the messages routed. Measuring after a full collection is what makes a
  * short run meaningful: without it the heap is a sawtooth of 40 MB over minutes (old-space growth
  * between major collections), which drowns any slope a few minutes can show. With `--assert` it exits
- * 1 when a slope is beyond the noise bound (printed with it), the runtime died, or nothing was routed.
+ * 1 when a slope is beyond the noise bound (printed with it), the runtime died, nothing was routed,
+ * or a publish or connection was refused.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import WebSocket from 'ws';
@@ -166,7 +167,7 @@ class Traffic {
           client.publish(outputTopic(id, 'out', { seq: String(seq++) }), body, { qos: 1 }, (error) => {
             inFlight--;
             if (error === undefined || error === null) this.acked++;
-            else this.refused++;
+            else if (!this.stopped) this.refused++;
           });
         }
       }, tickMs),
@@ -188,7 +189,8 @@ class Traffic {
         this.clients.delete(client);
         this.churnSessions++;
       } catch {
-        this.refused++;
+        // Ending the run closes connections under a churning leaf: only refusals before that count.
+        if (!this.stopped) this.refused++;
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -269,6 +271,7 @@ async function main(): Promise<number> {
   const problems: string[] = [];
   if (measured.length < 5) problems.push(`only ${measured.length} samples after the warm-up`);
   if (traffic.routed === 0) problems.push('no message was routed');
+  if (traffic.refused > 0) problems.push(`${traffic.refused} publishes or connections refused under steady traffic`);
   if (rssSlope > bound) problems.push(`RSS grows ${rssSlope.toFixed(1)} MB/h (bound ${bound.toFixed(1)})`);
   if (heapSlope > bound) problems.push(`heap grows ${heapSlope.toFixed(1)} MB/h (bound ${bound.toFixed(1)})`);
   if (problems.length > 0) {
