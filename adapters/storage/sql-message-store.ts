@@ -10,7 +10,7 @@ import { PostgresMessageTables } from './postgres-message-tables.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { SqliteMessageTables } from './sqlite-message-tables.js';
 import { SqliteWorkerMessageTables } from './sqlite-worker-message-tables.js';
-import { asDiskFull } from './disk-full.js';
+import { asStoreError } from './store-errors.js';
 
 interface QueueState extends QueueRow {
   length: number;
@@ -61,10 +61,13 @@ export class SqlMessageStore extends MessageStore {
     await tables?.close?.();
   }
 
-  /** A full disk rejects with `DiskFullError` naming where the store lives; nothing committed is touched. */
+  /**
+   * A full disk rejects with `DiskFullError`, an unreachable database server with
+   * `StoreUnavailableError`, each naming where the store lives; nothing committed is touched.
+   */
   append(items: readonly AppendItem[]): Promise<number[]> {
     const run = this.appends.then(() => this.appendNow(items)).catch((error: unknown) => {
-      throw asDiskFull(error, this.location());
+      throw asStoreError(error, this.location(), this.dataSource.options.type === 'postgres');
     });
     this.appends = run.catch(() => undefined);
     return run;

@@ -3,7 +3,7 @@ import { SystemProperty, checkMessageSize, type Message } from '../../domain/mes
 import { expiresAt, type QueueKey } from '../../domain/messages/store-and-forward.js';
 import { messageSource, type RouteMatch } from '../../domain/routing/index.js';
 import { Clock } from '../ports/clock.js';
-import { DiskFullError, MessageStore, StoreFullError, type AppendItem, type NewQueueEntry, type QueuedMessage } from '../ports/message-store.js';
+import { DiskFullError, MessageStore, StoreFullError, StoreUnavailableError, type AppendItem, type NewQueueEntry, type QueuedMessage } from '../ports/message-store.js';
 import { RandomSource } from '../ports/random-source.js';
 import { PipelineMetrics } from './pipeline-metrics.js';
 import { PipelineOptions } from './pipeline-options.js';
@@ -165,6 +165,7 @@ export class IngestMessage {
       } catch (error) {
         this.inFlightBytes -= bytes;
         if (error instanceof DiskFullError) this.metrics.refused.inc({ reason: 'disk_full' }, batch.length);
+        else if (error instanceof StoreUnavailableError) this.metrics.refused.inc({ reason: 'store_unavailable' }, batch.length);
         for (const w of batch) w.reject(error);
         continue;
       }

@@ -60,6 +60,21 @@ export class DiskFullError extends Error {
 }
 
 /**
+ * Thrown by the store when its database server cannot be reached (stopped, restarting, network):
+ * the sender is refused, nothing stored is lost, and writes succeed again once it answers.
+ */
+export class StoreUnavailableError extends Error {
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(readonly location: string, override readonly cause?: unknown) {
+    super(
+      `message store unavailable: ${location} does not answer (${cause instanceof Error ? cause.message : String(cause)}): ` +
+        'the message was refused and nothing stored was dropped; ingest resumes by itself once the database answers',
+    );
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
  * Durable store-and-forward storage: a message table plus one ordered queue per (endpoint, priority).
  * Counters (`usedBytes`, `queues()` lengths) are kept in memory by the adapter and are cheap.
  */

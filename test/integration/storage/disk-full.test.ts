@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskFullError, type AppendItem } from '../../../application/ports/message-store.js';
 import { createDataSource } from '../../../adapters/storage/create-data-source.js';
-import { isDiskFull } from '../../../adapters/storage/disk-full.js';
+import { isDiskFull, isUnreachable } from '../../../adapters/storage/store-errors.js';
 import { SqlMessageStore } from '../../../adapters/storage/sql-message-store.js';
 import type { SqliteDatabase } from '../../../adapters/storage/sqlite-database.js';
 
