@@ -12,7 +12,7 @@ import { MethodService } from '../../application/hub/method-service.js';
 import { TwinService } from '../../application/hub/twin-service.js';
 import type { ClientChannel, ClientFeature } from '../../application/ports/client-channel.js';
 import { Logger } from '../../application/ports/logger.js';
-import { StoreFullError } from '../../application/ports/message-store.js';
+import { DiskFullError, StoreFullError, StoreUnavailableError } from '../../application/ports/message-store.js';
 import { type AmqpAuthRequest, type AmqpAuthResult, type AmqpBackend, type AmqpClient, AmqpCondition, AmqpRefusal, type TwinReply } from './amqp-backend.js';
 
 /** An AMQP client as the application's `ClientDirectory` sees it. */
@@ -104,7 +104,8 @@ export class EdgeHubAmqpBackend implements AmqpBackend {
       await this.ingest.ingest(message, identity.kind === 'module' ? { deviceId: identity.deviceId, moduleId: identity.moduleId } : { deviceId: identity.deviceId });
     } catch (error) {
       if (error instanceof MessageTooLargeError) throw new AmqpRefusal(AmqpCondition.messageSize, error.message);
-      if (error instanceof StoreFullError) throw new AmqpRefusal(AmqpCondition.resourceLimit, error.message);
+      if (error instanceof StoreFullError || error instanceof DiskFullError) throw new AmqpRefusal(AmqpCondition.resourceLimit, error.message);
+      if (error instanceof StoreUnavailableError) throw new AmqpRefusal(AmqpCondition.internal, error.message);
       throw error;
     }
   }

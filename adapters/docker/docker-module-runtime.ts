@@ -16,7 +16,7 @@ import { OPEN_IMAGE_POLICY } from '../../domain/trust/image-policy.js';
 import { containerLogs } from './docker-container-logs.js';
 import { containerCreateOptions, type ContainerImage } from './docker-container-config.js';
 import { moduleOfContainer, type TrackedModule } from './docker-container-state.js';
-import { messageOf, statusOf } from './docker-errors.js';
+import { asUnavailable, messageOf, statusOf } from './docker-errors.js';
 import { DockerEventStream, type DockerContainerEvent } from './docker-event-stream.js';
 import { DockerImagePuller } from './docker-image-puller.js';
 import { DockerImageVerifier, type ImageTrustOptions } from './docker-image-verifier.js';
@@ -110,7 +110,10 @@ export class DockerModuleRuntime extends ModuleRuntime {
 
   async list(): Promise<CurrentModule[]> {
     const instance = this.labels[LABELS.instance] ?? '';
-    const containers = (await this.docker.listContainers({ all: true, filters: { label: this.labelFilters() } }))
+    const listed = await this.docker.listContainers({ all: true, filters: { label: this.labelFilters() } }).catch((error: unknown) => {
+      throw asUnavailable(error, this.options.socketPath ?? '/var/run/docker.sock');
+    });
+    const containers = listed
       // An agent without an instance name leaves named instances' containers alone.
       .filter((c) => (c.Labels?.[LABELS.instance] ?? '') === instance);
     const warn = (message: string, module: string): void => this.logger.warn(message, { module });

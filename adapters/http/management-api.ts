@@ -14,6 +14,7 @@ import { readJsonBody } from './json-body.js';
 import { METHOD_ROUTES, methodTarget, readMethodCall } from './method-calls.js';
 import { registerReadModelRoutes } from './read-model-routes.js';
 import { closeUnix, listenUnix } from './unix-socket-http.js';
+import { RuntimeUnavailableError } from '../../application/ports/module-runtime.js';
 
 export class ManagementApiOptions {
   constructor(
@@ -69,6 +70,7 @@ export function withEmbeddedHubRow(rows: readonly ModuleSummary[]): ModuleSummar
 function translate(error: unknown): HttpError | undefined {
   if (error instanceof CloudToDeviceError) return new HttpError(error.status, error.message, error.code);
   if (error instanceof ManagementError) return new HttpError(error.status, error.message);
+  if (error instanceof RuntimeUnavailableError) return new HttpError(503, error.message);
   return undefined;
 }
 
@@ -91,7 +93,8 @@ function translate(error: unknown): HttpError | undefined {
  * - the read model (`read-model-routes.ts`): `GET /status|routes|queues|clients|twins...`,
  *   `POST /modules/{m}/stop|start`.
  *
- * Module routes answer 503 when the agent does not run, hub routes when the hub does not. Errors
+ * Module routes answer 503 when the agent does not run or its module runtime does not answer (the
+ * Docker engine is down), hub routes when the hub does not. Errors
  * are `{code, message}` with 400/403/404/405/413/500/503. Other files add routes through `router`.
  */
 @injectable()

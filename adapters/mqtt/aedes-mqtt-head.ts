@@ -26,7 +26,7 @@ import { Clock, type TimerHandle } from '../../application/ports/clock.js';
 import { DeliveryError } from '../../application/ports/endpoint-delivery.js';
 import { HostedService, ListenError, type ListenInfo, listenOn } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
-import { StoreFullError } from '../../application/ports/message-store.js';
+import { DiskFullError, StoreFullError, StoreUnavailableError } from '../../application/ports/message-store.js';
 import { StateStore } from '../../application/ports/state-store.js';
 import { MqttConnectError, parseMqttConnect } from './connect-claim.js';
 import { MqttFrameGuard, type MqttFrameViolation } from './mqtt-frame-guard.js';
@@ -565,7 +565,7 @@ export class AedesMqttHead extends HostedService {
     try {
       await this.ingest.ingest(message, identity.kind === 'module' ? { deviceId: identity.deviceId, moduleId: identity.moduleId } : { deviceId: identity.deviceId });
     } catch (error) {
-      if (error instanceof MessageTooLargeError || error instanceof StoreFullError) {
+      if (error instanceof MessageTooLargeError || error instanceof StoreFullError || error instanceof DiskFullError || error instanceof StoreUnavailableError) {
         // No PUBACK: MQTT 3.1.1 cannot refuse a PUBLISH, so the connection is closed (IoT Hub does
         // the same for oversize messages); the client keeps the message and may retry later.
         this.log.warn('message refused, closing connection', { clientId: client.id, reason: error.code, detail: error.message });

@@ -143,11 +143,13 @@ export class PostgresMessageTables implements MessageTables {
           await qr.commitTransaction();
           return result;
         } catch (error) {
-          await qr.rollbackTransaction();
+          // When the connection died, TypeORM has released the runner and the rollback throws
+          // "Query runner already released": the original error is the one that says why.
+          await qr.rollbackTransaction().catch(() => undefined);
           throw error;
         }
       } finally {
-        await qr.release();
+        await qr.release().catch(() => undefined);
       }
     });
   }

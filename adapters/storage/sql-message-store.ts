@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { inject, injectable } from 'inversify';
+import { dirname } from 'node:path';
 import { DataSource } from 'typeorm';
 import { messageSize, type Properties } from '../../domain/messages/message.js';
 import type { QueueKey } from '../../domain/messages/store-and-forward.js';
@@ -9,6 +10,7 @@ import { PostgresMessageTables } from './postgres-message-tables.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { SqliteMessageTables } from './sqlite-message-tables.js';
 import { SqliteWorkerMessageTables } from './sqlite-worker-message-tables.js';
+import { asStoreError } from './store-errors.js';
 
 interface QueueState extends QueueRow {
   length: number;
@@ -59,8 +61,14 @@ export class SqlMessageStore extends MessageStore {
     await tables?.close?.();
   }
 
+  /**
+   * A full disk rejects with `DiskFullError`, an unreachable database server with
+   * `StoreUnavailableError`, each naming where the store lives; nothing committed is touched.
+   */
   append(items: readonly AppendItem[]): Promise<number[]> {
-    const run = this.appends.then(() => this.appendNow(items));
+    const run = this.appends.then(() => this.appendNow(items)).catch((error: unknown) => {
+      throw asStoreError(error, this.location(), this.dataSource.options.type === 'postgres');
+    });
     this.appends = run.catch(() => undefined);
     return run;
   }
@@ -155,6 +163,13 @@ export class SqlMessageStore extends MessageStore {
     if (path === ':memory:' || process.env['EDGEPORT_SQLITE_WRITER'] === 'inline') return new SqliteMessageTables(db);
     const synchronous = db.pragma('synchronous', { simple: true }) === 2 ? 'FULL' : 'NORMAL';
     return new SqliteWorkerMessageTables(db, path, synchronous);
+  }
+
+  /** Where the data lives, for errors an operator acts on (never the PostgreSQL URL: it may hold a password). */
+  private location(): string {
+    if (this.dataSource.options.type === 'postgres') return 'the PostgreSQL database (storage.url)';
+    const path = String(this.dataSource.options.database ?? ':memory:');
+    return path === ':memory:' ? 'an in-memory SQLite database' : `the data directory ${dirname(path)} (SQLite database ${path})`;
   }
 
   private ready(): MessageTables {

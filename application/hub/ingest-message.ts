@@ -3,7 +3,7 @@ import { SystemProperty, checkMessageSize, type Message } from '../../domain/mes
 import { expiresAt, type QueueKey } from '../../domain/messages/store-and-forward.js';
 import { messageSource, type RouteMatch } from '../../domain/routing/index.js';
 import { Clock } from '../ports/clock.js';
-import { MessageStore, StoreFullError, type AppendItem, type NewQueueEntry, type QueuedMessage } from '../ports/message-store.js';
+import { DiskFullError, MessageStore, StoreFullError, StoreUnavailableError, type AppendItem, type NewQueueEntry, type QueuedMessage } from '../ports/message-store.js';
 import { RandomSource } from '../ports/random-source.js';
 import { PipelineMetrics } from './pipeline-metrics.js';
 import { PipelineOptions } from './pipeline-options.js';
@@ -54,7 +54,8 @@ export class IngestMessage {
 
   /**
    * Routes and stores `message`. Resolves after the commit; rejects with `MessageTooLargeError`
-   * (over 256 KB) or `StoreFullError` (store limit reached; nothing stored is dropped).
+   * (over 256 KB), `StoreFullError` (store limit reached; nothing stored is dropped) or
+   * `DiskFullError` (no space left where the store lives; nothing stored is dropped).
    */
   async ingest(message: Message, sender?: Sender): Promise<IngestResult> {
     const systemProperties = { ...message.systemProperties };
@@ -163,6 +164,8 @@ export class IngestMessage {
         offsets = await this.store.append(batch.map((w) => w.item));
       } catch (error) {
         this.inFlightBytes -= bytes;
+        if (error instanceof DiskFullError) this.metrics.refused.inc({ reason: 'disk_full' }, batch.length);
+        else if (error instanceof StoreUnavailableError) this.metrics.refused.inc({ reason: 'store_unavailable' }, batch.length);
         for (const w of batch) w.reject(error);
         continue;
       }

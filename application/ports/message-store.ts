@@ -44,6 +44,37 @@ export class StoreFullError extends Error {
 }
 
 /**
+ * Thrown by the store when the file system (or database server) under it has no space left. Like
+ * `StoreFullError` the sender is refused and nothing stored is lost; writes succeed again as soon as
+ * space returns, without a restart. `location` names the data directory or database.
+ */
+export class DiskFullError extends Error {
+  readonly code = 'DISK_FULL';
+  constructor(readonly location: string, override readonly cause?: unknown) {
+    super(
+      `disk full: no space left for the message store in ${location}: the message was refused and nothing stored was dropped; ` +
+        'free space there (writes resume by themselves) or move dataDir / storage.path to a larger file system',
+    );
+    this.name = 'DiskFullError';
+  }
+}
+
+/**
+ * Thrown by the store when its database server cannot be reached (stopped, restarting, network):
+ * the sender is refused, nothing stored is lost, and writes succeed again once it answers.
+ */
+export class StoreUnavailableError extends Error {
+  readonly code = 'STORE_UNAVAILABLE';
+  constructor(readonly location: string, override readonly cause?: unknown) {
+    super(
+      `message store unavailable: ${location} does not answer (${cause instanceof Error ? cause.message : String(cause)}): ` +
+        'the message was refused and nothing stored was dropped; ingest resumes by itself once the database answers',
+    );
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
  * Durable store-and-forward storage: a message table plus one ordered queue per (endpoint, priority).
  * Counters (`usedBytes`, `queues()` lengths) are kept in memory by the adapter and are cheap.
  */

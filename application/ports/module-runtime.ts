@@ -61,6 +61,19 @@ export class UnsupportedModuleError extends Error {
 }
 
 /**
+ * The runtime's engine does not answer (the Docker daemon stopped or restarting): what modules
+ * exist is unknown until it is back. The agent retries on its next pass; the management API
+ * answers 503 with this message instead of a bare socket error.
+ */
+export class RuntimeUnavailableError extends Error {
+  readonly code = 'EDGEPORT_RUNTIME_UNAVAILABLE';
+  constructor(message: string, override readonly cause?: unknown) {
+    super(message);
+    this.name = 'RuntimeUnavailableError';
+  }
+}
+
+/**
  * Where modules run: Docker containers or plain processes. The agent's plan runner drives it with
  * create/start/stop/remove; `list` reports what exists and in which state. Every operation is
  * idempotent where that makes sense: stopping a stopped module or removing a missing one succeeds.

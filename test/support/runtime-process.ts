@@ -46,6 +46,11 @@ export class RuntimeProcess {
     void this.exited.then((code) => (this.exitCode = code));
   }
 
+  /** The runtime's process id (memory readings from /proc, signals). */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   /**
    * CPU time (user + system, all threads) the runtime process has used so far in ms, from
    * `/proc/<pid>/stat`; undefined where there is no procfs or the process is gone.
