@@ -35,7 +35,9 @@ const WAL_RESTART_FRAMES = 8000;
  */
 export class SqliteWorkerMessageTables implements MessageTables {
   private readonly reader: SqliteMessageTables;
-  private readonly worker: Worker;
+  /** Started on the first request it must run (an idle hub with small commits never starts it: memory). */
+  private worker: Worker | null = null;
+  private readonly workerData: { path: string; synchronous: 'NORMAL' | 'FULL' };
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | null = null;
@@ -52,27 +54,7 @@ export class SqliteWorkerMessageTables implements MessageTables {
     this.reader = new SqliteMessageTables(db);
     this.inline = synchronous === 'NORMAL';
     if (this.inline) db.pragma('wal_autocheckpoint = 0');
-    this.worker = new Worker(new URL('./sqlite-writer-worker.js', import.meta.url), { workerData: { path, synchronous } });
-    this.worker.unref();
-    this.worker.on('message', (res: WriterResponse) => {
-      const p = this.pending.get(res.id);
-      if (p === undefined) return;
-      this.pending.delete(res.id);
-      if (p.write) this.writesInFlight--;
-      if (this.pending.size === 0) this.worker.unref();
-      if (res.ok) p.resolve(res.result);
-      else p.reject(Object.assign(new Error(res.message), res.code === undefined ? {} : { code: res.code }));
-    });
-    const fail = (error: Error): void => {
-      this.failure = new Error(`SQLite writer thread stopped: ${error.message}`);
-      for (const p of this.pending.values()) p.reject(this.failure);
-      this.pending.clear();
-      this.writesInFlight = 0;
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => {
-      if (this.failure === null) fail(new Error(`exit code ${code}`));
-    });
+    this.workerData = { path, synchronous };
   }
 
   async load(): Promise<LoadedState> {
@@ -132,9 +114,38 @@ export class SqliteWorkerMessageTables implements MessageTables {
   }
 
   async close(): Promise<void> {
-    if (this.failure !== null) return;
+    if (this.failure !== null || this.worker === null) return;
+    const worker = this.worker;
     await this.request({ op: 'close' });
-    await this.worker.terminate();
+    await worker.terminate();
+  }
+
+  /** The writer thread, started on first use. */
+  private writer(): Worker {
+    if (this.worker !== null) return this.worker;
+    const worker = new Worker(new URL('./sqlite-writer-worker.js', import.meta.url), { workerData: this.workerData });
+    this.worker = worker;
+    worker.unref();
+    worker.on('message', (res: WriterResponse) => {
+      const p = this.pending.get(res.id);
+      if (p === undefined) return;
+      this.pending.delete(res.id);
+      if (p.write) this.writesInFlight--;
+      if (this.pending.size === 0) worker.unref();
+      if (res.ok) p.resolve(res.result);
+      else p.reject(Object.assign(new Error(res.message), res.code === undefined ? {} : { code: res.code }));
+    });
+    const fail = (error: Error): void => {
+      this.failure = new Error(`SQLite writer thread stopped: ${error.message}`);
+      for (const p of this.pending.values()) p.reject(this.failure);
+      this.pending.clear();
+      this.writesInFlight = 0;
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (this.failure === null) fail(new Error(`exit code ${code}`));
+    });
+    return worker;
   }
 
   /** Nothing is being written on the writer thread, so the main connection can take the write lock at once. */
@@ -172,8 +183,9 @@ export class SqliteWorkerMessageTables implements MessageTables {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, write });
       // Keep the process alive while a write is in flight, not while the writer idles.
-      if (this.pending.size === 1) this.worker.ref();
-      this.worker.postMessage({ ...req, id }, transfer);
+      const worker = this.writer();
+      if (this.pending.size === 1) worker.ref();
+      worker.postMessage({ ...req, id }, transfer);
     });
   }
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { ContainerModule } from 'inversify';
 import { Clock } from '../../application/ports/clock.js';
 import { CloudToDeviceInbox } from '../../application/ports/cloud-to-device-inbox.js';
@@ -20,6 +19,8 @@ import { Amqp091Upstream } from '../../adapters/amqp091/amqp091-upstream.js';
 import { parseDeviceConnectionString } from '../../adapters/iothub/connection-string.js';
 import { IotHubUpstream } from '../../adapters/iothub/iothub-upstream.js';
 
+export { readCaFile } from './upstream-ca-file.js';
+
 export type UpstreamModuleOptions =
   | {
       kind: 'iothub';
@@ -37,20 +38,6 @@ export type UpstreamModuleOptions =
   | { kind: 'amqp091'; url: string; exchange: string; sync?: Partial<UpstreamSyncOptions> };
 
 /** Reads `upstream.caFile` with a clear error. */
-export function readCaFile(path: string): string | undefined {
-  if (path === '') return undefined;
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read upstream.caFile ${path}: ${(error as Error).message}`, { cause: error });
-  }
-}
-
-/**
- * The upstream (after `hubModule`, which it completes): the chosen `Upstream` adapter, `$upstream`
- * delivery through it (rebinding `EndpointDelivery`), the twin/method/C2D/device-scope sync, and
- * for IoT Hub the twin-backed deployment source (rebinding `DeploymentSource`).
- */
 export function upstreamModule(options: UpstreamModuleOptions): ContainerModule {
   return new ContainerModule(({ bind, rebind, isBound }) => {
     if (options.kind === 'iothub') {
