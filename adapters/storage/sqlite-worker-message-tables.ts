@@ -17,6 +17,8 @@ const WAL_CHECKPOINT_PAGES = 1000;
 const PAGE_BYTES = 4096;
 /** WAL frames (pages) above which a PASSIVE checkpoint is followed by a RESTART one (32 MB, half of `journal_size_limit`). */
 const WAL_RESTART_FRAMES = 8000;
+/** The writer thread (a V8 isolate of its own, about 10 MB) stops after this long without a request; the next one starts it again. */
+const WRITER_IDLE_MS = 30_000;
 
 /**
  * SQLite with large writes on a writer thread (`sqlite-writer-worker.ts`) and reads on the main
@@ -49,8 +51,13 @@ export class SqliteWorkerMessageTables implements MessageTables {
   /** Estimated WAL pages written inline since the last WAL checkpoint request. */
   private inlinePages = 0;
   private walCheckpointing = false;
+  private idleTimer: NodeJS.Timeout | null = null;
 
-  constructor(db: SqliteDatabase, path: string, synchronous: 'NORMAL' | 'FULL') {
+  private readonly writerIdleMs: number;
+
+  /** `options.writerIdleMs`: how long the writer thread may go without a request before it stops (default 30 s). */
+  constructor(db: SqliteDatabase, path: string, synchronous: 'NORMAL' | 'FULL', options: { writerIdleMs?: number } = {}) {
+    this.writerIdleMs = options.writerIdleMs ?? WRITER_IDLE_MS;
     this.reader = new SqliteMessageTables(db);
     this.inline = synchronous === 'NORMAL';
     if (this.inline) db.pragma('wal_autocheckpoint = 0');
@@ -71,6 +78,8 @@ export class SqliteWorkerMessageTables implements MessageTables {
   }
 
   async append(messages: readonly EncodedMessage[], entries: readonly EncodedEntry[]): Promise<void> {
+    // Messages are flowing: start the writer thread now (in the background), before a burst needs it.
+    if (this.worker === null && this.failure === null) this.idleAfter(this.writer());
     if (this.canRunInline() && messages.length <= INLINE_MAX_MESSAGES) {
       let bytes = 0;
       for (const m of messages) bytes += m.body.byteLength + m.properties.length + m.systemProperties.length;
@@ -114,6 +123,7 @@ export class SqliteWorkerMessageTables implements MessageTables {
   }
 
   async close(): Promise<void> {
+    this.clearIdle();
     if (this.failure !== null || this.worker === null) return;
     const worker = this.worker;
     await this.request({ op: 'close' });
@@ -131,7 +141,10 @@ export class SqliteWorkerMessageTables implements MessageTables {
       if (p === undefined) return;
       this.pending.delete(res.id);
       if (p.write) this.writesInFlight--;
-      if (this.pending.size === 0) worker.unref();
+      if (this.pending.size === 0) {
+        worker.unref();
+        this.idleAfter(worker);
+      }
       if (res.ok) p.resolve(res.result);
       else p.reject(Object.assign(new Error(res.message), res.code === undefined ? {} : { code: res.code }));
     });
@@ -146,6 +159,31 @@ export class SqliteWorkerMessageTables implements MessageTables {
       if (this.failure === null) fail(new Error(`exit code ${code}`));
     });
     return worker;
+  }
+
+  /** The writer thread is running (diagnostics and tests). */
+  get writerRunning(): boolean {
+    return this.worker !== null;
+  }
+
+  /** Stops `worker` once it had no request for `WRITER_IDLE_MS` (its writes are all done: nothing is pending). */
+  private idleAfter(worker: Worker): void {
+    this.clearIdle();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.worker !== worker || this.pending.size > 0) return;
+      this.worker = null;
+      worker.removeAllListeners('exit');
+      worker.removeAllListeners('error');
+      worker.postMessage({ op: 'close', id: 0 });
+    }, this.writerIdleMs);
+    this.idleTimer.unref();
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer === null) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 
   /** Nothing is being written on the writer thread, so the main connection can take the write lock at once. */
@@ -183,6 +221,7 @@ export class SqliteWorkerMessageTables implements MessageTables {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, write });
       // Keep the process alive while a write is in flight, not while the writer idles.
+      this.clearIdle();
       const worker = this.writer();
       if (this.pending.size === 1) worker.ref();
       worker.postMessage({ ...req, id }, transfer);
