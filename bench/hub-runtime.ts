@@ -4,8 +4,8 @@
  * free loopback port, `agent.runtime = "process"` (so the figure does not depend on whether a Docker
  * engine answers; with one, `auto` also loads dockerode, printed separately with `--docker-rss=1`).
  * - idle: embedded defaults, no modules, after the first start created the data directory and the
- *   certificates (a device's steady state; the first start's figure is printed too), sampled until
- *   the RSS holds still;
+ *   certificates (a device's steady state; the first start's figure is printed too), sampled for at
+ *   least 35 s (past the store's first 30 s sweep) and until the RSS holds still;
  * - routed: the same runtime with a local manifest holding only the `$edgeHub` route A -> B and two
  *   module identities, `messages` routed by the caller's loader, then RSS sampled until it is back
  *   within 10 % of the idle figure with the two clients connected (or `settleSeconds` passed).
@@ -98,7 +98,8 @@ export async function idleRuntimeRss(options: { docker?: boolean } = {}): Promis
     const firstRss = await sampleRss(first, 20, steady);
     await first.stop();
     const second = await started(await loopbackEnv(dir, extra), dir);
-    const idle = await sampleRss(second, 30, steady);
+    // Past the first periodic store sweep (30 s after start), so that what it starts is counted.
+    const idle = await sampleRss(second, 70, (samples) => samples.length >= 70 && steady(samples));
     await second.stop();
     return { idleMb: idle.rss / MB, firstStartMb: firstRss.rss / MB, detail: `settled after ${idle.seconds.toFixed(1)} s; node flags ${launcherNodeFlags().join(' ') || '(none)'}` };
   } finally {
@@ -113,13 +114,22 @@ function sas(moduleId: string, key: string): string {
   return `SharedAccessSignature sr=${sr}&sig=${sig}&se=${se}`;
 }
 
-/**
- * RSS of `edgeport run` idle with two connected module clients, after `messages` routed A -> B
- * through it by `load`, and once it settled back (within 10 % of idle, at most `settleSeconds`).
- */
-export async function routedRuntimeRss(messages: number, load: (path: LoadPath, messages: number) => Promise<number>, settleSeconds = 60): Promise<{ idleMb: number; peakMb: number; afterMb: number; rate: number; seconds: number }> {
+/** A spawned `edgeport run` with the route A -> B (local manifest) and modules A and B connected over plain MQTT. */
+export interface RoutedRuntime {
+  path: LoadPath;
+  runtime: RuntimeProcess;
+  stop(): Promise<void>;
+}
+
+export async function startRoutedRuntime(): Promise<RoutedRuntime> {
   const dir = await mkdtemp(join(tmpdir(), 'edgeport-bench-rss-'));
   let runtime: RuntimeProcess | undefined;
+  const clients: MqttClient[] = [];
+  const stop = async (): Promise<void> => {
+    for (const c of clients) await c.endAsync(true);
+    await runtime?.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
     const manifest = join(dir, 'deployment.json');
     const route = 'FROM /messages/modules/A/outputs/output1 INTO BrokeredEndpoint("/modules/B/inputs/input1")';
@@ -133,7 +143,11 @@ export async function routedRuntimeRss(messages: number, load: (path: LoadPath, 
       await promisify(execFile)(process.execPath, [EDGEPORT_BIN, 'identity', 'add', `${DEVICE}/${id}`, '--primary-key', key, '--secondary-key', key], { cwd: REPO_ROOT, env: { ...base, ...env } });
     }
     runtime = await started(env, dir);
-    const connect = (id: string) => connectAsync({ host: '127.0.0.1', port: plainPort, protocolVersion: 4, clientId: `${DEVICE}/${id}`, clean: false, reconnectPeriod: 0, username: `${HUB}/${DEVICE}/${id}/?api-version=2021-04-12`, password: sas(id, key) });
+    const connect = async (id: string): Promise<MqttClient> => {
+      const client = await connectAsync({ host: '127.0.0.1', port: plainPort, protocolVersion: 4, clientId: `${DEVICE}/${id}`, clean: false, reconnectPeriod: 0, username: `${HUB}/${DEVICE}/${id}/?api-version=2021-04-12`, password: sas(id, key) });
+      clients.push(client);
+      return client;
+    };
     const subscriber = await connect('B');
     await subscriber.subscribeAsync(`devices/${DEVICE}/modules/B/inputs/#`, { qos: 1 });
     const publisher = await connect('A');
@@ -147,19 +161,30 @@ export async function routedRuntimeRss(messages: number, load: (path: LoadPath, 
     } finally {
       clearInterval(probe);
     }
-    // Drain the probes still in flight before the loader counts receipts.
+    // Let the probes still in flight arrive before a loader counts receipts.
     await new Promise((r) => setTimeout(r, 1000));
+    return { path: { publisher, subscriber, topic, close: async () => {} }, runtime, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * RSS of `edgeport run` idle with two connected module clients, after `messages` routed A -> B
+ * through it by `load`, and once it settled back (within 10 % of idle, at most `settleSeconds`).
+ */
+export async function routedRuntimeRss(messages: number, load: (path: LoadPath, messages: number) => Promise<number>, settleSeconds = 60): Promise<{ idleMb: number; peakMb: number; afterMb: number; rate: number; seconds: number }> {
+  const { path, runtime, stop } = await startRoutedRuntime();
+  try {
     const idle = await sampleRss(runtime, 30, steady);
     let peak = 0;
-    const peakTimer = setInterval(() => (peak = Math.max(peak, runtime?.rssBytes() ?? 0)), 250);
-    const rate = await load({ publisher, subscriber, topic, close: async () => {} }, messages);
+    const peakTimer = setInterval(() => (peak = Math.max(peak, runtime.rssBytes() ?? 0)), 250);
+    const rate = await load(path, messages);
     clearInterval(peakTimer);
     const after = await sampleRss(runtime, settleSeconds, (samples) => (samples.at(-1) ?? Infinity) <= idle.rss * 1.1 && samples.length >= 4);
-    await publisher.endAsync(true);
-    await subscriber.endAsync(true);
     return { idleMb: idle.rss / MB, peakMb: peak / MB, afterMb: after.rss / MB, rate, seconds: after.seconds };
   } finally {
-    await runtime?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await stop();
   }
 }

@@ -47,7 +47,7 @@ import { storageModule } from '../infrastructure/composition/storage-module.js';
 import { secretsModule } from '../infrastructure/composition/secrets-module.js';
 import { arg } from './bench-args.js';
 import { dashboardCost } from './hub-dashboard.js';
-import { idleRuntimeRss, routedRuntimeRss } from './hub-runtime.js';
+import { idleRuntimeRss, routedRuntimeRss, startRoutedRuntime } from './hub-runtime.js';
 
 const MESSAGES = arg('messages', 20_000);
 const WINDOW = arg('window', 500);
@@ -486,6 +486,9 @@ async function main(): Promise<void> {
   const bareCpu: number[] = [];
   const routedCpu: number[] = [];
   const mosquittoCpu: number[] = [];
+  /** The routed path in a spawned `edgeport run` (its own process, like Mosquitto): the numerator of routed/mosquitto. */
+  const own: number[] = [];
+  const ownRuntime = MOSQUITTO && ROUNDS > 0 ? await startRoutedRuntime() : undefined;
   for (let round = 1; round <= ROUNDS; round++) {
     // `--skip=bare|routed` (diagnostics, e.g. to profile one path): the skipped path reports 1 msg/s.
     if (process.argv.includes('--skip=bare')) bare.push(1);
@@ -508,10 +511,12 @@ async function main(): Promise<void> {
       // Mosquitto's own CPU is in its process, not counted here: this is the clients' share only.
       mosquittoCpu.push(lastCpuPerMessage);
       await m.close();
+      own.push(await throughput(ownRuntime!.path));
     }
-    const mosq = MOSQUITTO ? `, mosquitto ${mosquitto.at(-1)!.toFixed(0)} msg/s` : '';
+    const mosq = MOSQUITTO ? `, mosquitto ${mosquitto.at(-1)!.toFixed(0)} msg/s, routed in edgeport run's own process ${own.at(-1)!.toFixed(0)} msg/s` : '';
     console.log(`round ${round}: bare ${bare.at(-1)!.toFixed(0)} msg/s, routed ${routed.at(-1)!.toFixed(0)} msg/s${mosq} (${MESSAGES} x ${BODY} B, window ${WINDOW}; CPU per message in this process: bare ${(bareCpu.at(-1) ?? 0).toFixed(0)} us, routed ${(routedCpu.at(-1) ?? 0).toFixed(0)} us${MOSQUITTO ? `, mosquitto clients only ${(mosquittoCpu.at(-1) ?? 0).toFixed(0)} us` : ''})`);
   }
+  await ownRuntime?.stop();
   if (IDLE > 0) {
     const idle = await idleClients();
     console.log(`idle: ${IDLE} authenticated MQTT clients (SAS, clean=false, one subscription each) cost the hub ${idle.heapPerClient.toFixed(1)} KB heap, ${idle.rssPerClient.toFixed(1)} KB RSS per client (${idle.detail})`);
@@ -540,9 +545,12 @@ async function main(): Promise<void> {
   const bareMedian = median(bare);
   const routedMedian = median(routed);
   const mosquittoMedian = MOSQUITTO ? median(mosquitto) : Number.NaN;
+  const ownMedian = MOSQUITTO ? median(own) : Number.NaN;
+  // Mosquitto runs in its own process, so routed/mosquitto compares it with Edgeport in its own process.
+  if (MOSQUITTO) console.log(`mosquitto: routed in edgeport run's own process ${ownMedian.toFixed(0)} msg/s vs mosquitto ${mosquittoMedian.toFixed(0)} msg/s (medians, same loader): routed/mosquitto = ${(ownMedian / mosquittoMedian).toFixed(2)}; routed in the bench process / mosquitto = ${(routedMedian / mosquittoMedian).toFixed(2)}`);
   if (DASHBOARD_ROUNDS > 0) await dashboardCost((extra) => routedPath(extra), throughput, DASHBOARD_ROUNDS);
   const latencies = RATES.map((rate) => `p99 at ${rate} msg/s = ${p99.get(rate)!.toFixed(1)} ms`).join(', ');
-  console.log(`hub: routed/bare = ${(routedMedian / bareMedian).toFixed(2)} (routed ${routedMedian.toFixed(0)} msg/s, bare ${bareMedian.toFixed(0)} msg/s, mosquitto ${mosquittoMedian.toFixed(0)} msg/s, routed/mosquitto = ${(routedMedian / mosquittoMedian).toFixed(2)}, ${latencies}, idle RSS = ${idleRss.toFixed(0)} MB)`);
+  console.log(`hub: routed/bare = ${(routedMedian / bareMedian).toFixed(2)} (routed ${routedMedian.toFixed(0)} msg/s, bare ${bareMedian.toFixed(0)} msg/s, mosquitto ${mosquittoMedian.toFixed(0)} msg/s, routed/mosquitto = ${(ownMedian / mosquittoMedian).toFixed(2)}, ${latencies}, idle RSS = ${idleRss.toFixed(0)} MB)`);
 }
 
 /** `--dashboard=N`: rounds of routed throughput with and without the dashboard and a browser on it (0: skip). */

@@ -52,12 +52,16 @@ export class SqliteWorkerMessageTables implements MessageTables {
   private inlinePages = 0;
   private walCheckpointing = false;
   private idleTimer: NodeJS.Timeout | null = null;
+  /** Something was written since the last `compact` (an idle hub's periodic sweep then needs no writer thread). */
+  private dirty = false;
+  private readonly db: SqliteDatabase;
 
   private readonly writerIdleMs: number;
 
   /** `options.writerIdleMs`: how long the writer thread may go without a request before it stops (default 30 s). */
   constructor(db: SqliteDatabase, path: string, synchronous: 'NORMAL' | 'FULL', options: { writerIdleMs?: number } = {}) {
     this.writerIdleMs = options.writerIdleMs ?? WRITER_IDLE_MS;
+    this.db = db;
     this.reader = new SqliteMessageTables(db);
     this.inline = synchronous === 'NORMAL';
     if (this.inline) db.pragma('wal_autocheckpoint = 0');
@@ -72,7 +76,9 @@ export class SqliteWorkerMessageTables implements MessageTables {
 
   async ensureQueue(endpointId: string, priority: number): Promise<QueueRow> {
     // Inline when possible: the first message of a new queue should not wait for a cold writer thread.
-    const row = this.canRunInline() ? await this.reader.ensureQueue(endpointId, priority) : ((await this.request({ op: 'ensureQueue', endpointId, priority })) as QueueRow);
+    const inline = this.canRunInline();
+    const row = inline ? await this.reader.ensureQueue(endpointId, priority) : ((await this.request({ op: 'ensureQueue', endpointId, priority })) as QueueRow);
+    if (inline) this.dirty = true;
     this.checkpoints.set(row.id, row.checkpoint);
     return row;
   }
@@ -119,6 +125,9 @@ export class SqliteWorkerMessageTables implements MessageTables {
   }
 
   async compact(): Promise<void> {
+    // Nothing written since the last compaction and no free pages: nothing to give back.
+    if (!this.dirty && this.db.pragma('freelist_count', { simple: true }) === 0) return;
+    this.dirty = false;
     await this.request({ op: 'compact' });
   }
 
@@ -199,6 +208,7 @@ export class SqliteWorkerMessageTables implements MessageTables {
    * write: writes queue behind it on the writer thread until it is done (milliseconds).
    */
   private wrote(pages: number): void {
+    this.dirty = true;
     this.inlinePages += pages;
     if (this.inlinePages < WAL_CHECKPOINT_PAGES || this.walCheckpointing) return;
     this.inlinePages = 0;
@@ -218,6 +228,7 @@ export class SqliteWorkerMessageTables implements MessageTables {
     const id = this.nextId++;
     const write = !(req.op === 'walCheckpoint' && req.mode === 'PASSIVE');
     if (write) this.writesInFlight++;
+    if (req.op !== 'compact' && req.op !== 'walCheckpoint') this.dirty = true;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, write });
       // Keep the process alive while a write is in flight, not while the writer idles.

@@ -19,7 +19,7 @@ async function until(what: string, probe: () => boolean): Promise<void> {
   }
 }
 
-test('SQLite writer thread: not started by an idle store, started by the first append, stopped when idle and started again by a large write', async () => {
+test('SQLite writer thread: not started by an idle store (nor by its periodic compaction), started by the first append, stopped when idle and started again by a large write', async () => {
   const fixture = await sqliteFixture();
   try {
     // Creates the schema (migrations), then a connection of our own on the same file.
@@ -33,6 +33,9 @@ test('SQLite writer thread: not started by an idle store, started by the first a
     try {
       const state = await tables.load();
       assert.equal(state.queues.length, 0);
+      // The hub's periodic sweep on an idle store: nothing written, no free pages, so no thread either.
+      await tables.compact();
+      assert.equal(tables.writerRunning, false, 'an idle compaction starts no thread');
       const queue = await tables.ensureQueue('$upstream', 0);
       assert.equal(tables.writerRunning, false, 'loading and a small inline write start no thread');
       const entry = (seq: number): EncodedEntry => ({ queueId: queue.id, seq, expiresAt: NEVER_EXPIRES });
