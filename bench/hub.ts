@@ -477,7 +477,7 @@ async function idleClients(): Promise<{ heapPerClient: number; rssPerClient: num
   };
 }
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]): number => (values.length === 0 ? Number.NaN : [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!);
 
 async function main(): Promise<void> {
   const bare: number[] = [];
