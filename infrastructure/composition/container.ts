@@ -77,7 +77,10 @@ export async function buildContainer(config: EdgeportConfig, logger: Logger, rol
   const container = new Container({ defaultScope: 'Singleton' });
   const hub = config.hub.enabled && roles.only !== 'agent';
   const agent = config.agent.enabled && roles.only !== 'hub';
-  container.load(coreModule(config, logger, { processModuleName: agent ? 'edgeAgent' : 'edgeHub' }), storageModule(storageOptions(config)), secretsModule({ keyFile: config.secrets.keyFile }), deploymentModule({ manifestPath: config.agent.manifest }));
+  const storage = storageOptions(config);
+  // TypeORM is loaded only for PostgreSQL: SQLite runs on better-sqlite3 directly.
+  const storageBindings = storage.kind === 'postgres' ? (await import('./postgres-storage-module.js')).postgresStorageModule(storage) : storageModule(storage);
+  container.load(coreModule(config, logger, { processModuleName: agent ? 'edgeAgent' : 'edgeHub' }), storageBindings, secretsModule({ keyFile: config.secrets.keyFile }), deploymentModule({ manifestPath: config.agent.manifest }));
   if (hub) {
     container.load(
       hubModule({
