@@ -61,5 +61,6 @@ EXPOSE 8883 5671 443 9600
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
   CMD ["node", "/opt/edgeport/dist/infrastructure/container/healthcheck.js"]
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "/opt/edgeport/dist/infrastructure/container/entrypoint.js"]
+# --max-semi-space-size=2: as the CLI launcher (infrastructure/cli/bin.ts, docs/performance.md).
+ENTRYPOINT ["node", "--max-semi-space-size=2", "/opt/edgeport/dist/infrastructure/container/entrypoint.js"]
 CMD ["run"]

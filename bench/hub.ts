@@ -13,14 +13,15 @@
  * reported. Idle clients: `--idle` authenticated MQTT clients connect to a hub in a child process,
  * whose heap and RSS growth per client is printed. Latency: routed path, open loop at `--rate` msg/s
  * for `--seconds` after `--warmup` unrecorded seconds, publish to receipt.
- * The last line is `hub: routed/bare = R (routed N msg/s, bare M msg/s, p99 at 1000 msg/s = L ms)`.
+ * The last line is `hub: routed/bare = R (routed N msg/s, bare M msg/s, mosquitto Q msg/s, routed/mosquitto = S,
+ * p99 at 1000 msg/s = L ms, p99 at 10000 msg/s = L2 ms, idle RSS = I MB)`.
  */
 // `--transport amqp`: the AMQP vs MQTT routed comparison, bench/hub-amqp.ts (it exits when done).
 if (/(^| )--transport[= ]amqp( |$)/.test(process.argv.slice(2).join(' '))) await import('./hub-amqp.js');
 import 'reflect-metadata';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { Socket, createServer, type Server } from 'node:net';
-import { fork } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Socket, connect, createServer, type Server } from 'node:net';
+import { fork, spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -46,12 +47,20 @@ import { storageModule } from '../infrastructure/composition/storage-module.js';
 import { secretsModule } from '../infrastructure/composition/secrets-module.js';
 import { arg } from './bench-args.js';
 import { dashboardCost } from './hub-dashboard.js';
+import { idleRuntimeRss, routedRuntimeRss, startRoutedRuntime } from './hub-runtime.js';
 
 const MESSAGES = arg('messages', 20_000);
 const WINDOW = arg('window', 500);
 const BODY = arg('body', 1024);
 const ROUNDS = arg('rounds', 3);
-const RATE = arg('rate', 1000);
+/** Open-loop rates of the latency runs: `--rates=1000,10000` (`--rate=N`: that one rate only). */
+const RATES = process.argv.some((a) => a.startsWith('--rate='))
+  ? [arg('rate', 1000)]
+  : (process.argv.find((a) => a.startsWith('--rates='))?.slice('--rates='.length) ?? '1000,10000').split(',').map(Number);
+/** Messages routed through a spawned `edgeport run` before its RSS is compared with idle (0: skip the runtime memory part). */
+const RSS_MESSAGES = arg('rss-messages', 100_000);
+/** `--mosquitto=0`: skip the Mosquitto baseline (e.g. where the binary is missing). */
+const MOSQUITTO = arg('mosquitto', 1) === 1;
 const SECONDS = arg('seconds', 5);
 /** The pump's `deliveryBatchSize` (0: the pipeline default). */
 const BATCH = arg('batch', 0);
@@ -120,6 +129,53 @@ async function barePath(): Promise<Path> {
       await subscriber.endAsync(true);
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * The Mosquitto baseline: a private `mosquitto` (the system's binary, `MOSQUITTO_BIN` to override) on
+ * a free loopback port, `persistence false`, anonymous; the same clients, topic and loader as bare.
+ */
+async function mosquittoPath(): Promise<Path> {
+  const dir = await mkdtemp(join(tmpdir(), 'edgeport-bench-mosquitto-'));
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  await writeFile(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\nmax_queued_messages 0\n`);
+  const child = spawn(process.env['MOSQUITTO_BIN'] ?? 'mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const up = await Promise.race([
+      spawnError,
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      }),
+    ]);
+    if (up) break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start on port ${port}: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const subscriber = tune(await connectAsync({ host: '127.0.0.1', port, protocolVersion: 4, clientId: 'sub', clean: false, reconnectPeriod: 0 }));
+  await subscriber.subscribeAsync('bench/topic', { qos: 1 });
+  const publisher = tune(await connectAsync({ host: '127.0.0.1', port, protocolVersion: 4, clientId: 'pub', clean: false, reconnectPeriod: 0 }));
+  return {
+    publisher,
+    subscriber,
+    topic: 'bench/topic',
+    async close() {
+      await publisher.endAsync(true);
+      await subscriber.endAsync(true);
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
@@ -245,7 +301,8 @@ if (DIAG) {
 let lastCpuPerMessage = 0;
 
 /** Closed loop: `WINDOW` publishes in flight until `MESSAGES` were received. Returns msg/s. */
-async function throughput(path: Path): Promise<number> {
+async function throughput(path: Path, messages = MESSAGES): Promise<number> {
+  const MESSAGES = messages;
   const body = Buffer.alloc(BODY, 0x41);
   let received = 0;
   let sent = 0;
@@ -284,7 +341,7 @@ async function throughput(path: Path): Promise<number> {
 }
 
 /** Open loop at `RATE` msg/s for `SECONDS`: publish-to-receipt latency percentiles (ms). */
-async function latency(path: Path): Promise<{ p50: number; p99: number; count: number; ackP50: number; ackP99: number }> {
+async function latency(path: Path, RATE: number): Promise<{ p50: number; p99: number; count: number; ackP50: number; ackP99: number }> {
   const skip = Math.round(RATE * WARMUP);
   const total = skip + RATE * SECONDS;
   const latencies: number[] = [];
@@ -420,13 +477,18 @@ async function idleClients(): Promise<{ heapPerClient: number; rssPerClient: num
   };
 }
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]): number => (values.length === 0 ? Number.NaN : [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!);
 
 async function main(): Promise<void> {
   const bare: number[] = [];
   const routed: number[] = [];
+  const mosquitto: number[] = [];
   const bareCpu: number[] = [];
   const routedCpu: number[] = [];
+  const mosquittoCpu: number[] = [];
+  /** The routed path in a spawned `edgeport run` (its own process, like Mosquitto): the numerator of routed/mosquitto. */
+  const own: number[] = [];
+  const ownRuntime = MOSQUITTO && ROUNDS > 0 ? await startRoutedRuntime() : undefined;
   for (let round = 1; round <= ROUNDS; round++) {
     // `--skip=bare|routed` (diagnostics, e.g. to profile one path): the skipped path reports 1 msg/s.
     if (process.argv.includes('--skip=bare')) bare.push(1);
@@ -443,20 +505,52 @@ async function main(): Promise<void> {
       routedCpu.push(lastCpuPerMessage);
       await r.close();
     }
-    console.log(`round ${round}: bare ${bare.at(-1)!.toFixed(0)} msg/s, routed ${routed.at(-1)!.toFixed(0)} msg/s (${MESSAGES} x ${BODY} B, window ${WINDOW}; CPU per message: bare ${(bareCpu.at(-1) ?? 0).toFixed(0)} us, routed ${(routedCpu.at(-1) ?? 0).toFixed(0)} us)`);
+    if (MOSQUITTO) {
+      const m = await mosquittoPath();
+      mosquitto.push(await throughput(m));
+      // Mosquitto's own CPU is in its process, not counted here: this is the clients' share only.
+      mosquittoCpu.push(lastCpuPerMessage);
+      await m.close();
+      own.push(await throughput(ownRuntime!.path));
+    }
+    const mosq = MOSQUITTO ? `, mosquitto ${mosquitto.at(-1)!.toFixed(0)} msg/s, routed in edgeport run's own process ${own.at(-1)!.toFixed(0)} msg/s` : '';
+    console.log(`round ${round}: bare ${bare.at(-1)!.toFixed(0)} msg/s, routed ${routed.at(-1)!.toFixed(0)} msg/s${mosq} (${MESSAGES} x ${BODY} B, window ${WINDOW}; CPU per message in this process: bare ${(bareCpu.at(-1) ?? 0).toFixed(0)} us, routed ${(routedCpu.at(-1) ?? 0).toFixed(0)} us${MOSQUITTO ? `, mosquitto clients only ${(mosquittoCpu.at(-1) ?? 0).toFixed(0)} us` : ''})`);
   }
+  await ownRuntime?.stop();
   if (IDLE > 0) {
     const idle = await idleClients();
     console.log(`idle: ${IDLE} authenticated MQTT clients (SAS, clean=false, one subscription each) cost the hub ${idle.heapPerClient.toFixed(1)} KB heap, ${idle.rssPerClient.toFixed(1)} KB RSS per client (${idle.detail})`);
   }
-  const r = await routedPath();
-  const lat = await latency(r);
-  await r.close();
-  console.log(`routed latency at ${RATE} msg/s for ${SECONDS} s (after ${WARMUP} s warm-up): p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.count} messages); publish-to-PUBACK p50 ${lat.ackP50.toFixed(2)} ms, p99 ${lat.ackP99.toFixed(2)} ms`);
+  const p99 = new Map<number, number>();
+  for (const rate of RATES) {
+    const r = await routedPath();
+    const lat = await latency(r, rate);
+    await r.close();
+    p99.set(rate, lat.p99);
+    console.log(`routed latency at ${rate} msg/s for ${SECONDS} s (after ${WARMUP} s warm-up): p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.count} messages); publish-to-PUBACK p50 ${lat.ackP50.toFixed(2)} ms, p99 ${lat.ackP99.toFixed(2)} ms`);
+  }
+  let idleRss = Number.NaN;
+  if (RSS_MESSAGES > 0) {
+    const idle = await idleRuntimeRss();
+    idleRss = idle.idleMb;
+    console.log(`runtime: edgeport run (embedded defaults, agent.runtime = process, no modules) idles at ${idle.idleMb.toFixed(1)} MB RSS (first start, creating its certificates: ${idle.firstStartMb.toFixed(1)} MB; ${idle.detail})`);
+    if (process.argv.includes('--docker-rss=1')) {
+      const docker = await idleRuntimeRss({ docker: true });
+      console.log(`runtime: with agent.runtime = auto and a Docker engine answering (dockerode loaded): ${docker.idleMb.toFixed(1)} MB RSS`);
+    }
+    const after = await routedRuntimeRss(RSS_MESSAGES, throughput);
+    const growth = (after.afterMb / after.idleMb - 1) * 100;
+    console.log(`runtime: ${RSS_MESSAGES} messages routed A -> B at ${after.rate.toFixed(0)} msg/s: RSS idle ${after.idleMb.toFixed(1)} MB (2 clients connected), peak ${after.peakMb.toFixed(1)} MB, after ${after.afterMb.toFixed(1)} MB ${after.seconds.toFixed(1)} s later (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %, ${Math.abs(growth) <= 10 ? 'within' : 'NOT within'} 10 % of idle)`);
+  }
   const bareMedian = median(bare);
   const routedMedian = median(routed);
+  const mosquittoMedian = MOSQUITTO ? median(mosquitto) : Number.NaN;
+  const ownMedian = MOSQUITTO ? median(own) : Number.NaN;
+  // Mosquitto runs in its own process, so routed/mosquitto compares it with Edgeport in its own process.
+  if (MOSQUITTO) console.log(`mosquitto: routed in edgeport run's own process ${ownMedian.toFixed(0)} msg/s vs mosquitto ${mosquittoMedian.toFixed(0)} msg/s (medians, same loader): routed/mosquitto = ${(ownMedian / mosquittoMedian).toFixed(2)}; routed in the bench process / mosquitto = ${(routedMedian / mosquittoMedian).toFixed(2)}`);
   if (DASHBOARD_ROUNDS > 0) await dashboardCost((extra) => routedPath(extra), throughput, DASHBOARD_ROUNDS);
-  console.log(`hub: routed/bare = ${(routedMedian / bareMedian).toFixed(2)} (routed ${routedMedian.toFixed(0)} msg/s, bare ${bareMedian.toFixed(0)} msg/s, p99 at ${RATE} msg/s = ${lat.p99.toFixed(1)} ms)`);
+  const latencies = RATES.map((rate) => `p99 at ${rate} msg/s = ${p99.get(rate)!.toFixed(1)} ms`).join(', ');
+  console.log(`hub: routed/bare = ${(routedMedian / bareMedian).toFixed(2)} (routed ${routedMedian.toFixed(0)} msg/s, bare ${bareMedian.toFixed(0)} msg/s, mosquitto ${mosquittoMedian.toFixed(0)} msg/s, routed/mosquitto = ${(ownMedian / mosquittoMedian).toFixed(2)}, ${latencies}, idle RSS = ${idleRss.toFixed(0)} MB)`);
 }
 
 /** `--dashboard=N`: rounds of routed throughput with and without the dashboard and a browser on it (0: skip). */

@@ -5,6 +5,7 @@ import { PostgresInitialSchema1764100000000 } from './migrations/postgres-initia
 import { SqliteInitialSchema1764100000000 } from './migrations/sqlite-initial-schema.js';
 import { StateEntryEntity } from './state-entry.entity.js';
 import type { StorageOptions } from './storage-options.js';
+import { SQLITE_BUSY_TIMEOUT_MS, prepareSqlite } from './sqlite-pragmas.js';
 
 export const STORAGE_ENTITIES = [StateEntryEntity];
 
@@ -35,22 +36,13 @@ export function createDataSource(options: StorageOptions): DataSource {
       extra: { max: options.poolSize ?? 5 },
     });
   }
-  const synchronous = options.sync === 'full' ? 'FULL' : 'NORMAL';
   return new DataSource({
     ...common,
     type: 'better-sqlite3',
     database: options.path,
     migrations: [...STORAGE_MIGRATIONS.sqlite],
     enableWAL: true,
-    timeout: 5000,
-    prepareDatabase: (db: SqliteDatabase) => {
-      // Must precede the first table: lets cleanup give freed pages back to the file system.
-      db.pragma('auto_vacuum = INCREMENTAL');
-      db.pragma(`synchronous = ${synchronous}`);
-      db.pragma('journal_size_limit = 67108864');
-      // 8 MB: with the writer thread this connection only reads, sequentially (pump pages).
-      db.pragma('cache_size = -8192');
-      db.pragma('temp_store = MEMORY');
-    },
+    timeout: SQLITE_BUSY_TIMEOUT_MS,
+    prepareDatabase: (db: SqliteDatabase) => prepareSqlite(db, options.sync),
   });
 }

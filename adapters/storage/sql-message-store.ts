@@ -1,16 +1,16 @@
 import 'reflect-metadata';
 import { inject, injectable } from 'inversify';
 import { dirname } from 'node:path';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { messageSize, type Properties } from '../../domain/messages/message.js';
 import type { QueueKey } from '../../domain/messages/store-and-forward.js';
 import { MessageStore, type AppendItem, type QueueInfo, type QueuedMessage } from '../../application/ports/message-store.js';
 import type { EncodedEntry, EncodedMessage, MessageTables, QueueRow } from './message-tables.js';
-import { PostgresMessageTables } from './postgres-message-tables.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { SqliteMessageTables } from './sqlite-message-tables.js';
 import { SqliteWorkerMessageTables } from './sqlite-worker-message-tables.js';
 import { asStoreError } from './store-errors.js';
+import { StorageConnection } from './storage-connection.js';
 
 interface QueueState extends QueueRow {
   length: number;
@@ -39,7 +39,8 @@ export class SqlMessageStore extends MessageStore {
   private bytes = 0;
   private appends: Promise<unknown> = Promise.resolve();
 
-  constructor(@inject(DataSource) private readonly dataSource: DataSource) {
+  /** `dataSource`: a TypeORM `DataSource` or a `RawSqliteConnection` (`StorageConnection`). */
+  constructor(@inject(StorageConnection) private readonly dataSource: StorageConnection) {
     super();
   }
 
@@ -138,7 +139,8 @@ export class SqlMessageStore extends MessageStore {
 
   private async load(): Promise<void> {
     if (!this.dataSource.isInitialized) await this.dataSource.initialize();
-    const tables = this.dataSource.options.type === 'postgres' ? new PostgresMessageTables(this.dataSource) : this.sqliteTables();
+    // PostgreSQL's tables (and TypeORM with them) are loaded only for a PostgreSQL store.
+    const tables = this.dataSource.options.type === 'postgres' ? new (await import('./postgres-message-tables.js')).PostgresMessageTables(this.dataSource as unknown as DataSource) : this.sqliteTables();
     const state = await tables.load();
     this.byKey.clear();
     this.byId.clear();

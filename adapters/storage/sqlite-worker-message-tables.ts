@@ -17,6 +17,8 @@ const WAL_CHECKPOINT_PAGES = 1000;
 const PAGE_BYTES = 4096;
 /** WAL frames (pages) above which a PASSIVE checkpoint is followed by a RESTART one (32 MB, half of `journal_size_limit`). */
 const WAL_RESTART_FRAMES = 8000;
+/** The writer thread (a V8 isolate of its own, about 10 MB) stops after this long without a request; the next one starts it again. */
+const WRITER_IDLE_MS = 30_000;
 
 /**
  * SQLite with large writes on a writer thread (`sqlite-writer-worker.ts`) and reads on the main
@@ -35,7 +37,9 @@ const WAL_RESTART_FRAMES = 8000;
  */
 export class SqliteWorkerMessageTables implements MessageTables {
   private readonly reader: SqliteMessageTables;
-  private readonly worker: Worker;
+  /** Started on the first request it must run (an idle hub with small commits never starts it: memory). */
+  private worker: Worker | null = null;
+  private readonly workerData: { path: string; synchronous: 'NORMAL' | 'FULL' };
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | null = null;
@@ -47,32 +51,21 @@ export class SqliteWorkerMessageTables implements MessageTables {
   /** Estimated WAL pages written inline since the last WAL checkpoint request. */
   private inlinePages = 0;
   private walCheckpointing = false;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** Something was written since the last `compact` (an idle hub's periodic sweep then needs no writer thread). */
+  private dirty = false;
+  private readonly db: SqliteDatabase;
 
-  constructor(db: SqliteDatabase, path: string, synchronous: 'NORMAL' | 'FULL') {
+  private readonly writerIdleMs: number;
+
+  /** `options.writerIdleMs`: how long the writer thread may go without a request before it stops (default 30 s). */
+  constructor(db: SqliteDatabase, path: string, synchronous: 'NORMAL' | 'FULL', options: { writerIdleMs?: number } = {}) {
+    this.writerIdleMs = options.writerIdleMs ?? WRITER_IDLE_MS;
+    this.db = db;
     this.reader = new SqliteMessageTables(db);
     this.inline = synchronous === 'NORMAL';
     if (this.inline) db.pragma('wal_autocheckpoint = 0');
-    this.worker = new Worker(new URL('./sqlite-writer-worker.js', import.meta.url), { workerData: { path, synchronous } });
-    this.worker.unref();
-    this.worker.on('message', (res: WriterResponse) => {
-      const p = this.pending.get(res.id);
-      if (p === undefined) return;
-      this.pending.delete(res.id);
-      if (p.write) this.writesInFlight--;
-      if (this.pending.size === 0) this.worker.unref();
-      if (res.ok) p.resolve(res.result);
-      else p.reject(Object.assign(new Error(res.message), res.code === undefined ? {} : { code: res.code }));
-    });
-    const fail = (error: Error): void => {
-      this.failure = new Error(`SQLite writer thread stopped: ${error.message}`);
-      for (const p of this.pending.values()) p.reject(this.failure);
-      this.pending.clear();
-      this.writesInFlight = 0;
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => {
-      if (this.failure === null) fail(new Error(`exit code ${code}`));
-    });
+    this.workerData = { path, synchronous };
   }
 
   async load(): Promise<LoadedState> {
@@ -83,12 +76,16 @@ export class SqliteWorkerMessageTables implements MessageTables {
 
   async ensureQueue(endpointId: string, priority: number): Promise<QueueRow> {
     // Inline when possible: the first message of a new queue should not wait for a cold writer thread.
-    const row = this.canRunInline() ? await this.reader.ensureQueue(endpointId, priority) : ((await this.request({ op: 'ensureQueue', endpointId, priority })) as QueueRow);
+    const inline = this.canRunInline();
+    const row = inline ? await this.reader.ensureQueue(endpointId, priority) : ((await this.request({ op: 'ensureQueue', endpointId, priority })) as QueueRow);
+    if (inline) this.dirty = true;
     this.checkpoints.set(row.id, row.checkpoint);
     return row;
   }
 
   async append(messages: readonly EncodedMessage[], entries: readonly EncodedEntry[]): Promise<void> {
+    // Messages are flowing: start the writer thread now (in the background), before a burst needs it.
+    if (this.worker === null && this.failure === null) this.idleAfter(this.writer());
     if (this.canRunInline() && messages.length <= INLINE_MAX_MESSAGES) {
       let bytes = 0;
       for (const m of messages) bytes += m.body.byteLength + m.properties.length + m.systemProperties.length;
@@ -128,13 +125,74 @@ export class SqliteWorkerMessageTables implements MessageTables {
   }
 
   async compact(): Promise<void> {
+    // Nothing written since the last compaction and no free pages: nothing to give back.
+    if (!this.dirty && this.db.pragma('freelist_count', { simple: true }) === 0) return;
+    this.dirty = false;
     await this.request({ op: 'compact' });
   }
 
   async close(): Promise<void> {
-    if (this.failure !== null) return;
+    this.clearIdle();
+    if (this.failure !== null || this.worker === null) return;
+    const worker = this.worker;
     await this.request({ op: 'close' });
-    await this.worker.terminate();
+    await worker.terminate();
+  }
+
+  /** The writer thread, started on first use. */
+  private writer(): Worker {
+    if (this.worker !== null) return this.worker;
+    const worker = new Worker(new URL('./sqlite-writer-worker.js', import.meta.url), { workerData: this.workerData });
+    this.worker = worker;
+    worker.unref();
+    worker.on('message', (res: WriterResponse) => {
+      const p = this.pending.get(res.id);
+      if (p === undefined) return;
+      this.pending.delete(res.id);
+      if (p.write) this.writesInFlight--;
+      if (this.pending.size === 0) {
+        worker.unref();
+        this.idleAfter(worker);
+      }
+      if (res.ok) p.resolve(res.result);
+      else p.reject(Object.assign(new Error(res.message), res.code === undefined ? {} : { code: res.code }));
+    });
+    const fail = (error: Error): void => {
+      this.failure = new Error(`SQLite writer thread stopped: ${error.message}`);
+      for (const p of this.pending.values()) p.reject(this.failure);
+      this.pending.clear();
+      this.writesInFlight = 0;
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (this.failure === null) fail(new Error(`exit code ${code}`));
+    });
+    return worker;
+  }
+
+  /** The writer thread is running (diagnostics and tests). */
+  get writerRunning(): boolean {
+    return this.worker !== null;
+  }
+
+  /** Stops `worker` once it had no request for `WRITER_IDLE_MS` (its writes are all done: nothing is pending). */
+  private idleAfter(worker: Worker): void {
+    this.clearIdle();
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      if (this.worker !== worker || this.pending.size > 0) return;
+      this.worker = null;
+      worker.removeAllListeners('exit');
+      worker.removeAllListeners('error');
+      worker.postMessage({ op: 'close', id: 0 });
+    }, this.writerIdleMs);
+    this.idleTimer.unref();
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer === null) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = null;
   }
 
   /** Nothing is being written on the writer thread, so the main connection can take the write lock at once. */
@@ -150,6 +208,7 @@ export class SqliteWorkerMessageTables implements MessageTables {
    * write: writes queue behind it on the writer thread until it is done (milliseconds).
    */
   private wrote(pages: number): void {
+    this.dirty = true;
     this.inlinePages += pages;
     if (this.inlinePages < WAL_CHECKPOINT_PAGES || this.walCheckpointing) return;
     this.inlinePages = 0;
@@ -169,11 +228,14 @@ export class SqliteWorkerMessageTables implements MessageTables {
     const id = this.nextId++;
     const write = !(req.op === 'walCheckpoint' && req.mode === 'PASSIVE');
     if (write) this.writesInFlight++;
+    if (req.op !== 'compact' && req.op !== 'walCheckpoint') this.dirty = true;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, write });
       // Keep the process alive while a write is in flight, not while the writer idles.
-      if (this.pending.size === 1) this.worker.ref();
-      this.worker.postMessage({ ...req, id }, transfer);
+      this.clearIdle();
+      const worker = this.writer();
+      if (this.pending.size === 1) worker.ref();
+      worker.postMessage({ ...req, id }, transfer);
     });
   }
 }

@@ -1,8 +1,8 @@
 import { inject, injectable } from 'inversify';
-import { DataSource } from 'typeorm';
 import { HostedService, type ListenInfo } from '../../application/ports/hosted-service.js';
 import { MessageStore } from '../../application/ports/message-store.js';
 import { StateStore } from '../../application/ports/state-store.js';
+import { StorageConnection } from './storage-connection.js';
 
 /**
  * Opens the database (running migrations) before anything else starts and closes it last.
@@ -13,7 +13,7 @@ export class StorageLifecycle extends HostedService {
   readonly name = 'storage';
 
   constructor(
-    @inject(DataSource) private readonly dataSource: DataSource,
+    @inject(StorageConnection) private readonly dataSource: StorageConnection,
     @inject(MessageStore) private readonly messages: MessageStore,
     @inject(StateStore) private readonly state: StateStore,
   ) {

@@ -3,13 +3,15 @@ import { inject, injectable } from 'inversify';
 import { DataSource, type Repository } from 'typeorm';
 import { StateStore, type JsonValue } from '../../application/ports/state-store.js';
 import { StateEntryEntity } from './state-entry.entity.js';
+import { StorageConnection } from './storage-connection.js';
 
 /** Key-value JSON documents through TypeORM's repository API (low volume; same database as messages). */
 @injectable()
 export class TypeormStateStore extends StateStore {
   private repo: Repository<StateEntryEntity> | null = null;
 
-  constructor(@inject(DataSource) private readonly dataSource: DataSource) {
+  /** Injected as the `StorageConnection` token; with this store it is always a TypeORM `DataSource`. */
+  constructor(@inject(StorageConnection) private readonly dataSource: DataSource) {
     super();
   }
 

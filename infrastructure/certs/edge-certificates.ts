@@ -1,26 +1,21 @@
-// @peculiar/x509 depends on tsyringe, which needs the Reflect metadata polyfill loaded first.
-// Sibling imports are evaluated in order, so this line must stay above the @peculiar/x509 import.
-import 'reflect-metadata';
-import {
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  PemConverter,
-  SubjectAlternativeNameExtension,
-  SubjectKeyIdentifierExtension,
-  X509Certificate as PeculiarX509Certificate,
-  X509CertificateGenerator,
-  type JsonGeneralName,
-} from '@peculiar/x509';
+import type { JsonGeneralName } from '@peculiar/x509';
 import { X509Certificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { chmod, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../../application/ports/logger.js';
 import { PRIVATE_FILE_MODE, ensurePrivateDir, tightenMode, type ModeWarning } from '../../adapters/secrets/private-paths.js';
+
+/**
+ * @peculiar/x509 (with tsyringe and the asn1 schemas, several MB of heap) is needed only to issue
+ * certificates; loading existing ones uses node:crypto. So a runtime that starts with its
+ * certificates in place never loads it (docs/performance.md).
+ */
+async function x509(): Promise<typeof import('@peculiar/x509')> {
+  // tsyringe (a dependency of @peculiar/x509) needs the Reflect metadata polyfill loaded first.
+  await import('reflect-metadata');
+  return await import('@peculiar/x509');
+}
 
 /** How long the edge CA is valid: 5 years. Devices pin it, so it should outlive many server certs. */
 export const EDGE_CA_VALIDITY_DAYS = 5 * 365;
@@ -242,6 +237,7 @@ async function generateKeys(): Promise<CryptoKeyPair> {
 }
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
+  const { PemConverter } = await x509();
   return PemConverter.encode(await crypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
 }
 
@@ -251,6 +247,7 @@ async function importSigningKey(keyPem: string): Promise<CryptoKey> {
 }
 
 async function createCa(now: Date): Promise<CaMaterial> {
+  const { BasicConstraintsExtension, KeyUsageFlags, KeyUsagesExtension, SubjectKeyIdentifierExtension, X509CertificateGenerator } = await x509();
   const keys = await generateKeys();
   const notBefore = new Date(now.getTime() - BACKDATE_MS);
   const generated = await X509CertificateGenerator.createSelfSigned(
@@ -274,6 +271,7 @@ async function createCa(now: Date): Promise<CaMaterial> {
 }
 
 async function createServerCertificate(hostname: string, sans: string[], ca: CaMaterial, now: Date): Promise<Issued> {
+  const { AuthorityKeyIdentifierExtension, BasicConstraintsExtension, ExtendedKeyUsage, ExtendedKeyUsageExtension, KeyUsageFlags, KeyUsagesExtension, SubjectAlternativeNameExtension, SubjectKeyIdentifierExtension, X509Certificate: PeculiarX509Certificate, X509CertificateGenerator } = await x509();
   const keys = await generateKeys();
   const caNotAfter = Date.parse(ca.cert.validTo);
   const notAfter = new Date(Math.min(now.getTime() + SERVER_CERT_VALIDITY_DAYS * DAY_MS, caNotAfter));

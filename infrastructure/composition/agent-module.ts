@@ -10,7 +10,7 @@ import { Logger } from '../../application/ports/logger.js';
 import { ModuleRuntime } from '../../application/ports/module-runtime.js';
 import { ModuleStateStore } from '../../application/ports/module-state-store.js';
 import { ProcessModuleRuntime } from '../../adapters/process/process-module-runtime.js';
-import { DockerModuleRuntime } from '../../adapters/docker/docker-module-runtime.js';
+import type { DockerModuleRuntime } from '../../adapters/docker/docker-module-runtime.js';
 import { CompositeModuleRuntime } from '../../application/agent/composite-module-runtime.js';
 import { ProcessRuntimeLifecycle } from '../../adapters/process/process-runtime-lifecycle.js';
 import { ManifestVerifier } from '../../application/ports/manifest-verifier.js';
@@ -24,6 +24,11 @@ export interface AgentModuleOptions {
    * `CompositeModuleRuntime` running each module on the runtime of its `type`.
    */
   runtime: 'process' | 'docker' | 'docker+process';
+  /**
+   * `docker+process`: the Docker runtime's class, as `dockerRuntimeModule` binds it (passed in so
+   * that this module does not load dockerode when the runtime is `process`).
+   */
+  dockerRuntime?: typeof DockerModuleRuntime;
   /** Where process modules' output is kept. */
   logsDir: string;
   /** Overrides of the agent defaults (device identity for module env, intervals, ...). */
@@ -72,7 +77,10 @@ export function agentModule(options: AgentModuleOptions): ContainerModule {
       if (options.runtime === 'process') bind(ModuleRuntime).toService(ProcessModuleRuntime);
       else {
         bind(ModuleRuntime)
-          .toDynamicValue((context) => new CompositeModuleRuntime({ docker: context.get(DockerModuleRuntime), process: context.get(ProcessModuleRuntime) }))
+          .toDynamicValue((context) => {
+            if (options.dockerRuntime === undefined) throw new Error('agentModule: runtime "docker+process" needs the dockerRuntime option');
+            return new CompositeModuleRuntime({ docker: context.get(options.dockerRuntime), process: context.get(ProcessModuleRuntime) });
+          })
           .inSingletonScope();
       }
       bind(HostedService)

@@ -5,10 +5,9 @@ import type { EdgeportConfig } from '../config/load-config.js';
 import { join } from 'node:path';
 import { packageVersion } from '../package-info.js';
 import { agentHubModule } from './agent-hub-module.js';
-import { agentModule } from './agent-module.js';
+import { agentModule, type AgentModuleOptions } from './agent-module.js';
 import { coreModule } from './core-module.js';
 import { deploymentModule } from './deployment-module.js';
-import { dockerRuntimeModule } from './docker-runtime-module.js';
 import { type HubModuleOptions, hubModule } from './hub-module.js';
 import { managementApiModule, managementModule } from './management-module.js';
 import { observeModule } from './observe-module.js';
@@ -17,7 +16,8 @@ import { EDGE_CERT_FILES } from '../certs/edge-certificates.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
 import { readTrustSettings } from './trust-settings.js';
-import { readCaFile, upstreamModule, type UpstreamModuleOptions } from './upstream-module.js';
+import { readCaFile } from './upstream-ca-file.js';
+import type { UpstreamModuleOptions } from './upstream-module.js';
 import { readRegistryCredentialsFile } from '../config/registry-credentials-file.js';
 import { secretsModule } from './secrets-module.js';
 
@@ -78,11 +78,14 @@ export interface Roles {
   serverCertificate?: { cert: string; key: string } | undefined;
 }
 
-export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Roles = {}): Container {
+export async function buildContainer(config: EdgeportConfig, logger: Logger, roles: Roles = {}): Promise<Container> {
   const container = new Container({ defaultScope: 'Singleton' });
   const hub = config.hub.enabled && roles.only !== 'agent';
   const agent = config.agent.enabled && roles.only !== 'hub';
-  container.load(coreModule(config, logger, { processModuleName: agent ? 'edgeAgent' : 'edgeHub' }), storageModule(storageOptions(config)), secretsModule({ keyFile: config.secrets.keyFile }), deploymentModule({ manifestPath: config.agent.manifest }));
+  const storage = storageOptions(config);
+  // TypeORM is loaded only for PostgreSQL: SQLite runs on better-sqlite3 directly.
+  const storageBindings = storage.kind === 'postgres' ? (await import('./postgres-storage-module.js')).postgresStorageModule(storage) : storageModule(storage);
+  container.load(coreModule(config, logger, { processModuleName: agent ? 'edgeAgent' : 'edgeHub' }), storageBindings, secretsModule({ keyFile: config.secrets.keyFile }), deploymentModule({ manifestPath: config.agent.manifest }));
   if (hub) {
     container.load(
       hubModule({
@@ -104,7 +107,11 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
       }),
     );
   }
-  if (hub && config.upstream.kind !== 'none') container.load(upstreamModule(upstreamOptions(config)));
+  // Loaded only when configured (memory: the upstream adapters pull in rhea's client side, undici, amqplib).
+  if (hub && config.upstream.kind !== 'none') {
+    const { upstreamModule } = await import('./upstream-module.js');
+    container.load(upstreamModule(upstreamOptions(config)));
+  }
   // Without the agent the management API (hub routes: C2D, methods) is bound on its own.
   if (hub && !agent) container.load(managementApiModule({ dataDir: config.dataDir }));
   if (agent) {
@@ -112,7 +119,11 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
     const trust = readTrustSettings(config.agent.trust);
     // Modules share the host's network: Edgeport's hub listens on the host, and this runtime
     // creates no bridge network of its own.
+    let dockerRuntime: AgentModuleOptions['dockerRuntime'];
     if (runtime !== 'process') {
+      // dockerode (with gRPC and protobuf for BuildKit) costs about 25 MB: only with a Docker runtime.
+      const { dockerRuntimeModule, DockerModuleRuntime } = await import('./docker-runtime-module.js');
+      dockerRuntime = DockerModuleRuntime;
       const instance = config.agent.dockerInstance;
       container.load(
         dockerRuntimeModule({
@@ -134,6 +145,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
     container.load(
       agentModule({
         runtime,
+        ...(dockerRuntime === undefined ? {} : { dockerRuntime }),
         logsDir: join(config.dataDir, 'modules'),
         ...(trust.manifestRootPem === undefined ? {} : { manifestTrustRootPem: trust.manifestRootPem }),
         settings: {

@@ -5,6 +5,8 @@ import { HostedService } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
 import { ModuleRuntime } from '../../application/ports/module-runtime.js';
 import { DockerModuleRuntime, type DockerRuntimeOptions } from '../../adapters/docker/docker-module-runtime.js';
+
+export { DockerModuleRuntime };
 import { DockerRuntimeLifecycle } from '../../adapters/docker/docker-runtime-lifecycle.js';
 import type { RegistryCredential } from '../../domain/modules/module-spec.js';
 import type { ImageTrustOptions } from '../../adapters/docker/docker-image-verifier.js';

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { ContainerModule } from 'inversify';
 import { Clock } from '../../application/ports/clock.js';
 import { CloudToDeviceInbox } from '../../application/ports/cloud-to-device-inbox.js';
@@ -24,6 +23,8 @@ import { Amqp091Upstream } from '../../adapters/amqp091/amqp091-upstream.js';
 import { parseDeviceConnectionString } from '../../adapters/iothub/connection-string.js';
 import { IotHubUpstream } from '../../adapters/iothub/iothub-upstream.js';
 
+export { readCaFile } from './upstream-ca-file.js';
+
 export type UpstreamModuleOptions =
   | {
       kind: 'iothub';
@@ -40,16 +41,6 @@ export type UpstreamModuleOptions =
       sync?: Partial<UpstreamSyncOptions>;
     }
   | { kind: 'amqp091'; url: string; exchange: string; sync?: Partial<UpstreamSyncOptions> };
-
-/** Reads `upstream.caFile` (or the `setting` named) with a clear error. */
-export function readCaFile(path: string, setting = 'upstream.caFile'): string | undefined {
-  if (path === '') return undefined;
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new Error(`cannot read ${setting} ${path}: ${(error as Error).message}`, { cause: error });
-  }
-}
 
 /**
  * The upstream (after `hubModule`, which it completes): the chosen `Upstream` adapter, `$upstream`

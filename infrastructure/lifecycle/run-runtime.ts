@@ -90,7 +90,7 @@ async function runUntilStopped(config: EdgeportConfig, options: RunOptions, logg
     config.storage.kind === 'sqlite' ? `storage: SQLite at ${config.storage.path} (sync ${config.storage.sync})` : 'storage: PostgreSQL (storage.url)',
     { storage: config.storage.kind },
   );
-  const container = buildContainer(config, logger, {
+  const container = await buildContainer(config, logger, {
     only: options.only,
     moduleRuntime,
     serverCertificate: { cert: certificates.serverCertPem, key: certificates.serverKeyPem },

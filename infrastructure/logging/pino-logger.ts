@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger as Pino, type LoggerOptions } from 'pino';
-import { prettyFactory } from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type { prettyFactory as PrettyFactory } from 'pino-pretty';
 import { Logger, type LogFields } from '../../application/ports/logger.js';
 import { REDACTED, SECRET_FIELD_NAMES, redactSecrets, scrubFields, scrubValue } from './redact-secrets.js';
 import { RotatingLogFile } from './rotating-log-file.js';
@@ -101,6 +102,8 @@ function isTty(stream: NodeJS.WritableStream | undefined): boolean {
 
 /** A synchronous, in-process pino-pretty stream: no worker thread, so tests can capture it. */
 function prettyStream(destination: NodeJS.WritableStream, colorize: boolean): DestinationStream {
+  // Loaded only for pretty output (a service writing JSON lines never pays for it: memory, start-up).
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as { prettyFactory: typeof PrettyFactory };
   const prettify = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
   return {
     write(line: string): void {

@@ -17,12 +17,13 @@ export class RuntimeProcess {
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
 
-  constructor(readonly dataDir: string, env: Record<string, string>, args: string[] = []) {
+  /** `extraNodeArgs`: node flags before the script, after RUNTIME_NODE_ARGS (e.g. the launcher's V8 flags). */
+  constructor(readonly dataDir: string, env: Record<string, string>, args: string[] = [], extraNodeArgs: string[] = []) {
     const base: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGEPORT_')) base[k] = v;
     // RUNTIME_NODE_ARGS: node flags for the runtime (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a bench).
     const nodeArgs = (process.env['RUNTIME_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
-    this.child = spawn(process.execPath, [...nodeArgs, EDGEPORT_BIN, 'run', ...args], {
+    this.child = spawn(process.execPath, [...nodeArgs, ...extraNodeArgs, EDGEPORT_BIN, 'run', ...args], {
       cwd: REPO_ROOT,
       env: { ...base, PATH: `${dirname(process.execPath)}${delimiter}${process.env['PATH'] ?? ''}`, EDGEPORT_LOG_FORMAT: 'json', EDGEPORT_DATA_DIR: dataDir, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -61,6 +62,16 @@ export class RuntimeProcess {
       // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Resident set size of the runtime process in bytes (`VmRSS` of /proc/<pid>/status); undefined without procfs. */
+  rssBytes(): number | undefined {
+    try {
+      const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${String(this.child.pid)}/status`, 'utf8'));
+      return match === null ? undefined : Number(match[1]) * 1024;
     } catch {
       return undefined;
     }

@@ -6,12 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packagesIn, recordImportsFlag } from '../../support/cli/record-imports.js';
+import { freePort } from '../../support/free-port.js';
 
 const BIN = fileURLToPath(new URL('../../../infrastructure/cli/bin.js', import.meta.url));
 const DIST = new URL('../../../', import.meta.url).href;
@@ -71,4 +72,52 @@ test('an action loads its implementation when it runs: identity list opens the d
   assert.ok(run.packages.includes('typeorm'), run.packages.join(', '));
   assert.ok(run.ours.includes('adapters/storage/typeorm-state-store.js'), run.ours.join(', '));
   assert.ok(!run.packages.includes('aedes') && !run.packages.includes('dockerode'), run.packages.join(', '));
+});
+
+/** `edgeport run` (embedded defaults, `agent.runtime = process`, loopback ports) until it runs, then SIGINT; what it loaded. */
+async function runLoading(dir: string): Promise<{ packages: string[]; ours: string[] }> {
+  const record = join(dir, `loaded-${Date.now()}.txt`);
+  writeFileSync(record, '');
+  const env: Record<string, string> = { PATH: process.env['PATH'] ?? '', EDGEPORT_DATA_DIR: dir, EDGEPORT_LOG_FORMAT: 'json', EDGEPORT_AGENT_RUNTIME: 'process' };
+  for (const name of ['HUB_MQTT', 'HUB_AMQP', 'HUB_HTTPS', 'METRICS']) {
+    env[`EDGEPORT_${name}_HOST`] = '127.0.0.1';
+    env[`EDGEPORT_${name}_PORT`] = String(await freePort());
+  }
+  const child = spawn(process.execPath, ['--import', recordImportsFlag(record), BIN, 'run'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const deadline = Date.now() + 60_000;
+  while (!out.includes('edgeport running')) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`edgeport run did not start:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGINT');
+  assert.equal(await exited, 0, out);
+  const urls = readFileSync(record, 'utf8').split('\n').filter((line) => line !== '');
+  return { packages: packagesIn(urls), ours: urls.filter((url) => url.startsWith(DIST)).map((url) => url.slice(DIST.length)) };
+}
+
+test('edgeport run loads what its configuration uses: no Docker client, upstream clients, TypeORM or pino-pretty by default; the certificate generator only on the first start', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgeport-run-imports-'));
+  try {
+    const first = await runLoading(dir);
+    assert.ok(first.packages.includes('@peculiar/x509'), `the first start issues the certificates: ${first.packages.join(', ')}`);
+    const second = await runLoading(dir);
+    // better-sqlite3 is loaded with createRequire, which the loader hooks do not see.
+    for (const used of ['aedes', 'rhea', 'inversify', 'pino']) assert.ok(second.packages.includes(used), `${used}: ${second.packages.join(', ')}`);
+    for (const unused of ['typeorm', 'dockerode', 'undici', 'amqplib', 'pino-pretty', '@peculiar/x509']) {
+      assert.ok(!second.packages.includes(unused), `${unused} is loaded: ${second.packages.join(', ')}`);
+    }
+    for (const file of ['infrastructure/composition/upstream-module.js', 'infrastructure/composition/docker-runtime-module.js', 'infrastructure/composition/postgres-storage-module.js', 'adapters/storage/typeorm-state-store.js']) {
+      assert.ok(!second.ours.includes(file), `${file} is loaded`);
+    }
+    assert.ok(second.ours.includes('adapters/storage/raw-sqlite-connection.js'), second.ours.join(', '));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -11,7 +11,7 @@ import { ModuleRuntime } from '../../../application/ports/module-runtime.js';
 import { SystemClock } from '../../../adapters/clock/system-clock.js';
 import { agentModule } from '../../../infrastructure/composition/agent-module.js';
 import { deploymentModule } from '../../../infrastructure/composition/deployment-module.js';
-import { dockerRuntimeModule } from '../../../infrastructure/composition/docker-runtime-module.js';
+import { DockerModuleRuntime, dockerRuntimeModule } from '../../../infrastructure/composition/docker-runtime-module.js';
 import { storageModule } from '../../../infrastructure/composition/storage-module.js';
 import { MemoryLogger } from '../../support/agent/memory-logger.js';
 import { manifestWith, processModule } from '../../support/agent/memory-deployment-source.js';
@@ -43,7 +43,7 @@ test('agent.runtime "auto" with Docker (docker+process): one deployment runs a c
   container.load(
     dockerRuntimeModule({ socketPath: SERVICES.docker.socketPath, defaultNetworkMode: 'none', labels: { [TEST_LABEL]: runId }, namePrefix: `ep-${runId}-`, bindModuleRuntime: false }),
   );
-  container.load(agentModule({ runtime: 'docker+process', logsDir: join(temp.dir, 'logs'), settings: { reconcileIntervalMs: 200, stopTimeoutMs: 1000 } }));
+  container.load(agentModule({ runtime: 'docker+process', dockerRuntime: DockerModuleRuntime, logsDir: join(temp.dir, 'logs'), settings: { reconcileIntervalMs: 200, stopTimeoutMs: 1000 } }));
 
   const services = container.getAll(HostedService);
   assert.deepEqual(services.map((s) => s.name), ['storage', 'docker-runtime', 'process-runtime', 'agent']);

@@ -4,7 +4,6 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Container } from 'inversify';
-import { DataSource } from 'typeorm';
 import { Clock } from '../../../application/ports/clock.js';
 import { EndpointDelivery } from '../../../application/ports/endpoint-delivery.js';
 import { HostedService } from '../../../application/ports/hosted-service.js';
@@ -23,6 +22,7 @@ import { SystemClock } from '../../../adapters/clock/system-clock.js';
 import { InMemoryMetrics } from '../../support/in-memory-metrics.js';
 import { CryptoRandomSource } from '../../../adapters/random/crypto-random-source.js';
 import { StorageLifecycle } from '../../../adapters/storage/storage-lifecycle.js';
+import { StorageConnection } from '../../../adapters/storage/storage-connection.js';
 import { storageModule } from '../../../infrastructure/composition/storage-module.js';
 import { RecordingDelivery, SENSOR, SilentLogger, eventually, telemetry } from '../../support/pipeline-harness.js';
 
@@ -49,7 +49,7 @@ for (const sync of ['normal', 'full'] as const) {
     try {
       await lifecycle.start();
       assert.ok((await stat(path)).isFile(), 'the parent directories are created');
-      const ds = c.get(DataSource);
+      const ds = c.get(StorageConnection);
       const pragma = async (name: string): Promise<unknown> => Object.values(((await ds.query(`PRAGMA ${name}`)) as Array<Record<string, unknown>>)[0] ?? {})[0];
       assert.equal(await pragma('journal_mode'), 'wal');
       assert.equal(await pragma('synchronous'), sync === 'full' ? 2 : 1);

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { NEVER_EXPIRES } from '../../../domain/messages/store-and-forward.js';
+import type { SqliteDatabase } from '../../../adapters/storage/sqlite-database.js';
+import { SqliteWorkerMessageTables } from '../../../adapters/storage/sqlite-worker-message-tables.js';
+import type { EncodedEntry, EncodedMessage } from '../../../adapters/storage/message-tables.js';
+import { sqliteFixture } from '../../support/storage-fixtures.js';
+
+function message(seq: number, bytes: number): EncodedMessage {
+  return { seq, enqueuedAt: 1, size: bytes, refCount: 1, body: new Uint8Array(bytes).fill(seq & 0xff), properties: '{}', systemProperties: '{}' };
+}
+
+async function until(what: string, probe: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('SQLite writer thread: not started by an idle store (nor by its periodic compaction), started by the first append, stopped when idle and started again by a large write', async () => {
+  const fixture = await sqliteFixture();
+  try {
+    // Creates the schema (migrations), then a connection of our own on the same file.
+    await fixture.open();
+    await fixture.shut();
+    const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => SqliteDatabase & { close(): void };
+    const conn = new Database(fixture.path);
+    conn.pragma('journal_mode = WAL');
+    conn.pragma('synchronous = NORMAL');
+    const tables = new SqliteWorkerMessageTables(conn, fixture.path, 'NORMAL', { writerIdleMs: 200 });
+    try {
+      const state = await tables.load();
+      assert.equal(state.queues.length, 0);
+      // The hub's periodic sweep on an idle store: nothing written, no free pages, so no thread either.
+      await tables.compact();
+      assert.equal(tables.writerRunning, false, 'an idle compaction starts no thread');
+      const queue = await tables.ensureQueue('$upstream', 0);
+      assert.equal(tables.writerRunning, false, 'loading and a small inline write start no thread');
+      const entry = (seq: number): EncodedEntry => ({ queueId: queue.id, seq, expiresAt: NEVER_EXPIRES });
+      await tables.append([message(1, 100)], [entry(1)]);
+      assert.equal(tables.writerRunning, true, 'the first append starts the writer thread in the background');
+      await until('the idle writer thread to stop', () => !tables.writerRunning);
+      // 64 messages: over the inline limit, so the write itself needs the thread again.
+      const many = Array.from({ length: 64 }, (_, i) => message(2 + i, 4096));
+      await tables.append(many, many.map((m, i) => entry(2 + i)));
+      assert.equal(tables.writerRunning, true);
+      const rows = await tables.read(queue.id, 0, 100);
+      assert.deepEqual(rows.map((r) => r.seq), Array.from({ length: 65 }, (_, i) => i + 1), 'every write reached the database in order');
+    } finally {
+      await tables.close();
+      conn.close();
+    }
+  } finally {
+    await fixture.destroy();
+  }
+});
