@@ -54,7 +54,7 @@ test('e2e: the container image (built on a locally imported base) runs the tempe
   const built = execFileSync(process.execPath, ['scripts/build-image.mjs', '--docker-socket', SERVICES.docker.socketPath], { cwd: REPO, encoding: 'utf8', timeout: 600_000 });
   assert.match(built, new RegExp(`${IMAGE.replace('.', '\\.')}: (built|up to date)`));
   const image = await docker.getImage(IMAGE).inspect();
-  assert.deepEqual(image.Config.Entrypoint, ['node', '/opt/edgeport/dist/infrastructure/container/entrypoint.js']);
+  assert.deepEqual(image.Config.Entrypoint, ['node', '--max-semi-space-size=2', '/opt/edgeport/dist/infrastructure/container/entrypoint.js']);
   assert.ok(image.Config.Healthcheck?.Test?.join(' ').includes('healthcheck.js'), 'the image has a HEALTHCHECK');
   assert.ok(Object.keys(image.Config.Volumes ?? {}).includes('/var/lib/edgeport'));
 
