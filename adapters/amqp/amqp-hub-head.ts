@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { ConnectionGuard } from '../../application/hub/connection-guard.js';
 import { HostedService, type ListenInfo } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
+import { tlsSocketOf } from '../crypto/peer-certificate-chain.js';
 import { AmqpServer } from './amqp-server.js';
 import { EdgeHubAmqpBackend } from './edge-hub-amqp-backend.js';
 
@@ -67,7 +68,7 @@ export class AmqpHubHead extends HostedService {
       stream.destroy();
       return;
     }
-    this.server.accept(stream, request === undefined ? undefined : this.guard.peerOf(request.socket));
+    this.server.accept(stream, request === undefined ? undefined : this.guard.peerOf(request.socket), tlsSocketOf(stream, request));
   }
 
   async stop(): Promise<void> {

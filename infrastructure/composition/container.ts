@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Container } from 'inversify';
 import { HostedService } from '../../application/ports/hosted-service.js';
 import type { Logger } from '../../application/ports/logger.js';
@@ -36,6 +37,21 @@ export function upstreamOptions(config: EdgeportConfig): UpstreamModuleOptions {
     // Connected mode: the deployment comes from the $edgeAgent/$edgeHub twins, not agent.manifest.
     twinDeployment: true,
   };
+}
+
+/** `hub.x509.*` as the hub module takes them: the trusted CA files read now, with a clear error naming the setting. */
+export function hubX509(config: EdgeportConfig): NonNullable<HubModuleOptions['x509']> {
+  const trustedCaPems = config.hub.x509.trustedCaFiles.map((file) => {
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new Error(`cannot read hub.x509.trustedCaFiles entry ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`hub.x509.trustedCaFiles entry ${file} holds no PEM certificate`);
+    return pem;
+  });
+  return { trustedCaPems, revocationCheckMs: config.hub.x509.revocationCheckSecs * 1000 };
 }
 
 /** `hub.limits.*` as the hub module takes them (seconds to milliseconds). */
@@ -96,6 +112,7 @@ export function buildContainer(config: EdgeportConfig, logger: Logger, roles: Ro
         https: { enabled: config.hub.https.enabled, host: config.hub.https.host, port: config.hub.https.port, ...(roles.serverCertificate !== undefined ? { tls: roles.serverCertificate } : {}) },
         pipeline: { timeToLiveSecs: config.hub.storeAndForward.timeToLiveSecs, maxStoreBytes: config.hub.storeAndForward.maxBytes, upstreamConfigured: config.upstream.kind !== 'none' },
         limits: hubLimits(config),
+        x509: hubX509(config),
       }),
     );
   }
