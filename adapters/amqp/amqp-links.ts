@@ -120,9 +120,17 @@ export class AmqpLinks {
     void this.certificateLogin!(state, identity).then(
       (ok) => {
         if (state.closed) return;
+        if (ok) {
+          link.open();
+          this.onLinkOpen(state, link);
+          return;
+        }
+        // AMQP 1.0 §2.6.3: a refused attach is answered with a null terminus, then detached (as IoT Hub does).
+        const local = (link as unknown as { local: { attach: { source?: unknown; target?: unknown } } }).local.attach;
+        if (link.is_sender()) local.source = null;
+        else local.target = null;
         link.open();
-        if (ok) this.onLinkOpen(state, link);
-        else this.refuse(state, link, AmqpCondition.unauthorized, `${formatIdentity(identity)}: the client certificate is not accepted for this identity`);
+        this.refuse(state, link, AmqpCondition.unauthorized, `${formatIdentity(identity)}: the client certificate is not accepted for this identity`);
       },
       (error: unknown) => this.log.error('certificate check failed', { connection: state.id, error: error instanceof Error ? error.message : String(error) }),
     );

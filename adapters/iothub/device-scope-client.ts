@@ -41,7 +41,8 @@ export class DeviceScopeClient {
 
   constructor(
     private readonly options: IotHubUpstreamOptions,
-    private readonly deps: { readonly clock: Clock; readonly log: Logger; readonly edgeToken: () => Promise<string> },
+    /** `edgeToken` resolves undefined for an X.509 device: the client certificate authenticates the calls. */
+    private readonly deps: { readonly clock: Clock; readonly log: Logger; readonly edgeToken: () => Promise<string | undefined> },
   ) {
     const host = connectHostOf(options);
     this.origin = `https://${host}:${options.httpsPort ?? IOTHUB_DEFAULTS.httpsPort}`;
@@ -91,7 +92,8 @@ export class DeviceScopeClient {
 
   private dispatcher(): Agent {
     const ca = this.options.ca;
-    this.agent ??= new Agent({ connect: { servername: connectHostOf(this.options), ...(ca === undefined ? {} : { ca }) } });
+    const x509 = this.options.x509;
+    this.agent ??= new Agent({ connect: { servername: connectHostOf(this.options), ...(ca === undefined ? {} : { ca }), ...(x509 === undefined ? {} : { cert: x509.cert, key: x509.key }) } });
     return this.agent;
   }
 
@@ -106,7 +108,7 @@ export class DeviceScopeClient {
         method,
         dispatcher: this.dispatcher(),
         signal: abort.signal,
-        headers: { authorization, 'content-type': 'application/json' },
+        headers: { ...(authorization === undefined ? {} : { authorization }), 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await response.text();

@@ -18,7 +18,7 @@ import { EDGE_CERT_FILES } from '../certs/edge-certificates.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
 import { readTrustSettings } from './trust-settings.js';
-import { readCaFile, upstreamModule, type UpstreamModuleOptions } from './upstream-module.js';
+import { readCaFile, readUpstreamX509, upstreamModule, type UpstreamModuleOptions } from './upstream-module.js';
 import { readRegistryCredentialsFile } from '../config/registry-credentials-file.js';
 import { secretsModule } from './secrets-module.js';
 
@@ -26,6 +26,7 @@ import { secretsModule } from './secrets-module.js';
 export function upstreamOptions(config: EdgeportConfig): UpstreamModuleOptions {
   if (config.upstream.kind === 'amqp091') return { kind: 'amqp091', url: config.upstream.url, exchange: config.upstream.exchange };
   const ca = readCaFile(config.upstream.caFile);
+  const x509 = readUpstreamX509(config.upstream.x509CertFile, config.upstream.x509KeyFile);
   return {
     kind: 'iothub',
     connectionString: config.upstream.connectionString,
@@ -34,6 +35,7 @@ export function upstreamOptions(config: EdgeportConfig): UpstreamModuleOptions {
     httpsPort: config.upstream.httpsPort,
     tokenTtlSeconds: config.upstream.tokenTtlSecs,
     ...(ca !== undefined ? { ca } : {}),
+    ...(x509 !== undefined ? { x509 } : {}),
     // Connected mode: the deployment comes from the $edgeAgent/$edgeHub twins, not agent.manifest.
     twinDeployment: true,
   };

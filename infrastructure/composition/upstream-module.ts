@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { ContainerModule } from 'inversify';
 import { Clock } from '../../application/ports/clock.js';
 import { CloudToDeviceInbox } from '../../application/ports/cloud-to-device-inbox.js';
@@ -30,6 +30,8 @@ export type UpstreamModuleOptions =
       /** PEM text (already read). */
       ca?: string;
       tokenTtlSeconds?: number;
+      /** X.509 device certificate and key PEM (already read), for a connection string with `x509=true`. */
+      x509?: { cert: string; key: string };
       /** Take the deployment from the `$edgeAgent`/`$edgeHub` twins (replaces the file source). */
       twinDeployment: boolean;
       sync?: Partial<UpstreamSyncOptions>;
@@ -44,6 +46,28 @@ export function readCaFile(path: string): string | undefined {
   } catch (error) {
     throw new Error(`cannot read upstream.caFile ${path}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * Reads `upstream.x509CertFile` and `upstream.x509KeyFile` (connection string `x509=true`) with
+ * errors naming the setting; the key file must not be readable by group or others.
+ */
+export function readUpstreamX509(certFile: string, keyFile: string): { cert: string; key: string } | undefined {
+  if (certFile === '' && keyFile === '') return undefined;
+  const read = (setting: string, path: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new Error(`cannot read ${setting} ${path}: ${(error as Error).message}`, { cause: error });
+    }
+  };
+  const cert = read('upstream.x509CertFile', certFile);
+  if (!cert.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`upstream.x509CertFile ${certFile} holds no PEM certificate`);
+  const mode = statSync(keyFile, { throwIfNoEntry: false })?.mode;
+  if (mode !== undefined && (mode & 0o077) !== 0) throw new Error(`upstream.x509KeyFile ${keyFile} is readable by group or others (mode ${(mode & 0o777).toString(8)}): chmod 600 it`);
+  const key = read('upstream.x509KeyFile', keyFile);
+  if (!key.includes('PRIVATE KEY-----')) throw new Error(`upstream.x509KeyFile ${keyFile} holds no PEM private key`);
+  return { cert, key };
 }
 
 /**
@@ -66,6 +90,7 @@ export function upstreamModule(options: UpstreamModuleOptions): ContainerModule 
               ...(options.httpsPort !== undefined ? { httpsPort: options.httpsPort } : {}),
               ...(options.ca !== undefined ? { ca: options.ca } : {}),
               ...(options.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}),
+              ...(options.x509 !== undefined ? { x509: options.x509 } : {}),
             },
             { identities: context.get(IdentityStore), signer: context.get(SasSigner), clock: context.get(Clock), logger: context.get(Logger), random: () => random.next() },
           );
