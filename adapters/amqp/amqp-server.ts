@@ -15,7 +15,6 @@ import { AmqpInbound } from './amqp-inbound.js';
 import { AmqpLinks } from './amqp-links.js';
 import { BATCHED_MESSAGE_FORMAT } from './amqp-message.js';
 import { ExternalMechanism, PlainMechanism, saslMechanism } from './amqp-sasl-plain.js';
-import { REQUEST_CLIENT_CERTIFICATE, peerCertificateChain } from '../crypto/peer-certificate-chain.js';
 
 /** Where and how the AMQP server listens. */
 export interface AmqpServerOptions {
@@ -40,6 +39,12 @@ export interface AmqpServerOptions {
    * one, only the frame and delivery size limits of `ConnectionLimits`' defaults apply.
    */
   guard?: ConnectionGuard;
+  /**
+   * X.509: reads the client certificate chain of a TLS socket (`CertificateVerifier.peerChain`).
+   * The listener asks for a certificate without requiring one; without this, none is read and
+   * certificate clients are refused.
+   */
+  peerChain?: (socket: TLSSocket) => readonly Uint8Array[] | undefined;
 }
 
 const DEFAULT_CREDIT = 1000;
@@ -116,7 +121,7 @@ export class AmqpServer {
   async start(): Promise<ListenInfo> {
     if (this.server !== null) throw new Error('AMQP server already started');
     const guard = this.options.guard;
-    const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, ...REQUEST_CLIENT_CERTIFICATE, handshakeTimeout: this.limits.handshakeTimeoutMs });
+    const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, requestCert: true, rejectUnauthorized: false, handshakeTimeout: this.limits.handshakeTimeoutMs });
     // Admission on the raw socket, before the TLS handshake: a refused one costs no handshake.
     if (guard !== undefined) server.prependListener('connection', (socket) => guard.admit(socket, 'amqps'));
     server.on('secureConnection', (socket: TLSSocket) => this.accept(socket, guard?.peerOf(socket)));
@@ -143,7 +148,9 @@ export class AmqpServer {
     } as unknown as Parameters<typeof this.container.create_connection>[0]);
     coalesceWrites(socket);
     const state = new ConnectionState(`amqp-${++this.nextConnection}`, connection, socket, peer);
-    state.clientCertificate = peerCertificateChain(tls ?? (socket instanceof TLSSocket ? socket : undefined));
+    const tlsSocket = tls ?? (socket instanceof TLSSocket ? socket : undefined);
+    const chain = tlsSocket === undefined ? undefined : this.options.peerChain?.(tlsSocket);
+    if (chain !== undefined) state.clientCertificate = [...chain];
     this.connections.set(connection, state);
     socket.once('close', () => {
       this.onConnectionGone(connection, 'socket closed');

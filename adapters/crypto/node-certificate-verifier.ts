@@ -1,4 +1,6 @@
 import { X509Certificate } from 'node:crypto';
+import { TLSSocket } from 'node:tls';
+import { peerCertificateChain } from './peer-certificate-chain.js';
 import { injectable } from 'inversify';
 import type { CertificateFacts } from '../../domain/identity/x509.js';
 import { type CertificateChain, CertificateParseError, CertificateVerifier, type ChainVerdict } from '../../application/ports/certificate-verifier.js';
@@ -67,6 +69,10 @@ export class NodeCertificateVerifier extends CertificateVerifier {
       current = next;
     }
     return { ok: false, detail: `the certificate chain (issuer ${JSON.stringify(current.issuer.replace(/\n/g, ', '))}) does not end at a trusted CA` };
+  }
+
+  peerChain(socket: unknown): CertificateChain | undefined {
+    return socket instanceof TLSSocket ? peerCertificateChain(socket) : undefined;
   }
 
   private cas(pem: string): X509Certificate[] {

@@ -1,6 +1,4 @@
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { type DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 
 /** Longest chain read from a peer (leaf and intermediates). */
 const MAX_CHAIN = 8;
@@ -31,12 +29,3 @@ export function peerCertificateChain(socket: TLSSocket | undefined): Uint8Array[
   }
   return chain.length > 0 ? chain : undefined;
 }
-
-/** The TLS socket under a stream: the stream itself (TLS listener) or the upgraded request's socket (WebSocket). */
-export function tlsSocketOf(stream: Duplex, request?: IncomingMessage): TLSSocket | undefined {
-  if (stream instanceof TLSSocket) return stream;
-  return request?.socket instanceof TLSSocket ? request.socket : undefined;
-}
-
-/** TLS server options of every hub head: ask for a client certificate, never require one. */
-export const REQUEST_CLIENT_CERTIFICATE = { requestCert: true, rejectUnauthorized: false } as const;

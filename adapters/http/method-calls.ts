@@ -5,8 +5,7 @@ import { type Identity, IdentityError, deviceIdentity, formatIdentity, moduleIde
 import type { JsonValue } from '../../domain/twins/json.js';
 import { AuthenticateClient } from '../../application/hub/authenticate-client.js';
 import { AuthenticateCertificate } from '../../application/hub/authenticate-certificate.js';
-import { TLSSocket } from 'node:tls';
-import { peerCertificateChain } from '../crypto/peer-certificate-chain.js';
+import { CertificateVerifier } from '../../application/ports/certificate-verifier.js';
 import { HubIdentity } from '../../application/hub/hub-identity.js';
 import { DEFAULT_METHOD_TIMEOUT_MS, MAX_METHOD_TIMEOUT_MS, MethodService } from '../../application/hub/method-service.js';
 import { Logger } from '../../application/ports/logger.js';
@@ -89,6 +88,7 @@ export class ModuleMethodsApi {
     @inject(HubIdentity) private readonly hub: HubIdentity,
     @inject(Logger) logger: Logger,
     @inject(AuthenticateCertificate) private readonly certificates: AuthenticateCertificate,
+    @inject(CertificateVerifier) private readonly verifier: CertificateVerifier,
   ) {
     this.log = logger.child({ component: 'module-methods' });
   }
@@ -118,7 +118,7 @@ export class ModuleMethodsApi {
   private async authenticate(request: IncomingMessage): Promise<Identity | 'unauthorized' | 'forbidden'> {
     const claimed = request.headers['x-ms-edge-moduleid'];
     const token = request.headers['authorization'];
-    const chain = peerCertificateChain(request.socket instanceof TLSSocket ? request.socket : undefined);
+    const chain = this.verifier.peerChain(request.socket);
     if (typeof claimed === 'string' && token === undefined && chain !== undefined) return await this.authenticateCertificate(claimed, chain);
     if (typeof claimed !== 'string' || typeof token !== 'string') {
       this.log.warn('method call refused', { reason: 'missing-credentials', detail: 'x-ms-edge-moduleId and Authorization headers are required' });
@@ -145,7 +145,7 @@ export class ModuleMethodsApi {
   }
 
   /** X.509: no Authorization header, the TLS client certificate authenticates `x-ms-edge-moduleId`. */
-  private async authenticateCertificate(claimed: string, chain: Uint8Array[]): Promise<Identity | 'unauthorized' | 'forbidden'> {
+  private async authenticateCertificate(claimed: string, chain: readonly Uint8Array[]): Promise<Identity | 'unauthorized' | 'forbidden'> {
     let identity: Identity;
     try {
       identity = parseIdentity(claimed);

@@ -7,7 +7,7 @@ import { inject, injectable } from 'inversify';
 import type { IncomingMessage } from 'node:http';
 import { type Server, createServer as createTcpServer } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type TLSSocket, createServer as createTlsServer } from 'node:tls';
+import { TLSSocket, createServer as createTlsServer } from 'node:tls';
 import { type ClientOperation, authorize, describeDenial } from '../../domain/identity/authorization.js';
 import { type Identity, type ModuleIdentity, formatIdentity } from '../../domain/identity/identity.js';
 import { type Message, MessageTooLargeError } from '../../domain/messages/message.js';
@@ -17,6 +17,7 @@ import { twinResponseBody } from '../../domain/twins/twin-document.js';
 import { AuthenticateClient } from '../../application/hub/authenticate-client.js';
 import { AuthenticateCertificate } from '../../application/hub/authenticate-certificate.js';
 import { CertificateSessions } from '../../application/hub/certificate-sessions.js';
+import { CertificateVerifier } from '../../application/ports/certificate-verifier.js';
 import { ClientDirectory } from '../../application/hub/client-directory.js';
 import { ConnectionGuard, type Peer } from '../../application/hub/connection-guard.js';
 import { HubIdentity } from '../../application/hub/hub-identity.js';
@@ -30,7 +31,6 @@ import { HostedService, ListenError, type ListenInfo, listenOn } from '../../app
 import { Logger } from '../../application/ports/logger.js';
 import { StoreFullError } from '../../application/ports/message-store.js';
 import { StateStore } from '../../application/ports/state-store.js';
-import { REQUEST_CLIENT_CERTIFICATE, peerCertificateChain, tlsSocketOf } from '../crypto/peer-certificate-chain.js';
 import { MqttConnectError, parseMqttConnect } from './connect-claim.js';
 import { MqttFrameGuard, type MqttFrameViolation } from './mqtt-frame-guard.js';
 import { MqttSessionStore } from './mqtt-session-store.js';
@@ -265,6 +265,7 @@ export class AedesMqttHead extends HostedService {
     @inject(Logger) logger: Logger,
     @inject(AuthenticateCertificate) private readonly certificates: AuthenticateCertificate,
     @inject(CertificateSessions) private readonly certificateSessions: CertificateSessions,
+    @inject(CertificateVerifier) private readonly verifier: CertificateVerifier,
   ) {
     super();
     this.log = logger.child({ component: 'mqtt' });
@@ -321,7 +322,10 @@ export class AedesMqttHead extends HostedService {
     const listening: ListenInfo[] = [];
     try {
       if (this.options.tls !== undefined) {
-        const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, ...REQUEST_CLIENT_CERTIFICATE, noDelay: true, handshakeTimeout: this.guard.limits.handshakeTimeoutMs } as Parameters<typeof createTlsServer>[0]);
+        const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, // A client certificate is asked for, never required: SAS clients keep working on the same port.
+          requestCert: true,
+          rejectUnauthorized: false,
+          noDelay: true, handshakeTimeout: this.guard.limits.handshakeTimeoutMs } as Parameters<typeof createTlsServer>[0]);
         // Admission on the raw socket, before the TLS handshake: a refused one costs no handshake.
         server.prependListener('connection', (socket) => this.guard.admit(socket, 'mqtts'));
         server.on('secureConnection', (socket) => {
@@ -364,7 +368,8 @@ export class AedesMqttHead extends HostedService {
   private serve(broker: Aedes, conn: Duplex, peer: Peer | undefined, request?: IncomingMessage): void {
     const client = broker.handle(conn, request);
     if (peer !== undefined) this.peers.set(client, peer);
-    const tls = tlsSocketOf(conn, request);
+    // The TLS socket whose client certificate counts: the stream itself, or under a WebSocket the upgraded request's.
+    const tls = conn instanceof TLSSocket ? conn : request?.socket instanceof TLSSocket ? request.socket : undefined;
     if (tls !== undefined) this.tlsSockets.set(client, tls);
     const limits = this.guard.limits;
     const frames = new MqttFrameGuard(() => (this.connections.has(client) ? limits.maxPacketBytes : limits.preAuthPacketBytes));
@@ -430,7 +435,7 @@ export class AedesMqttHead extends HostedService {
 
   /** CONNECT without a password: X.509, the client certificate of the TLS handshake authenticates the claimed identity. */
   private async authenticateCertificate(client: Client, identity: Identity): Promise<boolean> {
-    const chain = peerCertificateChain(this.tlsSockets.get(client));
+    const chain = this.verifier.peerChain(this.tlsSockets.get(client));
     const result = await this.certificates.execute(identity, chain);
     if (!result.ok) {
       this.loginFailed(client, result.reason, result.detail);

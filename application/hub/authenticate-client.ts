@@ -118,10 +118,8 @@ export class AuthenticateClient {
     if (!found) {
       return { ok: false, reason: 'unknown-identity', detail: 'identity is not registered on this edge device' };
     }
-    if (x509 && !enabled) {
-      return { ok: false, reason: 'x509-identity', detail: 'identity authenticates with an X.509 certificate: SAS tokens are refused' };
-    }
     if (!enabled) {
+      if (x509) return { ok: false, reason: 'x509-identity', detail: 'identity authenticates with an X.509 certificate: SAS tokens are refused' };
       return { ok: false, reason: 'disabled', detail: 'identity is disabled' };
     }
     return { ok: false, reason: 'bad-signature', detail: 'signature does not match the primary or secondary key' };

@@ -25,4 +25,9 @@ export abstract class CertificateVerifier {
    * (each link's signature checked, every certificate valid at `nowMs`).
    */
   abstract verifyChain(chain: CertificateChain, trustedCaPems: readonly string[], nowMs: number): ChainVerdict;
+  /**
+   * The client certificate chain a connection's TLS peer sent (`socket` is the TLS socket; anything
+   * else has none), or undefined. The heads ask for one without requiring it.
+   */
+  abstract peerChain(socket: unknown): CertificateChain | undefined;
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AmqpServer } from '../../../adapters/amqp/amqp-server.js';
+import { peerCertificateChain } from '../../../adapters/crypto/peer-certificate-chain.js';
 import { type AmqpAuthRequest, type AmqpAuthResult, type AmqpCertificateRequest, type AmqpBackend, type AmqpClient, AmqpCondition, AmqpRefusal, type TwinReply } from '../../../adapters/amqp/amqp-backend.js';
 import { type Identity, formatIdentity, moduleIdentity, parseIdentity, sameIdentity } from '../../../domain/identity/identity.js';
 import type { Message } from '../../../domain/messages/message.js';
@@ -84,7 +85,7 @@ export class IotHubEmulator implements AmqpBackend {
     }
     if (this.amqpPort === 0) this.amqpPort = await freePort();
     if (this.httpsPort === 0) this.httpsPort = await freePort();
-    const amqp = new AmqpServer(this, this.logger, { host: '127.0.0.1', port: this.amqpPort, tls: this.cert, idleTimeoutMs: 0 });
+    const amqp = new AmqpServer(this, this.logger, { host: '127.0.0.1', port: this.amqpPort, tls: this.cert, idleTimeoutMs: 0, peerChain: peerCertificateChain });
     // TLS client auth: a certificate is asked for, never required (SAS devices send none).
     const tls = createTlsServer({ ...this.cert, requestCert: true, rejectUnauthorized: false }, (socket: TLSSocket) => {
       this.connectionsOpened++;
