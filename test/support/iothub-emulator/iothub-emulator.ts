@@ -376,7 +376,12 @@ export class IotHubEmulator implements AmqpBackend {
       ...(e.identity.kind === 'module' ? { moduleId: e.identity.moduleId } : {}),
       generationId: e.generationId,
       status: e.status,
-      authentication: { type: 'sas', symmetricKey: { primaryKey: e.primaryKey, secondaryKey: e.secondaryKey } },
+      authentication:
+        e.x509 === undefined
+          ? { type: 'sas', symmetricKey: { primaryKey: e.primaryKey, secondaryKey: e.secondaryKey } }
+          : e.x509.type === 'selfSigned'
+            ? { type: 'selfSigned', x509Thumbprint: { primaryThumbprint: e.x509.thumbprints[0] ?? null, secondaryThumbprint: e.x509.thumbprints[1] ?? null } }
+            : { type: 'certificateAuthority', x509Thumbprint: { primaryThumbprint: null, secondaryThumbprint: null } },
       ...(e.parent !== undefined ? { parentScopes: [e.parent] } : {}),
     });
     if (req.method === 'POST' && parts[3] === '$edgeHub' && parts[4] === 'devicesAndModulesInDeviceScope') {
