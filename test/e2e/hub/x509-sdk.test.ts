@@ -146,15 +146,18 @@ for (const t of [MQTT, AMQP]) {
       await until(10_000, 'closed after the revocation', () => hub.logger.lines.some((l) => l.message === 'certificate no longer accepted, closing connection' && l.fields?.['reason'] === 'unknown-identity'));
       await until(10_000, 'gone from the directory', () => hub.get(ClientDirectory).get(id) === undefined);
 
-      // Expiry: a certificate valid for a few more seconds.
-      const shortCert = await selfSignedCertificate('short-leaf', { notAfter: new Date(Date.now() + 4_000) });
+      // Expiry: a certificate valid for a few more seconds (margin for a loaded machine: it must still be valid at CONNECT).
+      const shortCert = await selfSignedCertificate('short-leaf', { notAfter: new Date(Date.now() + 8_000) });
       const short = await hub.addX509Identity('short-leaf', { type: 'selfSigned', primaryThumbprint: shortCert.sha256 });
       const shortClient = await x509Client(t, short, hub, shortCert);
       clients.push(shortClient);
       await within(15_000, 'open', shortClient.open());
       shortClient.on('message', () => undefined);
       await until(10_000, 'short-leaf connected', () => hub.get(ClientDirectory).get(parseIdentity('short-leaf')) !== undefined);
-      await until(15_000, 'closed at notAfter', () => hub.logger.lines.some((l) => /^client certificate expired/.test(l.message)));
+      await until(30_000, 'closed at notAfter', () => hub.logger.lines.some((l) => /^client certificate expired/.test(l.message))).catch((error: unknown) => {
+        const about = hub.logger.lines.filter((l) => JSON.stringify(l.fields ?? {}).includes('short-leaf')).map((l) => `${l.message} ${JSON.stringify(l.fields)}`);
+        throw new Error(`${String(error)}\n${about.join('\n')}`);
+      });
     } finally {
       for (const c of clients) await c.close().catch(() => undefined);
       await hub.close();
