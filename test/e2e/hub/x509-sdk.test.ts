@@ -10,6 +10,9 @@ import { type Hub, startHub, within } from '../../support/mqtt/hub-harness.js';
 import { AMQP, MQTT, type Transport } from './scenarios.js';
 import { type TestCertificate, issuedCertificate, selfSignedCertificate, testCa } from '../../support/x509/client-certificates.js';
 
+/** The SDK's RetryPolicy contract, retrying nothing (azure-iot-common's NoRetry). */
+const NO_RETRY = { shouldRetry: (): boolean => false, nextRetryTimeout: (): number => -1 } as unknown as Parameters<Client['setRetryPolicy']>[0];
+
 const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 async function until(ms: number, what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
@@ -88,7 +91,7 @@ for (const t of [MQTT, AMQP]) {
       await within(15_000, 'SAS sendEvent', sasClient.sendEvent(new Message('sas')));
       assert.equal(upstreamLength(hub), 3);
     } finally {
-      for (const c of clients) await c.close().catch(() => undefined);
+      for (const c of clients) await within(10_000, 'client close', c.close()).catch(() => undefined);
       await hub.close();
     }
   });
@@ -125,7 +128,7 @@ for (const t of [MQTT, AMQP]) {
       assert.equal(await trySend(fake), false);
       await until(5_000, 'the SAS refusal in the log', () => hub.logger.lines.some((l) => l.level === 'warn' && l.fields?.['reason'] === 'x509-identity'));
     } finally {
-      for (const c of clients) await c.close().catch(() => undefined);
+      for (const c of clients) await within(10_000, 'client close', c.close()).catch(() => undefined);
       await hub.close();
     }
   });
@@ -138,6 +141,8 @@ for (const t of [MQTT, AMQP]) {
       const added = await hub.addX509Identity('revoked-leaf', { type: 'selfSigned', primaryThumbprint: cert.sha256 });
       const client = await x509Client(t, added, hub, cert);
       clients.push(client);
+      // The hub closes these connections on purpose: no SDK reconnects (they would outlive the test).
+      client.setRetryPolicy(NO_RETRY);
       await within(15_000, 'open', client.open());
       client.on('message', () => undefined);
       const id = parseIdentity('revoked-leaf');
@@ -151,6 +156,7 @@ for (const t of [MQTT, AMQP]) {
       const short = await hub.addX509Identity('short-leaf', { type: 'selfSigned', primaryThumbprint: shortCert.sha256 });
       const shortClient = await x509Client(t, short, hub, shortCert);
       clients.push(shortClient);
+      shortClient.setRetryPolicy(NO_RETRY);
       await within(15_000, 'open', shortClient.open());
       shortClient.on('message', () => undefined);
       await until(10_000, 'short-leaf connected', () => hub.get(ClientDirectory).get(parseIdentity('short-leaf')) !== undefined);
@@ -159,7 +165,7 @@ for (const t of [MQTT, AMQP]) {
         throw new Error(`${String(error)}\n${about.join('\n')}`);
       });
     } finally {
-      for (const c of clients) await c.close().catch(() => undefined);
+      for (const c of clients) await within(10_000, 'client close', c.close()).catch(() => undefined);
       await hub.close();
     }
   });

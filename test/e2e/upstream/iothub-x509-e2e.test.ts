@@ -71,7 +71,7 @@ test('e2e X.509: `edgeport run` connects to the emulator with its device certifi
     await within(15_000, 'X.509 leaf open', leaf.open());
     await runtime.until('X.509 leaf connected', 10_000, () => runtime.lines.some((l) => l['msg'] === 'client connected' && l['clientId'] === 'x509-leaf') || undefined);
   } finally {
-    for (const c of clients) await c.close().catch(() => undefined);
+    for (const c of clients) await within(10_000, 'client close', c.close()).catch(() => undefined);
     await runtime.stop();
     await emulator.close();
     rmSync(dataDir, { recursive: true, force: true });
