@@ -97,8 +97,40 @@ export class AmqpAuthentication implements ClientHost {
     }
   }
 
+  /**
+   * X.509: authenticates `identity` with the connection's client certificate (the first link of an
+   * identity not yet authenticated on a connection that sent one). Links attaching together share
+   * one check; a refusal is counted and logged like a refused login.
+   */
+  certificateLogin(state: ConnectionState, identity: Identity): Promise<boolean> {
+    const key = formatIdentity(identity);
+    let login = state.certificateLogins.get(key);
+    if (login === undefined) {
+      login = this.checkCertificate(state, identity).finally(() => state.certificateLogins.delete(key));
+      state.certificateLogins.set(key, login);
+    }
+    return login;
+  }
+
+  private async checkCertificate(state: ConnectionState, identity: Identity): Promise<boolean> {
+    const chain = state.clientCertificate;
+    if (chain === undefined || this.backend.authenticateCertificate === undefined) return false;
+    try {
+      const result = await this.backend.authenticateCertificate({ identity, chain, connectionId: state.id });
+      if (!result.ok) {
+        this.loginFailed(state, 'connection refused', { via: 'x509', connection: state.id, identity: formatIdentity(identity), status: result.status, reason: result.reason ?? `status-${result.status}`, detail: result.description });
+        return false;
+      }
+      this.authenticated(state, result.identity, result.expiresAtMs, 'x509', chain);
+      return true;
+    } catch (error) {
+      this.log.error('certificate authentication failed unexpectedly', { connection: state.id, identity: formatIdentity(identity), error: errorText(error) });
+      return false;
+    }
+  }
+
   /** Records a successful authentication of `identity` on `state` (new, or a renewal). */
-  authenticated(state: ConnectionState, identity: Identity, expiresAtMs: number, via: string): void {
+  authenticated(state: ConnectionState, identity: Identity, expiresAtMs: number, via: string, certificateChain?: readonly Uint8Array[]): void {
     if (state.closed) return;
     if (!state.authenticated) {
       state.authenticated = true;
@@ -111,13 +143,15 @@ export class AmqpAuthentication implements ClientHost {
       client = new ClientState(identity, state, this);
       state.clients.set(key, client);
     }
+    client.certificateChain = certificateChain;
     if (client.expiryTimer !== undefined) clearTimeout(client.expiryTimer);
     const target = client;
     const schedule = (): void => {
       const left = expiresAtMs - Date.now();
       if (left <= 0) {
-        this.log.info('token expired, detaching links', { connection: state.id, identity: key });
-        this.dropClient(target, 'token expired', AmqpCondition.unauthorized);
+        const what = via === 'x509' ? 'client certificate expired' : 'token expired';
+        this.log.info(`${what}, detaching links`, { connection: state.id, identity: key });
+        this.dropClient(target, what, AmqpCondition.unauthorized);
         return;
       }
       target.expiryTimer = setTimeout(schedule, Math.min(left, MAX_TIMER_MS));

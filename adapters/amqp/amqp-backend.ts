@@ -21,6 +21,12 @@ export interface AmqpBackend {
    * Never log `token`. A refusal's `description` goes to the client.
    */
   authenticate(request: AmqpAuthRequest): Promise<AmqpAuthResult>;
+  /**
+   * X.509: checks the client certificate of the connection's TLS handshake for `identity` (named
+   * by the first link the identity attaches; no CBS token, wave2-facts.md §7). Without this method
+   * certificate clients are refused. `expiresAtMs` is the certificate's notAfter.
+   */
+  authenticateCertificate?(request: AmqpCertificateRequest): Promise<AmqpAuthResult>;
   /** `client` authenticated on a connection (once per connection and identity; renewals do not call this). */
   clientConnected(client: AmqpClient): void;
   /** What `client` listens for (`client.has(...)`) changed: a receiver link opened or closed, desired updates on/off. */
@@ -51,6 +57,13 @@ export interface AmqpAuthRequest {
   readonly via: 'cbs' | 'sasl-plain';
 }
 
+export interface AmqpCertificateRequest {
+  readonly identity: Identity;
+  /** The peer's chain, DER, leaf first (public material only). */
+  readonly chain: readonly Uint8Array[];
+  readonly connectionId: string;
+}
+
 export type AmqpAuthResult =
   | { readonly ok: true; readonly identity: Identity; readonly expiresAtMs: number }
   /** `status` is the CBS `status-code` (401 unauthorized, 404 unknown identity, 500 ...). */
@@ -78,6 +91,8 @@ export interface AmqpClient {
   readonly identity: Identity;
   /** Unique per connection, for logs and to tell two connections of one identity apart. */
   readonly connectionId: string;
+  /** The client certificate chain it authenticated with (X.509), absent for SAS. */
+  readonly certificateChain?: readonly Uint8Array[] | undefined;
   /** Whether a receiver link (C2D, inputs, methods, twin responses) is open, or desired updates are enabled. */
   has(feature: ClientFeature): boolean;
   /**

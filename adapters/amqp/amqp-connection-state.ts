@@ -74,6 +74,10 @@ export class ConnectionState {
   authenticated = false;
   /** Set when a limit was broken: nothing more it sends reaches rhea. */
   stopped = false;
+  /** The client certificate chain of the TLS handshake (DER, leaf first), if the client sent one. */
+  clientCertificate: Uint8Array[] | undefined;
+  /** Certificate authentications in progress or done, by identity (links attaching together share one). */
+  readonly certificateLogins = new Map<string, Promise<boolean>>();
 
   constructor(
     readonly id: string,
@@ -95,6 +99,7 @@ export class ClientState implements AmqpClient {
   desiredEnabled = false;
   expiryTimer: NodeJS.Timeout | undefined;
   gone = false;
+  certificateChain: readonly Uint8Array[] | undefined;
 
   constructor(
     readonly identity: Identity,

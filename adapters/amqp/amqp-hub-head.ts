@@ -1,5 +1,7 @@
 import { inject, injectable } from 'inversify';
 import type { Duplex } from 'node:stream';
+import { TLSSocket } from 'node:tls';
+import { CertificateVerifier } from '../../application/ports/certificate-verifier.js';
 import type { IncomingMessage } from 'node:http';
 import { ConnectionGuard } from '../../application/hub/connection-guard.js';
 import { HostedService, type ListenInfo } from '../../application/ports/hosted-service.js';
@@ -36,6 +38,7 @@ export class AmqpHubHead extends HostedService {
     @inject(EdgeHubAmqpBackend) private readonly backend: EdgeHubAmqpBackend,
     @inject(ConnectionGuard) private readonly guard: ConnectionGuard,
     @inject(Logger) logger: Logger,
+    @inject(CertificateVerifier) private readonly verifier: CertificateVerifier,
   ) {
     super();
     this.log = logger.child({ component: 'amqp' });
@@ -55,6 +58,7 @@ export class AmqpHubHead extends HostedService {
       creditWindow: this.options.creditWindow,
       idleTimeoutMs: this.options.idleTimeoutMs,
       guard: this.guard,
+      peerChain: (socket) => this.verifier.peerChain(socket),
     });
     const info = await server.start();
     this.server = server;
@@ -67,7 +71,8 @@ export class AmqpHubHead extends HostedService {
       stream.destroy();
       return;
     }
-    this.server.accept(stream, request === undefined ? undefined : this.guard.peerOf(request.socket));
+    const tls = request?.socket instanceof TLSSocket ? request.socket : undefined;
+    this.server.accept(stream, request === undefined ? undefined : this.guard.peerOf(request.socket), tls);
   }
 
   async stop(): Promise<void> {

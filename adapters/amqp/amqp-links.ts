@@ -1,6 +1,6 @@
 import type { AmqpError, Delivery, EventContext, Receiver, Sender } from 'rhea';
 import { type ClientOperation, authorize, describeDenial } from '../../domain/identity/authorization.js';
-import { formatIdentity } from '../../domain/identity/identity.js';
+import { type Identity, formatIdentity } from '../../domain/identity/identity.js';
 import { DeliveryError } from '../../application/ports/endpoint-delivery.js';
 import type { Logger } from '../../application/ports/logger.js';
 import { type AmqpBackend, AmqpCondition } from './amqp-backend.js';
@@ -18,6 +18,9 @@ const CHANNEL_CORRELATION = 'com.microsoft:channel-correlation-id';
  */
 export class AmqpLinks {
   private readonly links = new Map<Sender | Receiver, LinkState>();
+
+  /** X.509: authenticates an identity with the connection's client certificate (set by the server core). */
+  certificateLogin: ((state: ConnectionState, identity: Identity) => Promise<boolean>) | undefined;
 
   constructor(
     private readonly backend: AmqpBackend,
@@ -63,6 +66,10 @@ export class AmqpLinks {
       return;
     }
     const client = state.clients.get(formatIdentity(parsed.identity));
+    if ((client === undefined || client.gone) && state.clientCertificate !== undefined && this.certificateLogin !== undefined) {
+      this.attachWithCertificate(state, link, parsed.identity);
+      return;
+    }
     if (client === undefined || client.gone) {
       this.refuse(state, link, AmqpCondition.unauthorized, `${formatIdentity(parsed.identity)} is not authenticated on this connection (put a token on $cbs first)`);
       return;
@@ -101,6 +108,32 @@ export class AmqpLinks {
     this.addLink(state, linkState);
     client.links.add(linkState);
     if (FEATURE_OF_ROLE[role] !== undefined) this.backend.clientChanged(client);
+  }
+
+  /**
+   * The first link of an identity on a connection with a client certificate and no token: the
+   * attach is answered once the certificate was checked (X.509 clients send no CBS token), then
+   * the link is opened as usual, or refused with `amqp:unauthorized-access`.
+   */
+  private attachWithCertificate(state: ConnectionState, link: Sender | Receiver, identity: Identity): void {
+    holdAttach(link);
+    void this.certificateLogin!(state, identity).then(
+      (ok) => {
+        if (state.closed) return;
+        if (ok) {
+          link.open();
+          this.onLinkOpen(state, link);
+          return;
+        }
+        // AMQP 1.0 §2.6.3: a refused attach is answered with a null terminus, then detached (as IoT Hub does).
+        const local = (link as unknown as { local: { attach: { source?: unknown; target?: unknown } } }).local.attach;
+        if (link.is_sender()) local.source = null;
+        else local.target = null;
+        link.open();
+        this.refuse(state, link, AmqpCondition.unauthorized, `${formatIdentity(identity)}: the client certificate is not accepted for this identity`);
+      },
+      (error: unknown) => this.log.error('certificate check failed', { connection: state.id, error: error instanceof Error ? error.message : String(error) }),
+    );
   }
 
   private addLink(state: ConnectionState, link: LinkState): void {
@@ -229,4 +262,15 @@ export class AmqpLinks {
 
 function linkAddress(link: Sender | Receiver): string | undefined {
   return link.is_sender() ? link.source?.address : link.target?.address;
+}
+
+/**
+ * rhea answers an incoming attach on its own (`on_attach` opens the link, the attach frame leaves
+ * on the next tick): take the pending local open back so nothing is sent until `link.open()`.
+ * `state` is rhea's EndpointState (`local_open`, `open_requests`); the X.509 tests catch a change.
+ */
+function holdAttach(link: Sender | Receiver): void {
+  const state = (link as unknown as { state: { local_open: boolean; open_requests: number } }).state;
+  state.local_open = false;
+  state.open_requests = 0;
 }

@@ -31,3 +31,19 @@ export function saslMechanism(connection: Connection): PlainMechanism | undefine
   const mechanism = transport?.selected?.mechanism ?? transport?.mechanism;
   return mechanism instanceof PlainMechanism ? mechanism : undefined;
 }
+
+/**
+ * SASL EXTERNAL on the server side: the TLS client certificate is the credential. It succeeds when
+ * the client sent one; which identity it proves is decided per identity as its links attach
+ * (`AmqpAuthentication.certificateLogin`), as IoT Hub does for X.509 devices.
+ */
+export class ExternalMechanism {
+  outcome: boolean | undefined = undefined;
+  username: string | undefined = undefined;
+
+  constructor(private readonly hasCertificate: () => boolean) {}
+
+  start(): void {
+    this.outcome = this.hasCertificate();
+  }
+}

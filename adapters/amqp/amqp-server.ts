@@ -1,7 +1,7 @@
 import rhea, { type Connection, type EventContext } from 'rhea';
 import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { type Server, type TLSSocket, createServer as createTlsServer } from 'node:tls';
+import { type Server, TLSSocket, createServer as createTlsServer } from 'node:tls';
 import type { ConnectionGuard, Peer } from '../../application/hub/connection-guard.js';
 import { ConnectionLimits } from '../../application/hub/connection-limits.js';
 import { type ListenInfo, listenOn } from '../../application/ports/hosted-service.js';
@@ -14,7 +14,7 @@ import { AmqpFrameGuard, type AmqpFrameViolation } from './amqp-frame-guard.js';
 import { AmqpInbound } from './amqp-inbound.js';
 import { AmqpLinks } from './amqp-links.js';
 import { BATCHED_MESSAGE_FORMAT } from './amqp-message.js';
-import { PlainMechanism, saslMechanism } from './amqp-sasl-plain.js';
+import { ExternalMechanism, PlainMechanism, saslMechanism } from './amqp-sasl-plain.js';
 
 /** Where and how the AMQP server listens. */
 export interface AmqpServerOptions {
@@ -39,6 +39,12 @@ export interface AmqpServerOptions {
    * one, only the frame and delivery size limits of `ConnectionLimits`' defaults apply.
    */
   guard?: ConnectionGuard;
+  /**
+   * X.509: reads the client certificate chain of a TLS socket (`CertificateVerifier.peerChain`).
+   * The listener asks for a certificate without requiring one; without this, none is read and
+   * certificate clients are refused.
+   */
+  peerChain?: (socket: TLSSocket) => readonly Uint8Array[] | undefined;
 }
 
 const DEFAULT_CREDIT = 1000;
@@ -84,6 +90,12 @@ export class AmqpServer {
       const state = this.reading;
       return new PlainMechanism((user, password) => this.auth.authenticatePlain(user, password, state));
     };
+    // X.509 (SASL EXTERNAL, or no SASL at all as the Node SDK does): identities are authenticated by the certificate as their links attach.
+    mechanisms['EXTERNAL'] = () => {
+      const state = this.reading;
+      return new ExternalMechanism(() => state?.clientCertificate !== undefined);
+    };
+    this.links.certificateLogin = (state, identity) => this.auth.certificateLogin(state, identity);
     const c = this.container;
     c.on('connection_open', (ctx: EventContext) => this.onConnectionOpen(ctx));
     c.on('connection_close', (ctx: EventContext) => this.onConnectionGone(ctx.connection, 'closed by the client'));
@@ -109,7 +121,7 @@ export class AmqpServer {
   async start(): Promise<ListenInfo> {
     if (this.server !== null) throw new Error('AMQP server already started');
     const guard = this.options.guard;
-    const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, handshakeTimeout: this.limits.handshakeTimeoutMs });
+    const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, requestCert: true, rejectUnauthorized: false, handshakeTimeout: this.limits.handshakeTimeoutMs });
     // Admission on the raw socket, before the TLS handshake: a refused one costs no handshake.
     if (guard !== undefined) server.prependListener('connection', (socket) => guard.admit(socket, 'amqps'));
     server.on('secureConnection', (socket: TLSSocket) => this.accept(socket, guard?.peerOf(socket)));
@@ -121,8 +133,11 @@ export class AmqpServer {
     return bound;
   }
 
-  /** Serves one already-established transport (a TLS socket, or a WebSocket stream) of the admitted `peer`. */
-  accept(socket: Duplex, peer?: Peer): void {
+  /**
+   * Serves one already-established transport (a TLS socket, or a WebSocket stream) of the admitted
+   * `peer`; `tls` is the TLS socket under a WebSocket stream (its client certificate counts).
+   */
+  accept(socket: Duplex, peer?: Peer, tls?: TLSSocket): void {
     if ('setNoDelay' in socket && typeof socket.setNoDelay === 'function') (socket as TLSSocket).setNoDelay(true);
     const connection = this.container.create_connection({
       // Link defaults: the core settles and grants credit itself.
@@ -133,6 +148,9 @@ export class AmqpServer {
     } as unknown as Parameters<typeof this.container.create_connection>[0]);
     coalesceWrites(socket);
     const state = new ConnectionState(`amqp-${++this.nextConnection}`, connection, socket, peer);
+    const tlsSocket = tls ?? (socket instanceof TLSSocket ? socket : undefined);
+    const chain = tlsSocket === undefined ? undefined : this.options.peerChain?.(tlsSocket);
+    if (chain !== undefined) state.clientCertificate = [...chain];
     this.connections.set(connection, state);
     socket.once('close', () => {
       this.onConnectionGone(connection, 'socket closed');

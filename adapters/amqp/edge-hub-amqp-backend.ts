@@ -5,6 +5,8 @@ import type { JsonObject, JsonValue } from '../../domain/twins/json.js';
 import { TwinValidationError } from '../../domain/twins/twin-limits.js';
 import { twinResponseBody } from '../../domain/twins/twin-document.js';
 import { AuthenticateClient } from '../../application/hub/authenticate-client.js';
+import { AuthenticateCertificate } from '../../application/hub/authenticate-certificate.js';
+import { CertificateSessions } from '../../application/hub/certificate-sessions.js';
 import { ClientDirectory } from '../../application/hub/client-directory.js';
 import { HubIdentity } from '../../application/hub/hub-identity.js';
 import { IngestMessage } from '../../application/hub/ingest-message.js';
@@ -13,7 +15,7 @@ import { TwinService } from '../../application/hub/twin-service.js';
 import type { ClientChannel, ClientFeature } from '../../application/ports/client-channel.js';
 import { Logger } from '../../application/ports/logger.js';
 import { DiskFullError, StoreFullError, StoreUnavailableError } from '../../application/ports/message-store.js';
-import { type AmqpAuthRequest, type AmqpAuthResult, type AmqpBackend, type AmqpClient, AmqpCondition, AmqpRefusal, type TwinReply } from './amqp-backend.js';
+import { type AmqpAuthRequest, type AmqpAuthResult, type AmqpCertificateRequest, type AmqpBackend, type AmqpClient, AmqpCondition, AmqpRefusal, type TwinReply } from './amqp-backend.js';
 
 /** An AMQP client as the application's `ClientDirectory` sees it. */
 class AmqpClientChannel implements ClientChannel {
@@ -49,6 +51,8 @@ class AmqpClientChannel implements ClientChannel {
 @injectable()
 export class EdgeHubAmqpBackend implements AmqpBackend {
   private readonly channels = new Map<AmqpClient, AmqpClientChannel>();
+  /** Revocation tracking of certificate-authenticated clients. */
+  private readonly untrack = new Map<AmqpClient, () => void>();
   private readonly log: Logger;
 
   constructor(
@@ -59,8 +63,16 @@ export class EdgeHubAmqpBackend implements AmqpBackend {
     @inject(MethodService) private readonly methods: MethodService,
     @inject(ClientDirectory) private readonly directory: ClientDirectory,
     @inject(Logger) logger: Logger,
+    @inject(AuthenticateCertificate) private readonly certificates: AuthenticateCertificate,
+    @inject(CertificateSessions) private readonly certificateSessions: CertificateSessions,
   ) {
     this.log = logger.child({ component: 'amqp' });
+  }
+
+  async authenticateCertificate(request: AmqpCertificateRequest): Promise<AmqpAuthResult> {
+    const result = await this.certificates.execute(request.identity, request.chain);
+    if (result.ok) return { ok: true, identity: result.identity, expiresAtMs: result.expiresAtMs };
+    return { ok: false, status: 401, description: `${result.reason}: ${result.detail}`, reason: result.reason };
   }
 
   async authenticate(request: AmqpAuthRequest): Promise<AmqpAuthResult> {
@@ -80,6 +92,8 @@ export class EdgeHubAmqpBackend implements AmqpBackend {
     const channel = new AmqpClientChannel(client);
     this.channels.set(client, channel);
     this.directory.register(channel);
+    const chain = client.certificateChain;
+    if (chain !== undefined) this.untrack.set(client, this.certificateSessions.track({ identity: client.identity, chain, protocol: 'amqp', close: (reason) => client.close(reason) }));
     // One connection per identity (edgeHub closes the older one, iotedge-semantics.md §8).
     if (previous instanceof AmqpClientChannel && previous.client !== client) {
       this.log.info('a new connection took over', { identity: formatIdentity(client.identity), previous: previous.client.connectionId, current: client.connectionId });
@@ -92,6 +106,8 @@ export class EdgeHubAmqpBackend implements AmqpBackend {
   }
 
   clientDisconnected(client: AmqpClient): void {
+    this.untrack.get(client)?.();
+    this.untrack.delete(client);
     const channel = this.channels.get(client);
     if (channel === undefined) return;
     this.channels.delete(client);

@@ -75,7 +75,7 @@ export class HttpsListener extends HostedService {
       this.log.warn('HTTPS is enabled but there is no server certificate: not listening');
       return [];
     }
-    const server = createServer({ cert: this.options.tls.cert, key: this.options.tls.key, noDelay: true, handshakeTimeout: this.guard.limits.handshakeTimeoutMs }, (request, response) => this.onRequest(request, response));
+    const server = createServer({ cert: this.options.tls.cert, key: this.options.tls.key, requestCert: true, rejectUnauthorized: false, noDelay: true, handshakeTimeout: this.guard.limits.handshakeTimeoutMs }, (request, response) => this.onRequest(request, response));
     // Connection limits (docs/security.md): admission on the raw socket, before the TLS handshake.
     // A connection stops being pending with its first request; an upgraded one (MQTT or AMQP over
     // WebSocket) when its protocol head authenticates it.

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { type Identity, IdentityError, deviceIdentity, formatIdentity, moduleIdentity, parseIdentity } from '../../domain/identity/identity.js';
 import type { JsonValue } from '../../domain/twins/json.js';
 import { AuthenticateClient } from '../../application/hub/authenticate-client.js';
+import { AuthenticateCertificate } from '../../application/hub/authenticate-certificate.js';
+import { CertificateVerifier } from '../../application/ports/certificate-verifier.js';
 import { HubIdentity } from '../../application/hub/hub-identity.js';
 import { DEFAULT_METHOD_TIMEOUT_MS, MAX_METHOD_TIMEOUT_MS, MethodService } from '../../application/hub/method-service.js';
 import { Logger } from '../../application/ports/logger.js';
@@ -85,6 +87,8 @@ export class ModuleMethodsApi {
     @inject(AuthenticateClient) private readonly authenticator: AuthenticateClient,
     @inject(HubIdentity) private readonly hub: HubIdentity,
     @inject(Logger) logger: Logger,
+    @inject(AuthenticateCertificate) private readonly certificates: AuthenticateCertificate,
+    @inject(CertificateVerifier) private readonly verifier: CertificateVerifier,
   ) {
     this.log = logger.child({ component: 'module-methods' });
   }
@@ -114,6 +118,8 @@ export class ModuleMethodsApi {
   private async authenticate(request: IncomingMessage): Promise<Identity | 'unauthorized' | 'forbidden'> {
     const claimed = request.headers['x-ms-edge-moduleid'];
     const token = request.headers['authorization'];
+    const chain = this.verifier.peerChain(request.socket);
+    if (typeof claimed === 'string' && token === undefined && chain !== undefined) return await this.authenticateCertificate(claimed, chain);
     if (typeof claimed !== 'string' || typeof token !== 'string') {
       this.log.warn('method call refused', { reason: 'missing-credentials', detail: 'x-ms-edge-moduleId and Authorization headers are required' });
       return 'unauthorized';
@@ -135,6 +141,27 @@ export class ModuleMethodsApi {
       this.log.warn('method call refused', { caller: formatIdentity(identity), reason: result.reason, detail: result.detail });
       return 'unauthorized';
     }
+    return this.mayCall(identity);
+  }
+
+  /** X.509: no Authorization header, the TLS client certificate authenticates `x-ms-edge-moduleId`. */
+  private async authenticateCertificate(claimed: string, chain: readonly Uint8Array[]): Promise<Identity | 'unauthorized' | 'forbidden'> {
+    let identity: Identity;
+    try {
+      identity = parseIdentity(claimed);
+    } catch (error) {
+      this.log.warn('method call refused', { reason: 'bad-identity', detail: error instanceof Error ? error.message : String(error) });
+      return 'unauthorized';
+    }
+    const result = await this.certificates.execute(identity, chain);
+    if (!result.ok) {
+      this.log.warn('method call refused', { caller: formatIdentity(identity), via: 'x509', reason: result.reason, detail: result.detail });
+      return 'unauthorized';
+    }
+    return this.mayCall(identity);
+  }
+
+  private mayCall(identity: Identity): Identity | 'forbidden' {
     if (identity.kind !== 'module' || identity.deviceId !== this.hub.edgeDeviceId) {
       this.log.warn('method call refused', { caller: formatIdentity(identity), reason: 'forbidden', detail: `only modules of ${this.hub.edgeDeviceId} may invoke methods` });
       return 'forbidden';

@@ -31,6 +31,10 @@ export function whenOpen(link: Sender | Receiver): Promise<void> {
       link.connection.removeListener('disconnected', onFail);
     };
     const onOpen = (): void => {
+      // A refused attach comes back with a null terminus and is detached next (AMQP 1.0 §2.6.3): wait for that detach.
+      // rhea decodes a null terminus as an empty one: no address (IoT Hub and Edgeport always echo the address).
+      const remote = (link as unknown as { remote?: { attach?: { source?: { address?: unknown } | null; target?: { address?: unknown } | null } } }).remote?.attach;
+      if (remote !== undefined && (link.is_sender() ? remote.target : remote.source)?.address == null) return;
       done();
       resolve();
     };

@@ -68,6 +68,8 @@ export class CbsTokenAuthenticator {
 
   /** Puts `cloud`'s token on the current connection once; later calls share that attempt until it fails. */
   authenticate(cloud: CloudIdentity): Promise<void> {
+    // An X.509 edge device is authenticated by the TLS handshake: no token (wave2-facts.md §7).
+    if (this.isX509Edge(cloud)) return Promise.resolve();
     const state = this.tokens.of(cloud);
     if (state.authenticated === undefined) {
       const attempt = this.putToken(cloud);
@@ -99,6 +101,10 @@ export class CbsTokenAuthenticator {
     };
   }
 
+  private isX509Edge(cloud: CloudIdentity): boolean {
+    return this.options.x509 !== undefined && cloud.identity.kind === 'device' && cloud.identity.deviceId === this.options.connection.deviceId;
+  }
+
   /** Forgets the connection's CBS links and every identity's put-token; pending put-tokens fail with `failure`. */
   connectionLost(failure: Error): void {
     this.replies.failAll(failure);
@@ -120,6 +126,12 @@ export class CbsTokenAuthenticator {
   private async keyFor(cloud: CloudIdentity): Promise<string> {
     const identity = cloud.identity;
     const edgeKey = this.options.connection.sharedAccessKey;
+    if (this.options.x509 !== undefined) {
+      // No edge device key to sign on behalf with: every other identity signs with its own key.
+      const own = (await this.deps.identities.get(identity))?.primaryKey;
+      if (own === undefined || own === '') throw new UpstreamError(`${cloud.key} has no SAS key of its own, and an X.509 edge device has no key to sign on its behalf: register its keys (identity add) or sync the device scope`, false, 401);
+      return own;
+    }
     if (identity.kind === 'module' || identity.deviceId === this.options.connection.deviceId || this.tokens.of(cloud).onBehalf) return edgeKey;
     return (await this.deps.identities.get(identity))?.primaryKey ?? edgeKey;
   }
@@ -131,7 +143,7 @@ export class CbsTokenAuthenticator {
     try {
       await this.request(token);
     } catch (error) {
-      if (error instanceof UpstreamError && error.status === 401 && !token.onBehalf) {
+      if (error instanceof UpstreamError && error.status === 401 && !token.onBehalf && this.options.x509 === undefined) {
         // The cloud does not know the locally kept key: sign on the identity's behalf from now on.
         this.deps.log.debug('the cloud refused the identity\'s own key; signing on its behalf', { identity: cloud.key });
         this.tokens.of(cloud).onBehalf = true;

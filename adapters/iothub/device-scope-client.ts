@@ -4,6 +4,7 @@ import type { IdentityRecord } from '../../application/ports/identity-store.js';
 import type { Logger } from '../../application/ports/logger.js';
 import { UpstreamError } from '../../application/ports/upstream.js';
 import { type Identity, deviceIdentity, moduleIdentity } from '../../domain/identity/identity.js';
+import { type X509Authentication, normalizeThumbprint } from '../../domain/identity/x509.js';
 import { isJsonObject, type JsonValue } from '../../domain/twins/json.js';
 import { errorText } from './amqp-links.js';
 import { API_VERSION, IOTHUB_DEFAULTS, connectHostOf, operationTimeoutOf, type IotHubUpstreamOptions } from './iothub-options.js';
@@ -18,14 +19,46 @@ interface ScopePage {
   continuationLink?: string | null;
 }
 
-/** A device-scope entry with its keys as an identity record; undefined when it carries no symmetric keys. */
+interface ScopeAuthentication {
+  type?: string;
+  symmetricKey?: { primaryKey?: string; secondaryKey?: string };
+  x509Thumbprint?: { primaryThumbprint?: string | null; secondaryThumbprint?: string | null };
+}
+
+/** An X.509 entry's authentication (`selfSigned` thumbprints or `certificateAuthority`), as the identity registry stores it. */
+function scopeX509(auth: ScopeAuthentication | undefined): X509Authentication | undefined {
+  if (auth?.type === 'certificateAuthority') return { type: 'certificateAuthority' };
+  if (auth?.type !== 'selfSigned') return undefined;
+  const thumbprint = (text: string | null | undefined): string | undefined => {
+    try {
+      return typeof text === 'string' && text !== '' ? normalizeThumbprint(text) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const primary = thumbprint(auth.x509Thumbprint?.primaryThumbprint);
+  const secondary = thumbprint(auth.x509Thumbprint?.secondaryThumbprint);
+  if (primary === undefined && secondary === undefined) return undefined;
+  return { type: 'selfSigned', ...(primary !== undefined ? { primaryThumbprint: primary } : {}), ...(secondary !== undefined ? { secondaryThumbprint: secondary } : {}) };
+}
+
+/**
+ * A device-scope entry as an identity record: with its keys, or for an X.509 device its
+ * thumbprints or CA authentication (so it authenticates offline too); undefined for anything else.
+ */
 export function scopeRecord(item: unknown): IdentityRecord | undefined {
   if (!isJsonObject(item as JsonValue)) return undefined;
   const entry = item as Record<string, unknown>;
-  const key = (entry['authentication'] as { symmetricKey?: { primaryKey?: string; secondaryKey?: string } } | undefined)?.symmetricKey;
-  if (typeof entry['deviceId'] !== 'string' || typeof key?.primaryKey !== 'string' || typeof key.secondaryKey !== 'string') return undefined;
+  if (typeof entry['deviceId'] !== 'string') return undefined;
+  const auth = entry['authentication'] as ScopeAuthentication | undefined;
+  const key = auth?.symmetricKey;
+  const x509 = scopeX509(auth);
+  const hasKeys = typeof key?.primaryKey === 'string' && typeof key.secondaryKey === 'string';
+  if (!hasKeys && x509 === undefined) return undefined;
   const identity = typeof entry['moduleId'] === 'string' && entry['moduleId'] !== '' ? moduleIdentity(entry['deviceId'], entry['moduleId']) : deviceIdentity(entry['deviceId']);
-  return { identity, credentials: { primaryKey: key.primaryKey, secondaryKey: key.secondaryKey, status: entry['status'] === 'disabled' ? 'disabled' : 'enabled' } };
+  const status = entry['status'] === 'disabled' ? 'disabled' : 'enabled';
+  if (x509 !== undefined) return { identity, credentials: { primaryKey: '', secondaryKey: '', status, x509 } };
+  return { identity, credentials: { primaryKey: key!.primaryKey!, secondaryKey: key!.secondaryKey!, status } };
 }
 
 /**
@@ -41,10 +74,11 @@ export class DeviceScopeClient {
 
   constructor(
     private readonly options: IotHubUpstreamOptions,
+    /** `edgeToken` resolves undefined for an X.509 device: the client certificate authenticates the calls. */
     private readonly deps: {
       readonly clock: Clock;
       readonly log: Logger;
-      readonly edgeToken: () => Promise<string>;
+      readonly edgeToken: () => Promise<string | undefined>;
       /** A token for another identity (nested edge: a child device, signed on its behalf). */
       readonly identityToken?: (identity: Identity) => Promise<string>;
     },
@@ -78,7 +112,7 @@ export class DeviceScopeClient {
       for (const item of page.items ?? []) {
         const record = scopeRecord(item);
         if (record !== undefined) records.push(record);
-        else this.deps.log.debug('device scope entry without symmetric keys; skipped', { deviceId: String((item as { deviceId?: unknown } | null)?.deviceId ?? '') });
+        else this.deps.log.debug('device scope entry without symmetric keys or X.509 thumbprints; skipped', { deviceId: String((item as { deviceId?: unknown } | null)?.deviceId ?? '') });
       }
       continuation = typeof page.continuationLink === 'string' && page.continuationLink !== '' ? page.continuationLink : null;
     } while (continuation !== null);
@@ -122,7 +156,8 @@ export class DeviceScopeClient {
 
   private dispatcher(): Agent {
     const ca = this.options.ca;
-    this.agent ??= new Agent({ connect: { servername: connectHostOf(this.options), ...(ca === undefined ? {} : { ca }) } });
+    const x509 = this.options.x509;
+    this.agent ??= new Agent({ connect: { servername: connectHostOf(this.options), ...(ca === undefined ? {} : { ca }), ...(x509 === undefined ? {} : { cert: x509.cert, key: x509.key }) } });
     return this.agent;
   }
 
@@ -137,7 +172,7 @@ export class DeviceScopeClient {
         method,
         dispatcher: this.dispatcher(),
         signal: abort.signal,
-        headers: { authorization, 'content-type': 'application/json' },
+        headers: { ...(authorization === undefined ? {} : { authorization }), 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await response.text();

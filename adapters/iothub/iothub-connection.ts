@@ -108,6 +108,8 @@ export class IotHubConnection {
       transport: 'tls',
       servername: host,
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+      // X.509: the device certificate in the TLS handshake and SASL EXTERNAL (rhea offers it when a cert is set).
+      ...(this.options.x509 === undefined ? {} : { cert: this.options.x509.cert, key: this.options.x509.key, enable_sasl_external: true }),
       reconnect: false,
       idle_time_out: this.options.idleTimeoutMs ?? IOTHUB_DEFAULTS.idleTimeoutMs,
     } as Parameters<Container['connect']>[0]);
@@ -156,6 +158,8 @@ export class IotHubConnection {
       this.deps.log.warn('IoT Hub connection could not be set up; reconnecting', { error: errorText(error) });
       connection.close();
       connection.socket?.destroy?.();
+      // rhea hears 'end' and 'error' only, not a destroyed socket's 'close': tell it, so 'disconnected' schedules the reconnect.
+      (connection as unknown as { eof?: () => void }).eof?.();
     }
   }
 

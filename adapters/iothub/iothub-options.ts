@@ -12,6 +12,12 @@ export interface IotHubUpstreamOptions {
   readonly httpsPort?: number;
   /** Extra trusted CA (PEM) for the hub's TLS certificate. */
   readonly ca?: string;
+  /**
+   * X.509 device authentication (connection string `x509=true`): the device certificate (PEM,
+   * chain allowed) and its private key, presented in the TLS handshake of the AMQP connection
+   * (SASL EXTERNAL, no CBS token for the edge device) and of the HTTPS calls.
+   */
+  readonly x509?: { readonly cert: string; readonly key: string };
   /** SAS token lifetime (default 3600 s); renewed at 75 % of it. */
   readonly tokenTtlSeconds?: number;
   /** Twin, CBS and scope request timeout (edgeHub `CloudOperationTimeoutSecs` 20). */

@@ -64,7 +64,7 @@ export class IotHubUpstream extends Upstream {
     this.scope = new DeviceScopeClient(options, {
       clock: deps.clock,
       log: this.log,
-      edgeToken: async () => (await this.authenticator.token(this.edgeDevice())).token,
+      edgeToken: async () => (options.x509 !== undefined ? undefined : (await this.authenticator.token(this.edgeDevice())).token),
       identityToken: async (identity) => (await this.authenticator.token(this.identities.of(identity))).token,
     });
   }
@@ -151,10 +151,15 @@ export class IotHubUpstream extends Upstream {
     return this.identities.of(deviceIdentity(this.options.connection.deviceId));
   }
 
-  /** A new connection counts once its CBS links are open and the edge device's token was taken. */
+  /**
+   * A new connection counts once its CBS links are open and the edge device's token was taken;
+   * an X.509 edge device is authenticated by its certificate (no token): its twin link is
+   * attached at once, so a refused certificate fails the set-up as a refused token would.
+   */
   private async setUp(connection: Connection): Promise<void> {
     await this.authenticator.open(connection);
-    await this.authenticator.authenticate(this.edgeDevice());
+    if (this.options.x509 === undefined) await this.authenticator.authenticate(this.edgeDevice());
+    else await this.twins.attach(this.edgeDevice());
   }
 
   /** Forgets everything bound to the lost connection; pending work fails transiently. */

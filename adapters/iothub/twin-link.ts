@@ -102,6 +102,11 @@ export class TwinLink extends LinkHandler<TwinState> {
     return { status, body: parseLenient(text) };
   }
 
+  /** Attaches `cloud`'s twin links now (an X.509 edge device's connection set-up: its certificate is checked on the first attach). */
+  attach(cloud: CloudIdentity): Promise<void> {
+    return this.links(cloud);
+  }
+
   /** `cloud`'s twin sender and receiver, attached (after its token) on first use. */
   private links(cloud: CloudIdentity): Promise<void> {
     const state = this.states.of(cloud);

@@ -7,7 +7,7 @@ import { inject, injectable } from 'inversify';
 import type { IncomingMessage } from 'node:http';
 import { type Server, createServer as createTcpServer } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createServer as createTlsServer } from 'node:tls';
+import { TLSSocket, createServer as createTlsServer } from 'node:tls';
 import { type ClientOperation, authorize, describeDenial } from '../../domain/identity/authorization.js';
 import { type Identity, type ModuleIdentity, formatIdentity } from '../../domain/identity/identity.js';
 import { type Message, MessageTooLargeError } from '../../domain/messages/message.js';
@@ -15,6 +15,9 @@ import type { JsonObject } from '../../domain/twins/json.js';
 import { TwinValidationError } from '../../domain/twins/twin-limits.js';
 import { twinResponseBody } from '../../domain/twins/twin-document.js';
 import { AuthenticateClient } from '../../application/hub/authenticate-client.js';
+import { AuthenticateCertificate } from '../../application/hub/authenticate-certificate.js';
+import { CertificateSessions } from '../../application/hub/certificate-sessions.js';
+import { CertificateVerifier } from '../../application/ports/certificate-verifier.js';
 import { ClientDirectory } from '../../application/hub/client-directory.js';
 import { ConnectionGuard, type Peer } from '../../application/hub/connection-guard.js';
 import { HubIdentity } from '../../application/hub/hub-identity.js';
@@ -107,6 +110,8 @@ class MqttConnection implements ClientChannel {
   ready = false;
   closed = false;
   expiryTimer: TimerHandle | null = null;
+  /** Stops the revocation checks of a certificate-authenticated connection. */
+  untrack: (() => void) | undefined;
   /** The persisted subscription set of a `clean=false` session (filter -> QoS). */
   stored = new Map<string, number>();
   /** Session writes of this connection, in order. */
@@ -239,6 +244,8 @@ export class AedesMqttHead extends HostedService {
   private readonly connections = new WeakMap<Client, MqttConnection>();
   /** The admitted connection behind each client (absent for streams handed over without one). */
   private readonly peers = new WeakMap<Client, Peer>();
+  /** The TLS socket each client came over (its client certificate), when it came over TLS. */
+  private readonly tlsSockets = new WeakMap<Client, TLSSocket>();
   private inputCounter = 0;
   private hubCounter = 0;
   private readonly log: Logger;
@@ -256,6 +263,9 @@ export class AedesMqttHead extends HostedService {
     @inject(ConnectionGuard) private readonly guard: ConnectionGuard,
     @inject(StateStore) state: StateStore,
     @inject(Logger) logger: Logger,
+    @inject(AuthenticateCertificate) private readonly certificates: AuthenticateCertificate,
+    @inject(CertificateSessions) private readonly certificateSessions: CertificateSessions,
+    @inject(CertificateVerifier) private readonly verifier: CertificateVerifier,
   ) {
     super();
     this.log = logger.child({ component: 'mqtt' });
@@ -312,7 +322,10 @@ export class AedesMqttHead extends HostedService {
     const listening: ListenInfo[] = [];
     try {
       if (this.options.tls !== undefined) {
-        const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, noDelay: true, handshakeTimeout: this.guard.limits.handshakeTimeoutMs } as Parameters<typeof createTlsServer>[0]);
+        const server = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, // A client certificate is asked for, never required: SAS clients keep working on the same port.
+          requestCert: true,
+          rejectUnauthorized: false,
+          noDelay: true, handshakeTimeout: this.guard.limits.handshakeTimeoutMs } as Parameters<typeof createTlsServer>[0]);
         // Admission on the raw socket, before the TLS handshake: a refused one costs no handshake.
         server.prependListener('connection', (socket) => this.guard.admit(socket, 'mqtts'));
         server.on('secureConnection', (socket) => {
@@ -355,6 +368,9 @@ export class AedesMqttHead extends HostedService {
   private serve(broker: Aedes, conn: Duplex, peer: Peer | undefined, request?: IncomingMessage): void {
     const client = broker.handle(conn, request);
     if (peer !== undefined) this.peers.set(client, peer);
+    // The TLS socket whose client certificate counts: the stream itself, or under a WebSocket the upgraded request's.
+    const tls = conn instanceof TLSSocket ? conn : request?.socket instanceof TLSSocket ? request.socket : undefined;
+    if (tls !== undefined) this.tlsSockets.set(client, tls);
     const limits = this.guard.limits;
     const frames = new MqttFrameGuard(() => (this.connections.has(client) ? limits.maxPacketBytes : limits.preAuthPacketBytes));
     guardReads(conn, frames, (violation) => this.onViolation(client, peer, violation));
@@ -397,10 +413,7 @@ export class AedesMqttHead extends HostedService {
       }
       throw error;
     }
-    if (password === undefined || password.length === 0) {
-      this.loginFailed(client, 'no-password', 'a SAS token is required as password (X.509 is not supported yet)');
-      return false;
-    }
+    if (password === undefined || password.length === 0) return await this.authenticateCertificate(client, claim.identity);
     const result = await this.authenticator.execute({
       identity: claim.identity,
       token: password.toString('utf8'),
@@ -413,15 +426,40 @@ export class AedesMqttHead extends HostedService {
       return false;
     }
     if (client.closed) return false; // went away while we were checking its token
-    const peer = this.peers.get(client);
-    if (peer !== undefined) this.guard.authenticated(peer);
     const connection = new MqttConnection(result.identity, client, this);
     // The SDK reconnects with a fresh token before expiry (iot-sdk-protocol.md §1.7); a client
     // that does not is closed when its token expires.
-    connection.expiryTimer = this.clock.schedule(Math.max(0, result.expiresAtMs - this.clock.now()), () => {
-      this.log.info('token expired, closing connection', { clientId: client.id });
+    this.closeAt(client, connection, result.expiresAtMs, 'token expired, closing connection');
+    return await this.admitted(client, connection);
+  }
+
+  /** CONNECT without a password: X.509, the client certificate of the TLS handshake authenticates the claimed identity. */
+  private async authenticateCertificate(client: Client, identity: Identity): Promise<boolean> {
+    const chain = this.verifier.peerChain(this.tlsSockets.get(client));
+    const result = await this.certificates.execute(identity, chain);
+    if (!result.ok) {
+      this.loginFailed(client, result.reason, result.detail);
+      return false;
+    }
+    if (client.closed) return false;
+    const connection = new MqttConnection(result.identity, client, this);
+    this.closeAt(client, connection, result.expiresAtMs, 'client certificate expired, closing connection');
+    connection.untrack = this.certificateSessions.track({ identity: result.identity, chain: chain!, protocol: 'mqtt', close: () => client.close() });
+    this.log.debug('client certificate accepted', { clientId: client.id, method: result.method, sha256Thumbprint: result.sha256Thumbprint });
+    return await this.admitted(client, connection);
+  }
+
+  private closeAt(client: Client, connection: MqttConnection, atMs: number, message: string): void {
+    connection.expiryTimer = this.clock.schedule(Math.max(0, atMs - this.clock.now()), () => {
+      this.log.info(message, { clientId: client.id });
       client.close();
     });
+  }
+
+  /** An authenticated CONNECT: the connection's session is loaded and it counts as authenticated for the limits. */
+  private async admitted(client: Client, connection: MqttConnection): Promise<boolean> {
+    const peer = this.peers.get(client);
+    if (peer !== undefined) this.guard.authenticated(peer);
     if (client.clean) await this.sessions.delete(client.id);
     else connection.stored = await this.sessions.load(client.id);
     this.connections.set(client, connection);
@@ -464,6 +502,7 @@ export class AedesMqttHead extends HostedService {
     if (connection === undefined || connection.closed) return;
     connection.closed = true;
     connection.expiryTimer?.cancel();
+    connection.untrack?.();
     connection.fail(new Error(why));
     this.directory.unregister(connection);
     this.log.info('client disconnected', { clientId: client.id });

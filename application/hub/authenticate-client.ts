@@ -33,7 +33,9 @@ export type AuthenticationFailure =
   /** Every identity whose keys may have signed the token is disabled. */
   | 'disabled'
   /** Neither the primary nor the secondary key produces the signature. */
-  | 'bad-signature';
+  | 'bad-signature'
+  /** The identity is of kind x509: it must present its certificate, SAS tokens are refused. */
+  | 'x509-identity';
 
 export type AuthenticationResult =
   | {
@@ -102,6 +104,7 @@ export class AuthenticateClient {
     const signed = stringToSign(token);
     let found = false;
     let enabled = false;
+    let x509 = false;
     for await (const candidate of this.candidates(request.identity, request.allowDeviceKeyForModule ?? true)) {
       const credentials = await this.identities.get(candidate);
       if (credentials === undefined) {
@@ -109,6 +112,10 @@ export class AuthenticateClient {
       }
       found = true;
       if (credentials.status === 'disabled') {
+        continue;
+      }
+      if (credentials.x509 !== undefined) {
+        x509 = true;
         continue;
       }
       enabled = true;
@@ -129,6 +136,7 @@ export class AuthenticateClient {
       return { ok: false, reason: 'unknown-identity', detail: 'identity is not registered on this edge device' };
     }
     if (!enabled) {
+      if (x509) return { ok: false, reason: 'x509-identity', detail: 'identity authenticates with an X.509 certificate: SAS tokens are refused' };
       return { ok: false, reason: 'disabled', detail: 'identity is disabled' };
     }
     return { ok: false, reason: 'bad-signature', detail: 'signature does not match the primary or secondary key' };

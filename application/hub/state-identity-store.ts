@@ -1,5 +1,6 @@
 import { inject, injectable } from 'inversify';
 import { type Identity, formatIdentity, parseIdentity } from '../../domain/identity/identity.js';
+import type { X509Authentication } from '../../domain/identity/x509.js';
 import { IdentityStore, type IdentityCredentials, type IdentityRecord } from '../ports/identity-store.js';
 import { SecretCipher, SecretCipherError } from '../ports/secret-cipher.js';
 import { StateStore, type JsonValue } from '../ports/state-store.js';
@@ -24,6 +25,28 @@ function isDocument(value: JsonValue | undefined): value is StoredDocument {
 /** Documents written before keys were encrypted: `{ primaryKey, secondaryKey, status? }`. */
 function isPlainDocument(value: StoredDocument): boolean {
   return typeof value['primaryKey'] === 'string' && typeof value['secondaryKey'] === 'string';
+}
+
+function x509Document(auth: X509Authentication): StoredDocument {
+  if (auth.type === 'selfSigned') {
+    return { type: 'selfSigned', primaryThumbprint: auth.primaryThumbprint ?? null, secondaryThumbprint: auth.secondaryThumbprint ?? null };
+  }
+  return { type: 'certificateAuthority', trustedCaPems: [...(auth.trustedCaPems ?? [])] };
+}
+
+function x509FromDocument(value: JsonValue | undefined): X509Authentication | undefined {
+  if (!isDocument(value)) return undefined;
+  if (value['type'] === 'selfSigned') {
+    const primary = value['primaryThumbprint'];
+    const secondary = value['secondaryThumbprint'];
+    return { type: 'selfSigned', ...(typeof primary === 'string' ? { primaryThumbprint: primary } : {}), ...(typeof secondary === 'string' ? { secondaryThumbprint: secondary } : {}) };
+  }
+  if (value['type'] === 'certificateAuthority') {
+    const pems = value['trustedCaPems'];
+    const list = Array.isArray(pems) ? pems.filter((p): p is string => typeof p === 'string') : [];
+    return { type: 'certificateAuthority', ...(list.length > 0 ? { trustedCaPems: list } : {}) };
+  }
+  return undefined;
 }
 
 function withStatus(credentials: { primaryKey: string; secondaryKey: string }, status: JsonValue | undefined): IdentityCredentials {
@@ -70,7 +93,10 @@ export class StateIdentityStore extends IdentityStore {
   async put(identity: Identity, credentials: IdentityCredentials): Promise<void> {
     await this.open();
     const key = formatIdentity(identity);
-    await this.state.put(IDENTITIES_NAMESPACE, key, this.sealedDocument(key, credentials, credentials.status));
+    const document = this.sealedDocument(key, credentials, credentials.status);
+    // Certificates and thumbprints are public: kept readable next to the sealed (empty) keys.
+    if (credentials.x509 !== undefined) document['x509'] = x509Document(credentials.x509);
+    await this.state.put(IDENTITIES_NAMESPACE, key, document);
   }
 
   async remove(identity: Identity): Promise<boolean> {
@@ -106,6 +132,13 @@ export class StateIdentityStore extends IdentityStore {
   }
 
   private toCredentials(key: string, value: JsonValue | undefined): IdentityCredentials | undefined {
+    const credentials = this.keysOf(key, value);
+    if (credentials === undefined || !isDocument(value)) return credentials;
+    const x509 = x509FromDocument(value['x509']);
+    return x509 === undefined ? credentials : { ...credentials, x509 };
+  }
+
+  private keysOf(key: string, value: JsonValue | undefined): IdentityCredentials | undefined {
     if (!isDocument(value)) return undefined;
     if (isPlainDocument(value)) return withStatus({ primaryKey: value['primaryKey'] as string, secondaryKey: value['secondaryKey'] as string }, value['status']);
     const sealed = value['keys'];

@@ -1,4 +1,5 @@
 import type { Identity } from '../../domain/identity/identity.js';
+import type { X509Authentication } from '../../domain/identity/x509.js';
 
 export type IdentityStatus = 'enabled' | 'disabled';
 
@@ -10,6 +11,11 @@ export interface IdentityCredentials {
   readonly secondaryKey: string;
   /** Absent means enabled. */
   readonly status?: IdentityStatus;
+  /**
+   * Present for an identity of kind x509: it authenticates with a client certificate (its keys are
+   * then empty and SAS tokens are refused). Absent: SAS keys, as before.
+   */
+  readonly x509?: X509Authentication;
 }
 
 export interface IdentityRecord {

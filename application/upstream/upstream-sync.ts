@@ -324,7 +324,7 @@ export class UpstreamSync extends HostedService {
         const key = formatIdentity(record.identity);
         listed.add(key);
         const current = await this.identities.get(record.identity);
-        const same = current !== undefined && current.primaryKey === record.credentials.primaryKey && current.secondaryKey === record.credentials.secondaryKey && (current.status ?? 'enabled') === (record.credentials.status ?? 'enabled');
+        const same = current !== undefined && current.primaryKey === record.credentials.primaryKey && current.secondaryKey === record.credentials.secondaryKey && (current.status ?? 'enabled') === (record.credentials.status ?? 'enabled') && JSON.stringify(current.x509) === JSON.stringify(record.credentials.x509);
         if (!same) await this.identities.put(record.identity, record.credentials);
         await this.state.put(SCOPE_NAMESPACE, key, true);
       }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Container } from 'inversify';
 import { HostedService } from '../../application/ports/hosted-service.js';
 import type { Logger } from '../../application/ports/logger.js';
@@ -16,7 +17,7 @@ import { EDGE_CERT_FILES } from '../certs/edge-certificates.js';
 import type { ModuleRuntimeChoice } from './module-runtime-selection.js';
 import { storageModule, type StorageOptions } from './storage-module.js';
 import { readTrustSettings } from './trust-settings.js';
-import { readCaFile } from './upstream-ca-file.js';
+import { readCaFile, readUpstreamX509 } from './upstream-ca-file.js';
 import type { UpstreamModuleOptions } from './upstream-module.js';
 import { readRegistryCredentialsFile } from '../config/registry-credentials-file.js';
 import { secretsModule } from './secrets-module.js';
@@ -29,6 +30,7 @@ export function upstreamOptions(config: EdgeportConfig): UpstreamModuleOptions {
   const parent = config.upstream.kind === 'parent';
   const ca = parent ? readCaFile(config.upstream.trustBundleFile, 'upstream.trustBundleFile') : readCaFile(config.upstream.caFile);
   const host = parent ? config.upstream.parentHostname : config.upstream.host;
+  const x509 = readUpstreamX509(config.upstream.x509CertFile, config.upstream.x509KeyFile);
   return {
     kind: 'iothub',
     connectionString: config.upstream.connectionString,
@@ -38,9 +40,25 @@ export function upstreamOptions(config: EdgeportConfig): UpstreamModuleOptions {
     tokenTtlSeconds: config.upstream.tokenTtlSecs,
     maxReconnectDelayMs: config.upstream.maxReconnectDelaySecs * 1000,
     ...(ca !== undefined ? { ca } : {}),
+    ...(x509 !== undefined ? { x509 } : {}),
     // Connected mode: the deployment comes from the $edgeAgent/$edgeHub twins, not agent.manifest.
     twinDeployment: true,
   };
+}
+
+/** `hub.x509.*` as the hub module takes them: the trusted CA files read now, with a clear error naming the setting. */
+export function hubX509(config: EdgeportConfig): NonNullable<HubModuleOptions['x509']> {
+  const trustedCaPems = config.hub.x509.trustedCaFiles.map((file) => {
+    let pem: string;
+    try {
+      pem = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new Error(`cannot read hub.x509.trustedCaFiles entry ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`hub.x509.trustedCaFiles entry ${file} holds no PEM certificate`);
+    return pem;
+  });
+  return { trustedCaPems, revocationCheckMs: config.hub.x509.revocationCheckSecs * 1000 };
 }
 
 /** `hub.limits.*` as the hub module takes them (seconds to milliseconds). */
@@ -104,6 +122,7 @@ export async function buildContainer(config: EdgeportConfig, logger: Logger, rol
         https: { enabled: config.hub.https.enabled, host: config.hub.https.host, port: config.hub.https.port, ...(roles.serverCertificate !== undefined ? { tls: roles.serverCertificate } : {}) },
         pipeline: { timeToLiveSecs: config.hub.storeAndForward.timeToLiveSecs, maxStoreBytes: config.hub.storeAndForward.maxBytes, upstreamConfigured: config.upstream.kind !== 'none' },
         limits: hubLimits(config),
+        x509: hubX509(config),
       }),
     );
   }

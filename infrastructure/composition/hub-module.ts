@@ -1,6 +1,10 @@
 import { ContainerModule } from 'inversify';
 import { ApplyHubDeployment } from '../../application/hub/apply-hub-deployment.js';
 import { AuthenticateClient } from '../../application/hub/authenticate-client.js';
+import { AuthenticateCertificate, X509AuthOptions } from '../../application/hub/authenticate-certificate.js';
+import { CertificateSessions } from '../../application/hub/certificate-sessions.js';
+import { CertificateVerifier } from '../../application/ports/certificate-verifier.js';
+import { NodeCertificateVerifier } from '../../adapters/crypto/node-certificate-verifier.js';
 import { ClientDirectory } from '../../application/hub/client-directory.js';
 import { ClientEndpointDelivery } from '../../application/hub/client-endpoint-delivery.js';
 import { CloudToDeviceOptions, CloudToDeviceService } from '../../application/hub/cloud-to-device-service.js';
@@ -84,6 +88,8 @@ export interface HubModuleOptions {
   trafficReportIntervalMs?: number;
   /** Connection limits of every listener (`hub.limits.*`); omitted fields keep `ConnectionLimits`' defaults. */
   limits?: Partial<ConnectionLimits>;
+  /** X.509 client authentication (`hub.x509.*`): trusted CA PEMs (already read) and the revocation check interval. */
+  x509?: Partial<X509AuthOptions>;
 }
 
 /**
@@ -133,6 +139,11 @@ export function hubModule(options: HubModuleOptions): ContainerModule {
     bind(StateIdentityStore).toSelf().inSingletonScope();
     bind(IdentityStore).toService(StateIdentityStore);
     bind(AuthenticateClient).toSelf().inSingletonScope();
+    bind(X509AuthOptions).toConstantValue(new X509AuthOptions(options.x509));
+    bind(CertificateVerifier).to(NodeCertificateVerifier).inSingletonScope();
+    bind(AuthenticateCertificate).toSelf().inSingletonScope();
+    bind(CertificateSessions).toSelf().inSingletonScope();
+    bind(HostedService).toService(CertificateSessions);
     bind(TwinStore).toSelf().inSingletonScope();
     bind(TwinService).toSelf().inSingletonScope();
     bind(MethodService).toSelf().inSingletonScope();

@@ -36,6 +36,8 @@ export type UpstreamModuleOptions =
       ca?: string;
       tokenTtlSeconds?: number;
       maxReconnectDelayMs?: number;
+      /** X.509 device certificate and key PEM (already read), for a connection string with `x509=true`. */
+      x509?: { cert: string; key: string };
       /** Take the deployment from the `$edgeAgent`/`$edgeHub` twins (replaces the file source). */
       twinDeployment: boolean;
       sync?: Partial<UpstreamSyncOptions>;
@@ -63,6 +65,7 @@ export function upstreamModule(options: UpstreamModuleOptions): ContainerModule 
               ...(options.ca !== undefined ? { ca: options.ca } : {}),
               ...(options.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}),
               ...(options.maxReconnectDelayMs !== undefined ? { maxReconnectDelayMs: options.maxReconnectDelayMs } : {}),
+              ...(options.x509 !== undefined ? { x509: options.x509 } : {}),
             },
             { identities: context.get(IdentityStore), signer: context.get(SasSigner), clock: context.get(Clock), logger: context.get(Logger), random: () => random.next() },
           );

@@ -87,6 +87,16 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        /** X.509 client authentication on every head (docs/certificates.md, "Client certificates"). */
+        x509: z
+          .object({
+            /** CA certificates (PEM files) trusted for CA-signed identities (identity add --x509 --ca). */
+            trustedCaFiles: list('a list of CA certificate files (PEM)').default([]),
+            /** How often live certificate connections are checked against the identity registry (revocation). */
+            revocationCheckSecs: integer(1, 3600, 'an integer number of seconds 1-3600').default(10),
+          })
+          .strict()
+          .prefault({}),
         storeAndForward: z
           .object({
             /** Default message TTL when a route sets none; < 0 keeps messages forever (Azure semantics). */
@@ -170,6 +180,10 @@ export const configSchema = z
         trustBundleFile: text('a file path').default(''),
         /** Longest wait between two upstream reconnect attempts (exponential back-off with jitter up to this). */
         maxReconnectDelaySecs: integer(1, 3600, 'an integer number of seconds 1-3600').default(60),
+        /** Device certificate (PEM file, chain allowed) for X.509 authentication (connection string with x509=true). */
+        x509CertFile: text('a file path').default(''),
+        /** Private key (PEM file, mode 0600) of upstream.x509CertFile. */
+        x509KeyFile: text('a file path').default(''),
         /** Lifetime of the SAS tokens the upstream puts (renewed at 75 %). */
         tokenTtlSecs: integer(60, 86400, 'an integer number of seconds 60-86400').default(3600),
         /** AMQP 0-9-1 broker URL (kind = "amqp091"), amqp:// or amqps:// (never logged). */
@@ -231,7 +245,13 @@ export const configSchema = z
     }
     if (config.upstream.kind === 'iothub' || config.upstream.kind === 'parent') {
       const parts = new Map(config.upstream.connectionString.split(';').map((p) => [p.slice(0, p.indexOf('=')).trim(), p.slice(p.indexOf('=') + 1).trim()] as const));
-      const missing = ['HostName', 'DeviceId', 'SharedAccessKey'].filter((k) => !parts.get(k));
+      const x509 = parts.get('x509')?.toLowerCase() === 'true';
+      const missing = ['HostName', 'DeviceId', ...(x509 ? [] : ['SharedAccessKey'])].filter((k) => !parts.get(k));
+      if (x509) {
+        for (const key of ['x509CertFile', 'x509KeyFile'] as const) {
+          if (config.upstream[key] === '') ctx.addIssue({ code: 'custom', path: ['upstream', key], message: 'expected a PEM file when upstream.connectionString has x509=true', input: '' });
+        }
+      }
       if (missing.length > 0) {
         ctx.addIssue({ code: 'custom', path: ['upstream', 'connectionString'], message: `expected the edge device connection string (HostName=...;DeviceId=...;SharedAccessKey=...) when upstream.kind is "${config.upstream.kind}"; missing ${missing.join(', ')}`, input: '(hidden)' });
       } else {

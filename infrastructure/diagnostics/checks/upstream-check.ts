@@ -5,7 +5,7 @@ import { SystemClock } from '../../../adapters/clock/system-clock.js';
 import { NodeSasSigner } from '../../../adapters/crypto/node-crypto.js';
 import { parseDeviceConnectionString } from '../../../adapters/iothub/connection-string.js';
 import { IotHubUpstream } from '../../../adapters/iothub/iothub-upstream.js';
-import { readCaFile } from '../../composition/upstream-module.js';
+import { readCaFile, readUpstreamX509 } from '../../composition/upstream-ca-file.js';
 import type { EdgeportConfig } from '../../config/load-config.js';
 import { redactSecrets } from '../../logging/redact-secrets.js';
 import { CollectingLogger } from '../collecting-logger.js';
@@ -29,13 +29,14 @@ class NoIdentities extends IdentityStore {
   }
 }
 
-/** Connects to IoT Hub as the edge device (AMQP, CBS put-token) and closes again. */
+/** Connects to IoT Hub as the edge device (AMQP, CBS put-token, or its X.509 certificate) and closes again. */
 async function probeIotHub(config: EdgeportConfig): Promise<string | undefined> {
   const connection = parseDeviceConnectionString(config.upstream.connectionString);
   const logger = new CollectingLogger();
   const parent = config.upstream.kind === 'parent';
   const ca = parent ? readCaFile(config.upstream.trustBundleFile, 'upstream.trustBundleFile') : readCaFile(config.upstream.caFile);
   const host = parent ? config.upstream.parentHostname : config.upstream.host;
+  const x509 = readUpstreamX509(config.upstream.x509CertFile, config.upstream.x509KeyFile);
   const upstream = new IotHubUpstream(
     {
       connection,
@@ -45,6 +46,7 @@ async function probeIotHub(config: EdgeportConfig): Promise<string | undefined> 
       tokenTtlSeconds: 300,
       operationTimeoutMs: UPSTREAM_TIMEOUT_MS,
       ...(ca !== undefined ? { ca } : {}),
+      ...(x509 !== undefined ? { x509 } : {}),
     },
     { identities: new NoIdentities(), signer: new NodeSasSigner(), clock: new SystemClock(), logger, random: Math.random },
   );

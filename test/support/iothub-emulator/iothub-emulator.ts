@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AmqpServer } from '../../../adapters/amqp/amqp-server.js';
-import { type AmqpAuthRequest, type AmqpAuthResult, type AmqpBackend, type AmqpClient, AmqpCondition, AmqpRefusal, type TwinReply } from '../../../adapters/amqp/amqp-backend.js';
+import { peerCertificateChain } from '../../../adapters/crypto/peer-certificate-chain.js';
+import { type AmqpAuthRequest, type AmqpAuthResult, type AmqpCertificateRequest, type AmqpBackend, type AmqpClient, AmqpCondition, AmqpRefusal, type TwinReply } from '../../../adapters/amqp/amqp-backend.js';
 import { type Identity, formatIdentity, moduleIdentity, parseIdentity, sameIdentity } from '../../../domain/identity/identity.js';
 import type { Message } from '../../../domain/messages/message.js';
 import { isJsonObject, type JsonObject, type JsonValue } from '../../../domain/twins/json.js';
@@ -59,6 +60,8 @@ export class IotHubEmulator implements AmqpBackend {
   readonly authentications = new Map<string, number>();
   /** Nested-edge scope requests served (`devicesAndModulesInTargetDeviceScope`). */
   targetScopeRequests = 0;
+  /** Successful X.509 authentications per identity (TLS client certificate, no token). */
+  readonly certificateAuthentications = new Map<string, number>();
   private dir = '';
   ca = '';
   private cert = { cert: '', key: '' };
@@ -84,8 +87,9 @@ export class IotHubEmulator implements AmqpBackend {
     }
     if (this.amqpPort === 0) this.amqpPort = await freePort();
     if (this.httpsPort === 0) this.httpsPort = await freePort();
-    const amqp = new AmqpServer(this, this.logger, { host: '127.0.0.1', port: this.amqpPort, tls: this.cert, idleTimeoutMs: 0 });
-    const tls = createTlsServer(this.cert, (socket: TLSSocket) => {
+    const amqp = new AmqpServer(this, this.logger, { host: '127.0.0.1', port: this.amqpPort, tls: this.cert, idleTimeoutMs: 0, peerChain: peerCertificateChain });
+    // TLS client auth: a certificate is asked for, never required (SAS devices send none).
+    const tls = createTlsServer({ ...this.cert, requestCert: true, rejectUnauthorized: false }, (socket: TLSSocket) => {
       this.connectionsOpened++;
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -96,7 +100,7 @@ export class IotHubEmulator implements AmqpBackend {
       tls.once('error', reject);
       tls.listen(this.amqpPort, '127.0.0.1', () => resolve());
     });
-    const https = createHttpsServer(this.cert, (req, res) => void this.serveHttps(req, res));
+    const https = createHttpsServer({ ...this.cert, requestCert: true, rejectUnauthorized: false }, (req, res) => void this.serveHttps(req, res));
     await new Promise<void>((resolve, reject) => {
       https.once('error', reject);
       https.listen(this.httpsPort, '127.0.0.1', () => resolve());
@@ -164,6 +168,11 @@ export class IotHubEmulator implements AmqpBackend {
     if (entry === undefined) throw new Error(`${id} is not registered`);
     const ids = entry.identity.kind === 'device' ? `DeviceId=${entry.identity.deviceId}` : `DeviceId=${entry.identity.deviceId};ModuleId=${entry.identity.moduleId}`;
     return `HostName=${this.hostName};${ids};SharedAccessKey=${entry.primaryKey};GatewayHostName=localhost:${this.amqpPort}`;
+  }
+
+  /** An X.509 device connection string through this emulator (`x509=true`, no key). */
+  x509ConnectionString(id: string): string {
+    return this.connectionString(id).replace(/;SharedAccessKey=[^;]*/, ';x509=true');
   }
 
   // ---- service API ------------------------------------------------------------------------
@@ -281,6 +290,14 @@ export class IotHubEmulator implements AmqpBackend {
     return result;
   }
 
+  async authenticateCertificate(request: AmqpCertificateRequest): Promise<AmqpAuthResult> {
+    const result = this.registry.checkCertificate(request.identity, request.chain, Date.now());
+    const key = formatIdentity(request.identity);
+    if (!result.ok) this.refusals.push(`${key}: ${result.description}`);
+    else this.certificateAuthentications.set(key, (this.certificateAuthentications.get(key) ?? 0) + 1);
+    return result;
+  }
+
   clientConnected(client: AmqpClient): void {
     this.clients.add(client);
   }
@@ -348,7 +365,11 @@ export class IotHubEmulator implements AmqpBackend {
     // /devices/<d>/modules/$edgeHub/devicesAndModulesInDeviceScope | /devices/<d>/modules[/<m>]
     if (parts[0] !== 'devices' || parts[1] === undefined || parts[2] !== 'modules') return send(404, { message: 'unknown resource' });
     const edgeId = parts[1];
-    const caller = this.registry.check({ kind: 'device', deviceId: edgeId }, String(req.headers.authorization ?? ''), Date.now());
+    const peer = (req.socket as TLSSocket).getPeerCertificate?.(true);
+    const caller =
+      req.headers.authorization === undefined && peer?.raw !== undefined
+        ? this.registry.checkCertificate({ kind: 'device', deviceId: edgeId }, [new Uint8Array(peer.raw)], Date.now())
+        : this.registry.check({ kind: 'device', deviceId: edgeId }, String(req.headers.authorization ?? ''), Date.now());
     if (!caller.ok) return send(401, { message: caller.description });
     const edge = this.registry.get({ kind: 'device', deviceId: edgeId });
     if (edge === undefined || !edge.edge) return send(403, { message: `${edgeId} is not an edge device` });
@@ -357,7 +378,12 @@ export class IotHubEmulator implements AmqpBackend {
       ...(e.identity.kind === 'module' ? { moduleId: e.identity.moduleId } : {}),
       generationId: e.generationId,
       status: e.status,
-      authentication: { type: 'sas', symmetricKey: { primaryKey: e.primaryKey, secondaryKey: e.secondaryKey } },
+      authentication:
+        e.x509 === undefined
+          ? { type: 'sas', symmetricKey: { primaryKey: e.primaryKey, secondaryKey: e.secondaryKey } }
+          : e.x509.type === 'selfSigned'
+            ? { type: 'selfSigned', x509Thumbprint: { primaryThumbprint: e.x509.thumbprints[0] ?? null, secondaryThumbprint: e.x509.thumbprints[1] ?? null } }
+            : { type: 'certificateAuthority', x509Thumbprint: { primaryThumbprint: null, secondaryThumbprint: null } },
       ...(e.parent !== undefined ? { parentScopes: [e.parent] } : {}),
     });
     if (req.method === 'POST' && parts[3] === '$edgeHub' && parts[4] === 'devicesAndModulesInDeviceScope') {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import { type Identity, formatIdentity, parseIdentity } from '../../../domain/identity/identity.js';
 import { type TwinDocument, emptyTwin } from '../../../domain/twins/twin-document.js';
 import { NodeSasSigner } from '../../../adapters/crypto/node-crypto.js';
@@ -15,6 +15,8 @@ export interface RegisteredIdentity {
   parent?: string;
   generationId: string;
   twin: TwinDocument;
+  /** X.509: `selfSigned` with thumbprints (hex, SHA-1 or SHA-256), or `certificateAuthority` (chain to `Registry.trustedCaPems`, CN = device id). */
+  x509?: { type: 'selfSigned'; thumbprints: string[] } | { type: 'certificateAuthority' };
 }
 
 export type TokenCheck = { ok: true; identity: Identity; expiresAtMs: number } | { ok: false; status: number; description: string };
@@ -24,6 +26,8 @@ const signer = new NodeSasSigner();
 /** The emulator's identity registry: devices and modules with keys, twins, edge scope. */
 export class Registry {
   private readonly entries = new Map<string, RegisteredIdentity>();
+  /** CA certificates (PEM) uploaded and verified for CA-signed devices. */
+  readonly trustedCaPems: string[] = [];
 
   constructor(readonly hostName: string) {}
 
@@ -80,6 +84,37 @@ export class Registry {
   /** Whether `deviceId` is below edge device `edgeId` in the hierarchy (its child, grandchild, ...). */
   isDescendant(deviceId: string, edgeId: string): boolean {
     return this.actorsOf({ kind: 'device', deviceId }).some((a) => a.identity.deviceId === edgeId);
+  }
+
+  /**
+   * IoT Hub's X.509 check (wave2-facts.md §7), written apart from the hub's own: a self-signed
+   * device's SHA-1 or SHA-256 thumbprint, or a CA-signed device's chain to an uploaded CA with
+   * CN = device id; the certificate valid now.
+   */
+  checkCertificate(claim: Identity, chain: readonly Uint8Array[], now: number): TokenCheck {
+    const entry = this.get(claim);
+    if (entry === undefined) return { ok: false, status: 404, description: `${formatIdentity(claim)} is not registered` };
+    if (entry.status === 'disabled') return { ok: false, status: 401, description: `${formatIdentity(claim)} is disabled` };
+    if (entry.x509 === undefined) return { ok: false, status: 401, description: `${formatIdentity(claim)} is not an X.509 device` };
+    const certs = chain.map((der) => new X509Certificate(der));
+    const leaf = certs[0];
+    if (leaf === undefined) return { ok: false, status: 401, description: 'no client certificate' };
+    const notAfter = Date.parse(leaf.validTo);
+    if (now < Date.parse(leaf.validFrom) || now > notAfter) return { ok: false, status: 401, description: 'certificate not valid now' };
+    if (entry.x509.type === 'selfSigned') {
+      const prints = [leaf.fingerprint, leaf.fingerprint256].map((f) => f.replace(/:/g, '').toUpperCase());
+      if (!entry.x509.thumbprints.some((t) => prints.includes(t.toUpperCase()))) return { ok: false, status: 401, description: 'thumbprint does not match' };
+      return { ok: true, identity: claim, expiresAtMs: notAfter };
+    }
+    const commonName = /(?:^|\n)CN=([^\n]*)/.exec(leaf.subject)?.[1];
+    if (commonName !== claim.deviceId) return { ok: false, status: 401, description: 'CN does not match the device id' };
+    const cas = this.trustedCaPems.map((pem) => new X509Certificate(pem));
+    for (let current: X509Certificate | undefined = leaf, depth = 0; current !== undefined && depth < 5; depth++) {
+      const cert: X509Certificate = current;
+      if (cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))) return { ok: true, identity: claim, expiresAtMs: notAfter };
+      current = certs.find((c) => c !== cert && cert.checkIssued(c) && cert.verify(c.publicKey));
+    }
+    return { ok: false, status: 401, description: 'chain does not end at a verified CA' };
   }
 
   /**

@@ -13,6 +13,8 @@ import { Logger } from '../../../application/ports/logger.js';
 import { Metrics } from '../../../application/ports/metrics.js';
 import { RouteConfig } from '../../../application/hub/route-config.js';
 import type { CloudToDeviceOptions } from '../../../application/hub/cloud-to-device-service.js';
+import type { X509AuthOptions } from '../../../application/hub/authenticate-certificate.js';
+import type { X509Authentication } from '../../../domain/identity/x509.js';
 import { SystemClock } from '../../../adapters/clock/system-clock.js';
 import { InMemoryMetrics } from '../in-memory-metrics.js';
 import { ensureEdgeCertificates } from '../../../infrastructure/certs/edge-certificates.js';
@@ -38,6 +40,8 @@ export interface HubOptions {
   https?: boolean;
   /** Shorter C2D limits for tests. */
   c2d?: Partial<CloudToDeviceOptions>;
+  /** X.509 client authentication (`hub.x509.*`): trusted CA PEMs, revocation check interval. */
+  x509?: Partial<X509AuthOptions>;
 }
 
 export interface Hub {
@@ -55,6 +59,8 @@ export interface Hub {
   readonly dir: string;
   /** Registers `dev` or `dev/mod` with a random key; returns the key and an SDK connection string through this hub. */
   addIdentity(id: string): Promise<{ identity: Identity; key: string; connectionString: string; amqpConnectionString: string }>;
+  /** Registers `dev` or `dev/mod` as an X.509 identity; returns `x509=true` connection strings through this hub. */
+  addX509Identity(id: string, x509: X509Authentication): Promise<{ identity: Identity; connectionString: string; amqpConnectionString: string }>;
   setRoutes(routes: Record<string, RouteSpec>): void;
   get<T>(token: abstract new (...args: never[]) => T): T;
   /** Stops every service; keeps the database (see `restart`). */
@@ -103,6 +109,7 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
       pipeline: { timeToLiveSecs: 7200, maxStoreBytes: 0 },
       https: { enabled: httpsPort !== 0, host: '127.0.0.1', port: httpsPort, tls: { cert: certs.serverCertPem, key: certs.serverKeyPem } },
       ...(options.c2d !== undefined ? { c2d: options.c2d } : {}),
+      ...(options.x509 !== undefined ? { x509: options.x509 } : {}),
     }),
   );
   const services = container.getAll(HostedService);
@@ -143,6 +150,13 @@ async function startHubOnce(options: HubOptions): Promise<Hub> {
       const ids = identity.kind === 'device' ? `DeviceId=${identity.deviceId}` : `DeviceId=${identity.deviceId};ModuleId=${identity.moduleId}`;
       const base = `HostName=${IOT_HUB};${ids};SharedAccessKey=${key};GatewayHostName=localhost:`;
       return { identity, key, connectionString: `${base}${port}`, amqpConnectionString: `${base}${amqpPort}` };
+    },
+    async addX509Identity(id, x509) {
+      const identity = parseIdentity(id);
+      await container.get(IdentityStore).put(identity, { primaryKey: '', secondaryKey: '', x509 });
+      const ids = identity.kind === 'device' ? `DeviceId=${identity.deviceId}` : `DeviceId=${identity.deviceId};ModuleId=${identity.moduleId}`;
+      const base = `HostName=${IOT_HUB};${ids};x509=true;GatewayHostName=localhost:`;
+      return { identity, connectionString: `${base}${port}`, amqpConnectionString: `${base}${amqpPort}` };
     },
     setRoutes(routes) {
       const update = container.get(RouteConfig).replace(routes);

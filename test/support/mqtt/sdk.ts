@@ -4,7 +4,7 @@ import mqttSdk from 'azure-iot-device-mqtt';
 import { Agent as HttpsAgent } from 'node:https';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 
-export const { Client, Message, ModuleClient } = deviceSdk;
+export const { Client, Message, ModuleClient, X509AuthenticationProvider } = deviceSdk;
 export const { Mqtt } = mqttSdk;
 export type Client = InstanceType<typeof deviceSdk.Client>;
 export type Message = InstanceType<typeof deviceSdk.Message>;
