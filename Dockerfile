@@ -46,13 +46,15 @@ COPY --from=build /src/dist dist
 COPY docker/edgeport.toml /etc/edgeport/edgeport.toml
 # The runtime drops to this user at start when the Docker socket and the configured ports allow it
 # (infrastructure/container/entrypoint.ts). Written directly: Debian's useradd and busybox's
-# adduser take different flags, and the image builds FROM either.
+# adduser take different flags, and the image builds FROM either. The `edgeport` command is a
+# /bin/sh wrapper rather than a link to bin.js: bin.js's `#!/usr/bin/env -S node ...` needs an env
+# with -S (GNU, BSD), which busybox's lacks.
 RUN echo 'edgeport:x:10001:10001:Edgeport:/var/lib/edgeport:/bin/false' >> /etc/passwd \
  && echo 'edgeport:x:10001:' >> /etc/group \
  && mkdir -p /var/lib/edgeport \
  && chown 10001:10001 /var/lib/edgeport \
- && chmod 0755 dist/infrastructure/cli/bin.js \
- && ln -s /opt/edgeport/dist/infrastructure/cli/bin.js /usr/local/bin/edgeport
+ && printf '#!/bin/sh\nexec node --max-semi-space-size=2 /opt/edgeport/dist/infrastructure/cli/bin.js "$@"\n' > /usr/local/bin/edgeport \
+ && chmod 0755 /usr/local/bin/edgeport
 VOLUME /var/lib/edgeport
 WORKDIR /var/lib/edgeport
 # MQTT over TLS, AMQP over TLS, HTTPS (methods, WebSockets), metrics and /health. With
