@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { PerformanceObserver, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { MessageStore } from '../application/ports/message-store.js';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Aedes } from 'aedes';
 import { Container } from 'inversify';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -35,7 +35,7 @@ import { parseIdentity } from '../domain/identity/identity.js';
 import { Clock } from '../application/ports/clock.js';
 import { HostedService } from '../application/ports/hosted-service.js';
 import { IdentityStore } from '../application/ports/identity-store.js';
-import { Logger, type LogFields } from '../application/ports/logger.js';
+import { Logger } from '../application/ports/logger.js';
 import { Metrics } from '../application/ports/metrics.js';
 import { RouteConfig } from '../application/hub/route-config.js';
 import { ClientDirectory } from '../application/hub/client-directory.js';
@@ -48,6 +48,7 @@ import { secretsModule } from '../infrastructure/composition/secrets-module.js';
 import { arg } from './bench-args.js';
 import { dashboardCost } from './hub-dashboard.js';
 import { idleRuntimeRss, routedRuntimeRss, startRoutedRuntime } from './hub-runtime.js';
+import { HUB, QuietLogger, sas } from './hub-support.js';
 
 const MESSAGES = arg('messages', 20_000);
 const WINDOW = arg('window', 500);
@@ -71,21 +72,6 @@ const IDLE = arg('idle', 1000);
 const NO_DELAY = arg('nodelay', 0) === 1;
 /** `--sync=full`: the hub's `storage.sync` (default normal, as in `edgeport run`). */
 const SYNC = process.argv.includes('--sync=full') ? 'full' : 'normal';
-const HUB = 'bench.azure-devices.net';
-
-class QuietLogger extends Logger {
-  debug(): void {}
-  info(): void {}
-  warn(message: string, fields?: LogFields): void {
-    process.stderr.write(`warn: ${message} ${JSON.stringify(fields ?? {})}\n`);
-  }
-  error(message: string, fields?: LogFields): void {
-    process.stderr.write(`error: ${message} ${JSON.stringify(fields ?? {})}\n`);
-  }
-  child(): Logger {
-    return this;
-  }
-}
 
 interface Path {
   diag?: () => string;
@@ -93,17 +79,6 @@ interface Path {
   subscriber: MqttClient;
   topic: string;
   close(): Promise<void>;
-}
-
-function sas(deviceId: string, moduleId: string, key: string): string {
-  const sr = encodeURIComponent(`${HUB}/devices/${deviceId}/modules/${moduleId}`);
-  const se = Math.floor(Date.now() / 1000) + 3600;
-  const sig = encodeURIComponent(createHmacBase64(key, `${sr}\n${se}`));
-  return `SharedAccessSignature sr=${sr}&sig=${sig}&se=${se}`;
-}
-
-function createHmacBase64(key: string, data: string): string {
-  return createHmac('sha256', Buffer.from(key, 'base64')).update(data).digest('base64');
 }
 
 /** MQTT.js (like the SDK's) leaves Nagle on; `--nodelay=1` turns it off on the bench clients too. */

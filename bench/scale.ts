@@ -1,6 +1,6 @@
 /**
  * Cost curves: `npm run bench:scale [-- --quick] [--backlog N] [--only routes,clients,size,backlog] [--rounds 3] [--out docs/img]`.
- * The routed, durable path of the real hub (bench/scale-support.ts: the hub as `edgeport run`
+ * The routed, durable path of the real hub (bench/hub-support.ts: the hub as `edgeport run`
  * composes it, SQLite store, MQTT.js clients over loopback, SAS logins) as functions of
  *  (a) routes in the table: 1, 100, 1 000, each `WHERE sensor = 's<k>'`, only the last one
  *      matching (the worst place for it), the others into modules that are not connected;
@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { MAX_MESSAGE_SIZE_BYTES } from '../domain/messages/limits.js';
 import { messageSize, SystemProperty } from '../domain/messages/message.js';
-import { closedLoop, connectMany, endAll, openLoop, publishAll, startBare, startHub, EDGE, type Broker, type LoadResult } from './scale-support.js';
+import { closedLoop, connectMany, endAll, openLoop, publishAll, startBare, startHub, EDGE, type Broker, type LoadResult } from './hub-support.js';
 import { renderChart, type Chart } from './scale-plot.js';
 
 export type Curve = 'routes' | 'clients' | 'size' | 'backlog';

@@ -124,13 +124,8 @@ export class ModuleMethodsApi {
       this.log.warn('method call refused', { reason: 'missing-credentials', detail: 'x-ms-edge-moduleId and Authorization headers are required' });
       return 'unauthorized';
     }
-    let identity: Identity;
-    try {
-      identity = parseIdentity(claimed);
-    } catch (error) {
-      this.log.warn('method call refused', { reason: 'bad-identity', detail: error instanceof Error ? error.message : String(error) });
-      return 'unauthorized';
-    }
+    const identity = this.parseClaim(claimed);
+    if (identity === undefined) return 'unauthorized';
     const result = await this.authenticator.execute({
       identity,
       token,
@@ -144,15 +139,20 @@ export class ModuleMethodsApi {
     return this.mayCall(identity);
   }
 
-  /** X.509: no Authorization header, the TLS client certificate authenticates `x-ms-edge-moduleId`. */
-  private async authenticateCertificate(claimed: string, chain: readonly Uint8Array[]): Promise<Identity | 'unauthorized' | 'forbidden'> {
-    let identity: Identity;
+  /** `x-ms-edge-moduleId` as an identity; undefined (logged) when malformed. */
+  private parseClaim(claimed: string): Identity | undefined {
     try {
-      identity = parseIdentity(claimed);
+      return parseIdentity(claimed);
     } catch (error) {
       this.log.warn('method call refused', { reason: 'bad-identity', detail: error instanceof Error ? error.message : String(error) });
-      return 'unauthorized';
+      return undefined;
     }
+  }
+
+  /** X.509: no Authorization header, the TLS client certificate authenticates `x-ms-edge-moduleId`. */
+  private async authenticateCertificate(claimed: string, chain: readonly Uint8Array[]): Promise<Identity | 'unauthorized' | 'forbidden'> {
+    const identity = this.parseClaim(claimed);
+    if (identity === undefined) return 'unauthorized';
     const result = await this.certificates.execute(identity, chain);
     if (!result.ok) {
       this.log.warn('method call refused', { caller: formatIdentity(identity), via: 'x509', reason: result.reason, detail: result.detail });

@@ -1,8 +1,8 @@
 /**
- * The pieces bench/scale.ts shares with bench/hub.ts, copied in their minimum form (bench/hub.ts
- * runs its benchmark when imported and exports nothing): the hub as `edgeport run` composes it
- * (MQTT head, pipeline, SQLite store, plain TCP on a free loopback port), a bare aedes broker,
- * SAS-authenticated module clients, and open/closed-loop load loops.
+ * What bench/scale.ts and bench/hub.ts share (bench/hub.ts runs its benchmark when imported, so the
+ * shared pieces live here): the hub as `edgeport run` composes it (MQTT head, pipeline, SQLite
+ * store, plain TCP on a free loopback port), a bare aedes broker, SAS-authenticated module clients,
+ * a quiet logger, and open/closed-loop load loops.
  */
 import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -32,7 +32,7 @@ import { secretsModule } from '../infrastructure/composition/secrets-module.js';
 export const HUB = 'bench.azure-devices.net';
 export const EDGE = 'edge1';
 
-class QuietLogger extends Logger {
+export class QuietLogger extends Logger {
   debug(): void {}
   info(): void {}
   warn(message: string, fields?: LogFields): void {
