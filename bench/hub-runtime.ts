@@ -20,6 +20,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { EDGEPORT_BIN, REPO_ROOT, RuntimeProcess } from '../test/support/runtime-process.js';
 import { freePort } from '../test/support/free-port.js';
+import { loopbackListeners } from '../test/support/cli/edgeport-cli.js';
 
 const HUB = 'bench.azure-devices.net';
 const DEVICE = 'edge1';
@@ -45,14 +46,7 @@ async function loopbackEnv(dir: string, extra: Record<string, string> = {}): Pro
     EDGEPORT_DEVICE_ID: DEVICE,
     EDGEPORT_IOT_HUB_HOSTNAME: HUB,
     EDGEPORT_AGENT_RUNTIME: 'process',
-    EDGEPORT_HUB_MQTT_HOST: '127.0.0.1',
-    EDGEPORT_HUB_MQTT_PORT: String(await freePort()),
-    EDGEPORT_HUB_AMQP_HOST: '127.0.0.1',
-    EDGEPORT_HUB_AMQP_PORT: String(await freePort()),
-    EDGEPORT_HUB_HTTPS_HOST: '127.0.0.1',
-    EDGEPORT_HUB_HTTPS_PORT: String(await freePort()),
-    EDGEPORT_METRICS_HOST: '127.0.0.1',
-    EDGEPORT_METRICS_PORT: String(await freePort()),
+    ...(await loopbackListeners()),
     ...extra,
   };
 }

@@ -87,14 +87,20 @@ function tune(client: MqttClient): MqttClient {
   return client;
 }
 
+/** A QoS 1 subscriber on `bench/topic` and a publisher, plain MQTT 3.1.1, on a broker without authentication. */
+async function plainPair(port: number): Promise<{ publisher: MqttClient; subscriber: MqttClient }> {
+  const subscriber = tune(await connectAsync({ host: '127.0.0.1', port, protocolVersion: 4, clientId: 'sub', clean: false, reconnectPeriod: 0 }));
+  await subscriber.subscribeAsync('bench/topic', { qos: 1 });
+  const publisher = tune(await connectAsync({ host: '127.0.0.1', port, protocolVersion: 4, clientId: 'pub', clean: false, reconnectPeriod: 0 }));
+  return { publisher, subscriber };
+}
+
 async function barePath(): Promise<Path> {
   const broker = await Aedes.createBroker();
   const server: Server = createServer({ noDelay: true }, (socket) => broker.handle(socket));
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const subscriber = tune(await connectAsync({ host: '127.0.0.1', port, protocolVersion: 4, clientId: 'sub', clean: false, reconnectPeriod: 0 }));
-  await subscriber.subscribeAsync('bench/topic', { qos: 1 });
-  const publisher = tune(await connectAsync({ host: '127.0.0.1', port, protocolVersion: 4, clientId: 'pub', clean: false, reconnectPeriod: 0 }));
+  const { publisher, subscriber } = await plainPair(port);
   return {
     publisher,
     subscriber,
@@ -138,9 +144,7 @@ async function mosquittoPath(): Promise<Path> {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start on port ${port}: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  const subscriber = tune(await connectAsync({ host: '127.0.0.1', port, protocolVersion: 4, clientId: 'sub', clean: false, reconnectPeriod: 0 }));
-  await subscriber.subscribeAsync('bench/topic', { qos: 1 });
-  const publisher = tune(await connectAsync({ host: '127.0.0.1', port, protocolVersion: 4, clientId: 'pub', clean: false, reconnectPeriod: 0 }));
+  const { publisher, subscriber } = await plainPair(port);
   return {
     publisher,
     subscriber,
