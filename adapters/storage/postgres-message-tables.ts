@@ -146,7 +146,7 @@ export class PostgresMessageTables implements MessageTables {
           // When the connection died, TypeORM has released the runner and the rollback throws
           // "Query runner already released": the original error is the one that says why.
           await qr.rollbackTransaction().catch(() => undefined);
-          throw error;
+          throw connectionLost(error);
         }
       } finally {
         await qr.release().catch(() => undefined);
@@ -159,4 +159,14 @@ export class PostgresMessageTables implements MessageTables {
     this.writes = run.catch(() => undefined);
     return run;
   }
+}
+
+/**
+ * A statement or the commit after TypeORM released the runner (the connection died between two
+ * statements): TypeORM's "Query runner already released" hides why, so it becomes a connection
+ * failure (PostgreSQL's 08006), which the store reports as unavailable.
+ */
+function connectionLost(error: unknown): unknown {
+  if (!(error instanceof Error) || error.name !== 'QueryRunnerAlreadyReleasedError') return error;
+  return Object.assign(new Error('the connection to the PostgreSQL server was lost during the transaction'), { code: '08006' });
 }
