@@ -1,6 +1,5 @@
-// Why this file is long: the MQTT head and `MqttConnection`, its per-client channel, share aedes'
-// client objects and hooks, and the hook handlers are the IoT Hub MQTT surface in one place.
-// `MqttConnection` moves to its own file once the connection-limits work on this file (#12) lands.
+// Why this file is long: the hook handlers of aedes (CONNECT, PUBLISH, SUBSCRIBE, forwarding) are
+// the IoT Hub MQTT surface in one place; the per-client channel is `MqttConnection` (mqtt-connection.ts).
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { EventEmitter } from 'node:events';
 import { inject, injectable } from 'inversify';
@@ -9,9 +8,8 @@ import { type Server, createServer as createTcpServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket, createServer as createTlsServer } from 'node:tls';
 import { type ClientOperation, authorize, describeDenial } from '../../domain/identity/authorization.js';
-import { type Identity, type ModuleIdentity, formatIdentity } from '../../domain/identity/identity.js';
+import { type Identity, formatIdentity } from '../../domain/identity/identity.js';
 import { type Message, MessageTooLargeError } from '../../domain/messages/message.js';
-import type { JsonObject } from '../../domain/twins/json.js';
 import { TwinValidationError } from '../../domain/twins/twin-limits.js';
 import { twinResponseBody } from '../../domain/twins/twin-document.js';
 import { AuthenticateClient } from '../../application/hub/authenticate-client.js';
@@ -24,23 +22,19 @@ import { HubIdentity } from '../../application/hub/hub-identity.js';
 import { IngestMessage } from '../../application/hub/ingest-message.js';
 import { MethodService } from '../../application/hub/method-service.js';
 import { TwinService } from '../../application/hub/twin-service.js';
-import type { ClientChannel, ClientFeature } from '../../application/ports/client-channel.js';
-import { Clock, type TimerHandle } from '../../application/ports/clock.js';
-import { DeliveryError } from '../../application/ports/endpoint-delivery.js';
+import type { ClientFeature } from '../../application/ports/client-channel.js';
+import { Clock } from '../../application/ports/clock.js';
 import { HostedService, ListenError, type ListenInfo, listenOn } from '../../application/ports/hosted-service.js';
 import { Logger } from '../../application/ports/logger.js';
 import { DiskFullError, StoreFullError, StoreUnavailableError } from '../../application/ports/message-store.js';
 import { StateStore } from '../../application/ports/state-store.js';
 import { MqttConnectError, parseMqttConnect } from './connect-claim.js';
 import { MqttFrameGuard, type MqttFrameViolation } from './mqtt-frame-guard.js';
+import { HUB_BROKER_ID, MqttConnection, errorText } from './mqtt-connection.js';
 import { MqttSessionStore } from './mqtt-session-store.js';
 import {
   IotHubTopicError,
   type PublishTopic,
-  formatC2dTopic,
-  formatDesiredPatchTopic,
-  formatInputTopic,
-  formatMethodRequestTopic,
   formatTwinResponseTopic,
   operationForPublish,
   operationForSubscription,
@@ -72,19 +66,6 @@ export class MqttHeadOptions {
   }
 }
 
-/**
- * brokerId of the QoS 1 packets the hub sends (module inputs and C2D). aedes redelivers unacknowledged QoS 1
- * packets of a `clean=false` session when the client reconnects; for these the endpoint pump (inputs) or
- * the C2D service owns redelivery (from storage), so `authorizeForward` drops aedes' copies.
- */
-const INPUT_BROKER_ID = 'edgeport-inputs';
-/**
- * brokerId of the QoS 0 packets the hub sends (twin responses, desired patches, method requests).
- * Its own counter: aedes de-duplicates per brokerId by increasing `brokerCounter`, and QoS 0 and
- * QoS 1 sends reach that check in different orders.
- */
-const HUB_BROKER_ID = 'edgeport-hub';
-
 /** Longest client id: `<128-char device id>/<128-char module id>` (aedes' default is MQTT 3.1's 23). */
 const MAX_CLIENT_ID_LENGTH = 257;
 
@@ -95,129 +76,6 @@ const FEATURE_BY_SUBSCRIPTION: Record<string, ClientFeature> = {
   'twin-responses': 'twin-responses',
   'twin-desired': 'twin-desired',
 };
-
-interface PendingAck {
-  readonly counter: number;
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
-}
-
-/** One authenticated MQTT connection. */
-class MqttConnection implements ClientChannel {
-  readonly protocol = 'mqtt';
-  readonly features = new Map<string, ClientFeature>();
-  readonly pending: PendingAck[] = [];
-  ready = false;
-  closed = false;
-  expiryTimer: TimerHandle | null = null;
-  /** Stops the revocation checks of a certificate-authenticated connection. */
-  untrack: (() => void) | undefined;
-  /** The persisted subscription set of a `clean=false` session (filter -> QoS). */
-  stored = new Map<string, number>();
-  /** Session writes of this connection, in order. */
-  saving: Promise<void> = Promise.resolve();
-
-  constructor(
-    readonly identity: Identity,
-    private readonly client: Client,
-    private readonly head: AedesMqttHead,
-  ) {}
-
-  has(feature: ClientFeature): boolean {
-    for (const f of this.features.values()) if (f === feature) return true;
-    return false;
-  }
-
-  sendInput(inputName: string, message: Message): Promise<void> {
-    if (this.closed || this.identity.kind !== 'module') {
-      return Promise.reject(new DeliveryError(`${formatIdentity(this.identity)} is not connected`, true));
-    }
-    let topic: string;
-    try {
-      topic = formatInputTopic(this.identity as ModuleIdentity, inputName, toBag(message));
-    } catch (error) {
-      // An input name no MQTT topic can carry: never deliverable, so not transient (the pump drops and logs it).
-      return Promise.reject(new DeliveryError(`cannot deliver to input ${JSON.stringify(inputName)}: ${errorText(error)}`, false, { cause: error }));
-    }
-    return this.sendQos1(topic, message);
-  }
-
-  sendC2d(message: Message): Promise<void> {
-    if (this.closed || this.identity.kind !== 'device') {
-      return Promise.reject(new DeliveryError(`${formatIdentity(this.identity)} is not a connected device`, this.identity.kind === 'device'));
-    }
-    return this.sendQos1(formatC2dTopic(this.identity.deviceId, toBag(message)), message);
-  }
-
-  /** A QoS 1 delivery the hub owns (module inputs, C2D): resolves on the client's PUBACK. */
-  private sendQos1(topic: string, message: Message): Promise<void> {
-    const counter = this.head.nextInputCounter();
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ counter, resolve, reject });
-      // brokerId/brokerCounter are aedes-packet fields the typings do not list.
-      const packet = { cmd: 'publish', topic, payload: Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength), qos: 1, retain: false, dup: false, brokerId: INPUT_BROKER_ID, brokerCounter: counter } as unknown as PublishPacket;
-      this.client.publish(packet, (error) => {
-        if (error) this.fail(error);
-      });
-    });
-  }
-
-  sendDesiredPatch(patch: JsonObject, version: number): void {
-    this.publish0(formatDesiredPatchTopic(version), Buffer.from(JSON.stringify(patch)));
-  }
-
-  sendMethodRequest(methodName: string, requestId: string, payload: Uint8Array): void {
-    this.publish0(formatMethodRequestTopic(methodName, requestId), Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
-  }
-
-  publish0(topic: string, payload: Buffer): void {
-    if (this.closed) return;
-    const packet = { cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false, brokerId: HUB_BROKER_ID, brokerCounter: this.head.nextHubCounter() } as unknown as PublishPacket;
-    this.client.publish(packet, () => undefined);
-  }
-
-  /** A PUBACK arrived: MQTT 3.1.1 acknowledges in order (MQTT-4.6.0-2), and only the hub sends QoS 1 here. */
-  acked(packet: { brokerId?: string; brokerCounter?: number } | undefined): void {
-    if (packet !== undefined && packet.brokerId !== undefined && packet.brokerId !== INPUT_BROKER_ID) return;
-    let index = 0;
-    if (packet?.brokerCounter !== undefined) {
-      index = this.pending.findIndex((p) => p.counter === packet.brokerCounter);
-      if (index < 0) return;
-    }
-    const [done] = this.pending.splice(index, 1);
-    done?.resolve();
-  }
-
-  isPending(counter: number): boolean {
-    return this.pending.some((p) => p.counter === counter);
-  }
-
-  fail(error: Error): void {
-    const pending = this.pending.splice(0);
-    for (const p of pending) p.reject(new DeliveryError(`connection of ${formatIdentity(this.identity)} ended before it acknowledged: ${error.message}`, true, { cause: error }));
-  }
-
-  close(): void {
-    this.client.close();
-  }
-}
-
-function stringsOnly(props: Record<string, string | null>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of Object.keys(props)) {
-    const value = props[key];
-    if (typeof value === 'string') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-  }
-  return out;
-}
-
-function toBag(message: Message): PropertyBag {
-  return { systemProperties: stringsOnly(message.systemProperties), properties: stringsOnly(message.properties) };
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** A refusal that closes the client's connection (MQTT 3.1.1 has no negative PUBACK). */
 class PublishRefused extends Error {
@@ -246,7 +104,6 @@ export class AedesMqttHead extends HostedService {
   private readonly peers = new WeakMap<Client, Peer>();
   /** The TLS socket each client came over (its client certificate), when it came over TLS. */
   private readonly tlsSockets = new WeakMap<Client, TLSSocket>();
-  private inputCounter = 0;
   private hubCounter = 0;
   private readonly log: Logger;
   private readonly sessions: MqttSessionStore;
@@ -272,16 +129,13 @@ export class AedesMqttHead extends HostedService {
     this.sessions = new MqttSessionStore(state);
   }
 
-  nextInputCounter(): number {
-    return ++this.inputCounter;
-  }
-
   nextHubCounter(): number {
     return ++this.hubCounter;
   }
 
   async start(): Promise<ListenInfo[]> {
     if (this.broker !== null) return [];
+    const consumed = new WeakSet<object>();
     const broker = await Aedes.createBroker({
       maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
       drainTimeout: this.options.drainTimeoutMs,
@@ -302,13 +156,17 @@ export class AedesMqttHead extends HostedService {
       authorizePublish: (client, packet, done) => {
         if (client === null) return done(new Error('no client'));
         void this.authorizePublish(client, packet).then(
-          () => done(null),
+          () => {
+            consumed.add(packet);
+            done(null);
+          },
           (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
         );
       },
       authorizeSubscribe: (client, subscription, done) => done(null, this.authorizeSubscribe(client, subscription)),
       authorizeForward: (client, packet) => this.authorizeForward(client, packet),
     });
+    skipFanOut(broker, consumed);
     this.broker = broker;
     broker.on('clientReady', (client) => this.onReady(client));
     broker.on('clientDisconnect', (client) => this.onGone(client, 'disconnected'));
@@ -316,8 +174,8 @@ export class AedesMqttHead extends HostedService {
       this.log.debug('client error', { clientId: client.id, error: error.message });
     });
     broker.on('connectionError', (_client, error) => this.log.debug('connection error', { error: error.message }));
-    broker.on('ack', (packet, client) => this.connections.get(client)?.acked(packet as { brokerId?: string; brokerCounter?: number } | undefined));
     broker.on('unsubscribe', (topics, client) => this.onUnsubscribe(client, topics));
+    broker.on('subscribe', (_subscriptions, client) => this.onSubscribed(client));
 
     const listening: ListenInfo[] = [];
     try {
@@ -462,6 +320,7 @@ export class AedesMqttHead extends HostedService {
     if (peer !== undefined) this.guard.authenticated(peer);
     if (client.clean) await this.sessions.delete(client.id);
     else connection.stored = await this.sessions.load(client.id);
+    connection.watchAcks();
     this.connections.set(client, connection);
     return true;
   }
@@ -530,7 +389,8 @@ export class AedesMqttHead extends HostedService {
     const feature = FEATURE_BY_SUBSCRIPTION[topic.kind];
     if (feature !== undefined) {
       connection.features.set(subscription.topic, feature);
-      if (connection.ready) this.directory.changed(connection.identity);
+      // Announced once aedes has written the SUBACK ('subscribe' event): a delivery must not overtake it.
+      connection.featuresChanged = true;
     }
     const qos = subscription.qos >= 1 ? 1 : 0;
     if (connection.stored.get(subscription.topic) !== qos) {
@@ -538,6 +398,14 @@ export class AedesMqttHead extends HostedService {
       this.persistSession(client, connection);
     }
     return subscription;
+  }
+
+  /** After the SUBACK: the connection's new features (inputs, C2D, methods) become reachable. */
+  private onSubscribed(client: Client): void {
+    const connection = this.connections.get(client);
+    if (connection === undefined || !connection.featuresChanged) return;
+    connection.featuresChanged = false;
+    if (connection.ready) this.directory.changed(connection.identity);
   }
 
   private onUnsubscribe(client: Client, topics: string[]): void {
@@ -552,15 +420,11 @@ export class AedesMqttHead extends HostedService {
   }
 
   private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
-    const p = packet as AedesPublishPacket & { brokerId?: string; brokerCounter?: number };
-    if (p.brokerId === INPUT_BROKER_ID) {
-      // Only deliveries this connection is waiting for; stale session copies are the pump's to redo.
-      const connection = this.connections.get(client);
-      return connection !== undefined && p.brokerCounter !== undefined && connection.isPending(p.brokerCounter) ? packet : null;
-    }
     // Clients only ever receive what the hub sends them. A client's own PUBLISH is never forwarded
-    // (a module subscribed with edgeHub's `devices/<d>/modules/<m>/#` would get its outputs echoed).
-    return p.brokerId === HUB_BROKER_ID ? packet : null;
+    // (a module subscribed with edgeHub's `devices/<d>/modules/<m>/#` would get its outputs echoed),
+    // nor an input or C2D copy an earlier version left in aedes' session store (the pump redelivers
+    // those from the durable store).
+    return (packet as AedesPublishPacket & { brokerId?: string }).brokerId === HUB_BROKER_ID ? packet : null;
   }
 
   // PUBLISH ----------------------------------------------------------------------------------
@@ -665,6 +529,25 @@ function guardReads(stream: Duplex, guard: MqttFrameGuard, onViolation: (violati
     stream.destroy();
     return null;
   } as Duplex['read'];
+}
+
+/**
+ * Every client PUBLISH is consumed by `authorizePublish` (telemetry stored by the pipeline, twin and
+ * method traffic answered), and `authorizeForward` would drop it for every subscriber anyway; aedes'
+ * fan-out of it (its emitter's topic match, the offline-session scan, the `publish` event) cost a
+ * sixth of the routed path's CPU for nothing. aedes calls `broker.publish` with the very packet it
+ * authorized, after writing the PUBACK: for a consumed one it is done at once. Anything else (a will,
+ * aedes' own `$SYS` notices) goes through aedes as before.
+ */
+function skipFanOut(broker: Aedes, consumed: WeakSet<object>): void {
+  // At run time aedes' handlers call `publish(packet, client, done)`; its typings list `(packet, done)`.
+  type Done = (error?: Error) => void;
+  const publish = broker.publish.bind(broker) as unknown as (packet: AedesPublishPacket, client: Client | Done | null, done?: Done) => void;
+  (broker as unknown as { publish: typeof publish }).publish = (packet, client, done) => {
+    if (!consumed.delete(packet)) return publish(packet, client, done);
+    const callback = typeof client === 'function' ? client : done;
+    callback?.();
+  };
 }
 
 /**
