@@ -464,7 +464,8 @@ export class AedesMqttHead extends HostedService {
 
   private async onTelemetry(client: Client, connection: MqttConnection, bag: PropertyBag, payload: Buffer): Promise<void> {
     const identity = connection.identity;
-    const message: Message = { body: payload, properties: { ...bag.properties }, systemProperties: { ...bag.systemProperties } };
+    // The bag was decoded for this PUBLISH alone: its objects become the message's (ingest copies the system properties it sets).
+    const message: Message = { body: payload, properties: bag.properties, systemProperties: bag.systemProperties };
     try {
       await this.ingest.ingest(message, identity.kind === 'module' ? { deviceId: identity.deviceId, moduleId: identity.moduleId } : { deviceId: identity.deviceId });
     } catch (error) {

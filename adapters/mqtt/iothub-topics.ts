@@ -1,6 +1,6 @@
 import { type DeviceIdentity, type Identity, IdentityError, type ModuleIdentity, deviceIdentity, moduleIdentity } from '../../domain/identity/identity.js';
 import type { ClientOperation } from '../../domain/identity/authorization.js';
-import { type PropertyBag, PropertyBagError, decodePropertyBag, encodePropertyBag } from './property-bag.js';
+import { type OutgoingPropertyBag, type PropertyBag, PropertyBagError, decodePropertyBag, encodePropertyBag } from './property-bag.js';
 
 /**
  * The IoT Hub MQTT topic surface that the Azure IoT device SDKs use (iot-sdk-protocol.md §1.3,
@@ -223,12 +223,12 @@ function checkStatus(status: number): void {
 }
 
 /** `devices/{d}/messages/devicebound/{bag}`. The trailing `/` is required by the SDK even with an empty bag. */
-export function formatC2dTopic(deviceId: string, bag: PropertyBag): string {
+export function formatC2dTopic(deviceId: string, bag: OutgoingPropertyBag): string {
   return `devices/${deviceId}/messages/devicebound/${encodePropertyBag(bag)}`;
 }
 
 /** `devices/{d}/modules/{m}/inputs/{input}/{bag}`, trailing `/` included (iot-sdk-protocol §1.3). */
-export function formatInputTopic(identity: ModuleIdentity, inputName: string, bag: PropertyBag): string {
+export function formatInputTopic(identity: ModuleIdentity, inputName: string, bag: OutgoingPropertyBag): string {
   checkName('input name', inputName);
   return `devices/${identity.deviceId}/modules/${identity.moduleId}/inputs/${inputName}/${encodePropertyBag(bag)}`;
 }

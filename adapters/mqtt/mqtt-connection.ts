@@ -8,7 +8,6 @@ import type { ClientChannel, ClientFeature } from '../../application/ports/clien
 import type { TimerHandle } from '../../application/ports/clock.js';
 import { DeliveryError } from '../../application/ports/endpoint-delivery.js';
 import { formatC2dTopic, formatDesiredPatchTopic, formatInputTopic, formatMethodRequestTopic } from './iothub-topics.js';
-import type { PropertyBag } from './property-bag.js';
 
 /**
  * brokerId of the QoS 0 packets the hub sends through aedes (twin responses, desired patches, method
@@ -84,7 +83,7 @@ export class MqttConnection implements ClientChannel {
     }
     let topic: string;
     try {
-      topic = formatInputTopic(this.identity as ModuleIdentity, inputName, toBag(message));
+      topic = formatInputTopic(this.identity as ModuleIdentity, inputName, message);
     } catch (error) {
       // An input name no MQTT topic can carry: never deliverable, so not transient (the pump drops and logs it).
       return Promise.reject(new DeliveryError(`cannot deliver to input ${JSON.stringify(inputName)}: ${errorText(error)}`, false, { cause: error }));
@@ -96,7 +95,7 @@ export class MqttConnection implements ClientChannel {
     if (this.closed || this.identity.kind !== 'device') {
       return Promise.reject(new DeliveryError(`${formatIdentity(this.identity)} is not a connected device`, this.identity.kind === 'device'));
     }
-    return this.sendQos1(formatC2dTopic(this.identity.deviceId, toBag(message)), message);
+    return this.sendQos1(formatC2dTopic(this.identity.deviceId, message), message);
   }
 
   /** Watches the client's parsed packets for PUBACKs of the hub's deliveries (before aedes handles them). */
@@ -167,19 +166,6 @@ export class MqttConnection implements ClientChannel {
   close(): void {
     this.client.close();
   }
-}
-
-function stringsOnly(props: Record<string, string | null>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of Object.keys(props)) {
-    const value = props[key];
-    if (typeof value === 'string') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-  }
-  return out;
-}
-
-function toBag(message: Message): PropertyBag {
-  return { systemProperties: stringsOnly(message.systemProperties), properties: stringsOnly(message.properties) };
 }
 
 export function errorText(error: unknown): string {

@@ -61,12 +61,28 @@ export class PropertyBagError extends Error {
   }
 }
 
+/**
+ * Properties of a message going out: values that are not strings (a `null` from a JSON document)
+ * are not sent.
+ */
+export interface OutgoingPropertyBag {
+  readonly systemProperties: Readonly<Record<string, string | null | undefined>>;
+  readonly properties: Readonly<Record<string, string | null | undefined>>;
+}
+
+/** System property name -> its wire name, percent-encoded once. */
+const ENCODED_WIRE_NAMES: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(Object.entries(MQTT_SYSTEM_PROPERTY_TO_WIRE).map(([name, wire]) => [name, encodeURIComponent(wire)])),
+);
+
 /** Longest bag accepted: a topic is at most 65535 bytes, and the whole message at most 256 KB. */
 export const MAX_PROPERTY_BAG_LENGTH = 65_535;
 
 function define(target: Record<string, string>, key: string, value: string): void {
-  // defineProperty, not assignment: a key named `__proto__` must become a plain property.
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  // A key named `__proto__` must become a plain property: defineProperty, not assignment (which
+  // would set the prototype). Every other key takes the fast path of a plain store.
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
 }
 
 function decodePart(part: string): string {
@@ -138,16 +154,18 @@ function encodeWire(text: string): string {
  * so every key and value is `encodeURIComponent`-ed: `=`, `&` and `/` never appear raw. System
  * properties without a wire name are not sent (they are hub-internal, e.g. `edgeMessageId`).
  */
-export function encodePropertyBag(bag: PropertyBag): string {
-  const pairs: string[] = [];
-  for (const [name, value] of Object.entries(bag.systemProperties)) {
-    const wire = Object.hasOwn(MQTT_SYSTEM_PROPERTY_TO_WIRE, name) ? MQTT_SYSTEM_PROPERTY_TO_WIRE[name] : undefined;
-    if (wire !== undefined) {
-      pairs.push(`${encodeURIComponent(wire)}=${encodeWire(value)}`);
-    }
+export function encodePropertyBag(bag: OutgoingPropertyBag): string {
+  let out = '';
+  const system = bag.systemProperties;
+  for (const name in system) {
+    const value = system[name];
+    const wire = Object.hasOwn(system, name) && typeof value === 'string' && Object.hasOwn(ENCODED_WIRE_NAMES, name) ? ENCODED_WIRE_NAMES[name] : undefined;
+    if (wire !== undefined) out += `${out.length === 0 ? '' : '&'}${wire}=${encodeWire(value!)}`;
   }
-  for (const [key, value] of Object.entries(bag.properties)) {
-    pairs.push(`${encodeWire(key)}=${encodeWire(value)}`);
+  const properties = bag.properties;
+  for (const key in properties) {
+    const value = properties[key];
+    if (Object.hasOwn(properties, key) && typeof value === 'string') out += `${out.length === 0 ? '' : '&'}${encodeWire(key)}=${encodeWire(value)}`;
   }
-  return pairs.join('&');
+  return out;
 }
