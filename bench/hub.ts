@@ -495,6 +495,14 @@ async function main(): Promise<void> {
     const mosq = MOSQUITTO ? `, mosquitto ${mosquitto.at(-1)!.toFixed(0)} msg/s, routed in edgeport run's own process ${own.at(-1)!.toFixed(0)} msg/s` : '';
     console.log(`round ${round}: bare ${bare.at(-1)!.toFixed(0)} msg/s, routed ${routed.at(-1)!.toFixed(0)} msg/s${mosq} (${MESSAGES} x ${BODY} B, window ${WINDOW}; CPU per message in this process: bare ${(bareCpu.at(-1) ?? 0).toFixed(0)} us, routed ${(routedCpu.at(-1) ?? 0).toFixed(0)} us${MOSQUITTO ? `, mosquitto clients only ${(mosquittoCpu.at(-1) ?? 0).toFixed(0)} us` : ''})`);
   }
+  // The same open loops against `edgeport run` in its own process (the deployed layout: clients in
+  // other processes, the launcher's node flags), printed beside the in-process figures.
+  const ownP99 = new Map<number, number>();
+  for (const rate of ownRuntime === undefined ? [] : RATES) {
+    const lat = await latency(ownRuntime!.path, rate);
+    ownP99.set(rate, lat.p99);
+    console.log(`routed latency in edgeport run's own process at ${rate} msg/s for ${SECONDS} s (after ${WARMUP} s warm-up): p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.count} messages); publish-to-PUBACK p50 ${lat.ackP50.toFixed(2)} ms, p99 ${lat.ackP99.toFixed(2)} ms`);
+  }
   await ownRuntime?.stop();
   if (IDLE > 0) {
     const idle = await idleClients();
