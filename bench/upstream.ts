@@ -14,7 +14,8 @@
  * operation), the two alternate over `--rounds`; medians are reported, with the CPU time per
  * message of the runtime process and of this process (clients and emulator). The last line is
  * `upstream: edgeport/sdk = R (edgeport N msg/s, sdk M msg/s)`.
- * Profile the runtime with `RUNTIME_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`.
+ * Profile the runtime with `RUNTIME_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`; `--only=edgeport`
+ * (or `sdk`) runs one side only, e.g. to profile this process with `node --cpu-prof`.
  */
 import 'reflect-metadata';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -38,6 +39,10 @@ const ROUNDS = arg('rounds', 5);
 /** Untimed rounds of each side first: both processes' JIT warm, as in steady operation. */
 const WARMUP = arg('warmup', 1);
 const CLIENTS = 20;
+/** `--only=edgeport` or `--only=sdk`: run one side (to profile it); no ratio is printed then. */
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const RUN_EDGEPORT = ONLY !== 'sdk';
+const RUN_SDK = ONLY !== 'edgeport';
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -173,26 +178,27 @@ async function main(): Promise<void> {
   try {
     for (let round = 1; round <= WARMUP; round++) {
       console.log(`warm-up ${round} (not counted):`);
-      await edgeportRound(emulator, hub.runtime, hub.mqttPort);
+      if (RUN_EDGEPORT) await edgeportRound(emulator, hub.runtime, hub.mqttPort);
       emulator.received.length = 0;
-      await sdkRound(emulator);
+      if (RUN_SDK) await sdkRound(emulator);
       emulator.received.length = 0;
     }
     for (let round = 1; round <= ROUNDS; round++) {
-      edgeport.push((await edgeportRound(emulator, hub.runtime, hub.mqttPort)).rate);
+      if (RUN_EDGEPORT) edgeport.push((await edgeportRound(emulator, hub.runtime, hub.mqttPort)).rate);
       emulator.received.length = 0;
-      sdk.push((await sdkRound(emulator)).rate);
+      if (RUN_SDK) sdk.push((await sdkRound(emulator)).rate);
       emulator.received.length = 0;
-      console.log(`round ${round}: edgeport ${Math.round(edgeport.at(-1)!)} msg/s (${CLIENTS} clients, one upstream connection), sdk ${Math.round(sdk.at(-1)!)} msg/s`);
+      console.log(`round ${round}: edgeport ${RUN_EDGEPORT ? Math.round(edgeport.at(-1)!) : '-'} msg/s (${CLIENTS} clients, one upstream connection), sdk ${RUN_SDK ? Math.round(sdk.at(-1)!) : '-'} msg/s`);
     }
   } finally {
     await hub.runtime.stop();
     await rm(hub.dir, { recursive: true, force: true });
     await emulator.close();
   }
+  console.log(`messages ${MESSAGES} x ${BODY} B, window ${WINDOW} per client, rounds ${ROUNDS} (medians)`);
+  if (!RUN_EDGEPORT || !RUN_SDK) return;
   const e = median(edgeport);
   const s = median(sdk);
-  console.log(`messages ${MESSAGES} x ${BODY} B, window ${WINDOW} per client, rounds ${ROUNDS} (medians)`);
   console.log(`upstream: edgeport/sdk = ${(e / s).toFixed(2)} (edgeport ${Math.round(e)} msg/s, sdk ${Math.round(s)} msg/s)`);
 }
 
