@@ -14,9 +14,11 @@
  * operation), the two alternate over `--rounds`; medians are reported, with the CPU time per
  * message of the runtime process and of this process (clients and emulator). The last line is
  * `upstream: edgeport/sdk = R (edgeport N msg/s, sdk M msg/s)`.
- * Profile the runtime with `RUNTIME_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`.
+ * Profile the runtime with `RUNTIME_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`; `--only=edgeport`
+ * (or `sdk`) runs one side only, e.g. to profile this process with `node --cpu-prof`.
  */
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +40,10 @@ const ROUNDS = arg('rounds', 5);
 /** Untimed rounds of each side first: both processes' JIT warm, as in steady operation. */
 const WARMUP = arg('warmup', 1);
 const CLIENTS = 20;
+/** `--only=edgeport` or `--only=sdk`: run one side (to profile it); no ratio is printed then. */
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const RUN_EDGEPORT = ONLY !== 'sdk';
+const RUN_SDK = ONLY !== 'edgeport';
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -78,13 +84,26 @@ async function startEdgeport(emulator: IotHubEmulator): Promise<{ runtime: Runti
   return { runtime, mqttPort, dir };
 }
 
-/** CPU per message in µs over a round: the runtime process, and this process (clients and emulator). */
+/** CPU per message in µs over a round: the runtime process (and its main thread, which the pipeline's ingest, pump and upstream share), and this process (clients and emulator). */
 interface CpuPerMessage {
   runtime?: number;
+  runtimeMain?: number;
   bench: number;
 }
 
-const cpuNote = (cpu: CpuPerMessage): string => `cpu/msg ${cpu.runtime === undefined ? '' : `runtime ${cpu.runtime.toFixed(1)} µs + `}bench process (clients, emulator) ${cpu.bench.toFixed(1)} µs`;
+/** CPU ms of the runtime's main thread (`/proc/<pid>/task/<pid>/stat`: the SQLite writer thread and V8's helpers not counted); undefined without procfs. */
+function mainThreadCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/task/${String(pid)}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ = 100
+  } catch {
+    return undefined;
+  }
+}
+
+const cpuNote = (cpu: CpuPerMessage): string =>
+  `cpu/msg ${cpu.runtime === undefined ? '' : `runtime ${cpu.runtime.toFixed(1)} µs (main thread ${cpu.runtimeMain?.toFixed(1) ?? '?'}) + `}bench process (clients, emulator) ${cpu.bench.toFixed(1)} µs`;
 
 async function edgeportRound(emulator: IotHubEmulator, runtime: RuntimeProcess, mqttPort: number): Promise<{ rate: number; cpu: CpuPerMessage }> {
   const clients: MqttClient[] = [];
@@ -102,6 +121,7 @@ async function edgeportRound(emulator: IotHubEmulator, runtime: RuntimeProcess, 
     const perClient = Math.ceil(MESSAGES / CLIENTS);
     const base = emulator.received.length;
     const runtimeCpu = runtime.cpuMs();
+    const mainCpu = mainThreadCpuMs(runtime.pid);
     const benchCpu = process.cpuUsage();
     const start = performance.now();
     await Promise.all(
@@ -120,9 +140,11 @@ async function edgeportRound(emulator: IotHubEmulator, runtime: RuntimeProcess, 
     const ms = await arrived(emulator, base, perClient * CLIENTS, start);
     const total = perClient * CLIENTS;
     const runtimeUsed = runtime.cpuMs();
+    const mainUsed = mainThreadCpuMs(runtime.pid);
     const benchUsed = process.cpuUsage(benchCpu);
     const cpu: CpuPerMessage = { bench: (benchUsed.user + benchUsed.system) / total };
     if (runtimeCpu !== undefined && runtimeUsed !== undefined) cpu.runtime = ((runtimeUsed - runtimeCpu) * 1000) / total;
+    if (mainCpu !== undefined && mainUsed !== undefined) cpu.runtimeMain = ((mainUsed - mainCpu) * 1000) / total;
     console.log(`  edgeport: all ${total} acknowledged (stored) by the hub after ${Math.round(ackedMs)} ms, all at the emulator after ${Math.round(ms)} ms; ${cpuNote(cpu)}`);
     const connections = emulator.openConnections;
     if (connections !== 1) throw new Error(`expected one upstream connection, the emulator has ${connections}`);
@@ -173,26 +195,27 @@ async function main(): Promise<void> {
   try {
     for (let round = 1; round <= WARMUP; round++) {
       console.log(`warm-up ${round} (not counted):`);
-      await edgeportRound(emulator, hub.runtime, hub.mqttPort);
+      if (RUN_EDGEPORT) await edgeportRound(emulator, hub.runtime, hub.mqttPort);
       emulator.received.length = 0;
-      await sdkRound(emulator);
+      if (RUN_SDK) await sdkRound(emulator);
       emulator.received.length = 0;
     }
     for (let round = 1; round <= ROUNDS; round++) {
-      edgeport.push((await edgeportRound(emulator, hub.runtime, hub.mqttPort)).rate);
+      if (RUN_EDGEPORT) edgeport.push((await edgeportRound(emulator, hub.runtime, hub.mqttPort)).rate);
       emulator.received.length = 0;
-      sdk.push((await sdkRound(emulator)).rate);
+      if (RUN_SDK) sdk.push((await sdkRound(emulator)).rate);
       emulator.received.length = 0;
-      console.log(`round ${round}: edgeport ${Math.round(edgeport.at(-1)!)} msg/s (${CLIENTS} clients, one upstream connection), sdk ${Math.round(sdk.at(-1)!)} msg/s`);
+      console.log(`round ${round}: edgeport ${RUN_EDGEPORT ? Math.round(edgeport.at(-1)!) : '-'} msg/s (${CLIENTS} clients, one upstream connection), sdk ${RUN_SDK ? Math.round(sdk.at(-1)!) : '-'} msg/s`);
     }
   } finally {
     await hub.runtime.stop();
     await rm(hub.dir, { recursive: true, force: true });
     await emulator.close();
   }
+  console.log(`messages ${MESSAGES} x ${BODY} B, window ${WINDOW} per client, rounds ${ROUNDS} (medians)`);
+  if (!RUN_EDGEPORT || !RUN_SDK) return;
   const e = median(edgeport);
   const s = median(sdk);
-  console.log(`messages ${MESSAGES} x ${BODY} B, window ${WINDOW} per client, rounds ${ROUNDS} (medians)`);
   console.log(`upstream: edgeport/sdk = ${(e / s).toFixed(2)} (edgeport ${Math.round(e)} msg/s, sdk ${Math.round(s)} msg/s)`);
 }
 

@@ -86,15 +86,28 @@ export const MAX_BATCH_BYTES = 256 * 1024;
 /** Bytes a data section adds around an encoded message in a batch (descriptor and a 4-byte length). */
 export const BATCH_SECTION_OVERHEAD = 8;
 
-/** The head of an AMQP data section (AMQP 1.0 §3.2.6: descriptor 0x75, then vbin8 or vbin32 as rhea writes it). */
+/** Bytes of the head of an AMQP data section of `length` bytes (AMQP 1.0 §3.2.6: descriptor 0x75, then vbin8 or vbin32 as rhea writes it). */
+const dataSectionHeadLength = (length: number): number => (length <= 255 ? 5 : 8);
+
+/** Writes the head of a data section of `length` bytes into `out` at `pos`; returns the position after it. */
+function writeDataSectionHead(out: Buffer, pos: number, length: number): number {
+  out[pos] = 0x00;
+  out[pos + 1] = 0x53;
+  out[pos + 2] = 0x75;
+  if (length <= 255) {
+    out[pos + 3] = 0xa0;
+    out[pos + 4] = length;
+    return pos + 5;
+  }
+  out[pos + 3] = 0xb0;
+  out.writeUInt32BE(length, pos + 4);
+  return pos + 8;
+}
+
+/** The head of an AMQP data section of `length` bytes. */
 function dataSectionHead(length: number): Buffer {
-  if (length <= 255) return Buffer.from([0x00, 0x53, 0x75, 0xa0, length]);
-  const head = Buffer.allocUnsafe(8);
-  head[0] = 0x00;
-  head[1] = 0x53;
-  head[2] = 0x75;
-  head[3] = 0xb0;
-  head.writeUInt32BE(length, 4);
+  const head = Buffer.allocUnsafe(dataSectionHeadLength(length));
+  writeDataSectionHead(head, 0, length);
   return head;
 }
 
@@ -128,9 +141,28 @@ class HeadWriter {
   private buf = Buffer.allocUnsafe(4096);
   private pos = 0;
 
-  /** Writes the sections before the body of `amqp` and returns them (valid until the next call). */
-  encode(amqp: AmqpMessage): Buffer {
+  /** Where the next `append` writes. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** Forgets what was written (the scratch buffer is kept). */
+  reset(): void {
     this.pos = 0;
+  }
+
+  /** Bytes `[start, end)` written since the last `reset` (valid until the next `reset`). */
+  bytes(start: number, end: number): Buffer {
+    return this.buf.subarray(start, end);
+  }
+
+  /** Appends `bytes` as they are (a message rhea encoded). */
+  append(bytes: Uint8Array): void {
+    this.raw(bytes);
+  }
+
+  /** Appends the sections before the body of `amqp`. */
+  appendHead(amqp: AmqpMessage): void {
     this.raw(ENVELOPE_HEAD.subarray(0, 4)); // header: described list0
     const annotations = amqp.message_annotations as Record<string, string> | undefined;
     if (annotations !== undefined) this.map(0x72, annotations, true);
@@ -156,7 +188,6 @@ class HeadWriter {
     this.close(size);
     const app = amqp.application_properties as Record<string, string> | undefined;
     if (app !== undefined) this.map(0x74, app, false);
-    return this.buf.subarray(0, this.pos);
   }
 
   private ensure(bytes: number): void {
@@ -227,23 +258,74 @@ class HeadWriter {
 
 const heads = new HeadWriter();
 
+/** One transfer of `encodeTransfers`: messages `[start, end)` of the send, as one message (format 0) or a batch. */
+export interface EventTransfer {
+  readonly payload: Buffer;
+  readonly format: number;
+  readonly start: number;
+  readonly end: number;
+}
+
 /**
- * `toAmqpEvent` encoded, byte for byte what `rhea.message.encode` writes, ready to be sent alone
- * (format 0) or put in a batch: the sections before the body by `HeadWriter`, then the body's data
- * section with a single copy (rhea would copy it into a doubling zero-filled buffer). A message
- * with anything `HeadWriter` does not write goes through rhea.
+ * `messages` as `toAmqpEvent` messages to `to`, cut into transfers in order: each transfer holds at
+ * least one message, then as many as fit in `maxBytes`; one message goes as a plain transfer
+ * (format 0), several as a batch (`BATCHED_MESSAGE_FORMAT`). Every message is encoded byte for byte
+ * as `rhea.message.encode` writes it (the sections before the body by `HeadWriter`, else by rhea),
+ * a batch as rhea writes their data sections. The heads of all messages go into the reused scratch
+ * first; then each transfer is written into one buffer of its exact size with each body copied
+ * once (rhea, and a batch made of encoded messages, would copy every body two or three times).
  */
+export function encodeTransfers(messages: readonly Message[], to: string, maxBytes = MAX_BATCH_BYTES): EventTransfer[] {
+  heads.reset();
+  const headEnds = new Array<number>(messages.length);
+  const bodies = new Array<Buffer | undefined>(messages.length);
+  const sizes = new Array<number>(messages.length);
+  for (let i = 0; i < messages.length; i++) {
+    const start = heads.position;
+    const amqp = toAmqpEvent(messages[i]!, to);
+    if (Object.keys(amqp).every((key) => KNOWN_FIELDS.has(key))) {
+      const body = (amqp.body as { content: Buffer }).content;
+      heads.appendHead(amqp);
+      bodies[i] = body;
+      sizes[i] = heads.position - start + dataSectionHeadLength(body.length) + body.length;
+    } else {
+      heads.append(rhea.message.encode(amqp));
+      sizes[i] = heads.position - start;
+    }
+    headEnds[i] = heads.position;
+  }
+  const headStart = (i: number): number => (i === 0 ? 0 : headEnds[i - 1]!);
+  /** Writes message `i` (its sections, its body's data section) at `pos`; returns the position after it. */
+  const writeMessage = (out: Buffer, pos: number, i: number): number => {
+    pos += heads.bytes(headStart(i), headEnds[i]!).copy(out, pos);
+    const body = bodies[i];
+    if (body === undefined) return pos;
+    pos = writeDataSectionHead(out, pos, body.length);
+    return pos + body.copy(out, pos);
+  };
+  const transfers: EventTransfer[] = [];
+  for (let start = 0; start < messages.length; ) {
+    let end = start + 1;
+    let bytes = ENVELOPE_HEAD.length + dataSectionHeadLength(sizes[start]!) + sizes[start]!;
+    while (end < messages.length && bytes + BATCH_SECTION_OVERHEAD + sizes[end]! <= maxBytes) bytes += dataSectionHeadLength(sizes[end]!) + sizes[end++]!;
+    if (end - start === 1) {
+      const out = Buffer.allocUnsafe(sizes[start]!);
+      writeMessage(out, 0, start);
+      transfers.push({ payload: out, format: 0, start, end });
+    } else {
+      const out = Buffer.allocUnsafe(bytes);
+      let pos = ENVELOPE_HEAD.copy(out, 0);
+      for (let i = start; i < end; i++) pos = writeMessage(out, writeDataSectionHead(out, pos, sizes[i]!), i);
+      transfers.push({ payload: out, format: BATCHED_MESSAGE_FORMAT, start, end });
+    }
+    start = end;
+  }
+  return transfers;
+}
+
+/** `toAmqpEvent` encoded, byte for byte what `rhea.message.encode` writes, to be sent alone (format 0). */
 export function encodeEvent(message: Message, to: string): Buffer {
-  const amqp = toAmqpEvent(message, to);
-  for (const key of Object.keys(amqp)) if (!KNOWN_FIELDS.has(key)) return rhea.message.encode(amqp);
-  const body = (amqp.body as { content: Buffer }).content;
-  const sections = heads.encode(amqp);
-  const head = dataSectionHead(body.length);
-  const out = Buffer.allocUnsafe(sections.length + head.length + body.length);
-  sections.copy(out, 0);
-  head.copy(out, sections.length);
-  body.copy(out, sections.length + head.length);
-  return out;
+  return encodeTransfers([message], to)[0]!.payload;
 }
 
 /** A transfer payload in `BATCHED_MESSAGE_FORMAT` holding `encoded` messages in order (what `rhea.message.encode` writes for their data sections). */

@@ -1,7 +1,7 @@
 import rhea, { type Delivery, type EventContext, type Sender } from 'rhea';
 import { DeliveryError, type DeliveryResult } from '../../application/ports/endpoint-delivery.js';
 import type { Message } from '../../domain/messages/message.js';
-import { BATCH_SECTION_OVERHEAD, BATCHED_MESSAGE_FORMAT, MAX_BATCH_BYTES, encodeBatch, encodeEvent } from './amqp-mapping.js';
+import { encodeEvent, encodeTransfers } from './amqp-mapping.js';
 import { conditionText, errorText, isUnauthorized, whenOpen } from './amqp-links.js';
 import type { CloudIdentity } from './cloud-identities.js';
 import { LinkHandler } from './link-handler.js';
@@ -16,14 +16,6 @@ interface EventsState {
   open?: Promise<void>;
   /** The identity's send in progress: resolves with whether it delivered everything. */
   sending?: Promise<boolean>;
-}
-
-/** `[start, end)` of the next transfer: at least one message, then as many as fit in `MAX_BATCH_BYTES`. */
-export function nextTransfer(encoded: readonly Buffer[], start: number): number {
-  let end = start + 1;
-  let bytes = encoded[start]!.length + BATCH_SECTION_OVERHEAD;
-  while (end < encoded.length && bytes + encoded[end]!.length + BATCH_SECTION_OVERHEAD <= MAX_BATCH_BYTES) bytes += encoded[end++]!.length + BATCH_SECTION_OVERHEAD;
-  return end;
 }
 
 /**
@@ -94,18 +86,16 @@ export class TelemetryLink extends LinkHandler<EventsState> {
       this.context.authenticator.invalidate(cloud);
       return { delivered: 0, error: new DeliveryError(`IoT Hub telemetry link for ${cloud.key} not available: ${errorText(error)}`, true, { cause: error }) };
     }
-    const encoded = messages.map((message) => encodeEvent(message, `${cloud.prefix}/messages/events`));
-    for (let start = 0; start < encoded.length; ) {
-      const end = nextTransfer(encoded, start);
-      const error = end - start === 1 ? await this.transfer(sender, encoded[start]!, 0) : await this.transfer(sender, encodeBatch(encoded.slice(start, end)), BATCHED_MESSAGE_FORMAT);
+    const to = `${cloud.prefix}/messages/events`;
+    for (const { payload, format, start, end } of encodeTransfers(messages, to)) {
+      const error = await this.transfer(sender, payload, format);
       if (error !== undefined && end - start > 1 && !error.transient) {
         // Which message the cloud refuses is unknown: each on its own transfer, in order.
-        const each = await this.sendEach(sender, encoded.slice(start, end));
+        const each = await this.sendEach(sender, messages.slice(start, end).map((message) => encodeEvent(message, to)));
         if (each.delivered < end - start) return { delivered: start + each.delivered, error: each.error };
       } else if (error !== undefined) return { delivered: start, error };
-      start = end;
     }
-    return { delivered: encoded.length };
+    return { delivered: messages.length };
   }
 
   /** `cloud`'s open telemetry sender, attached (after its token) on first use. */

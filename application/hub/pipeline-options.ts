@@ -13,12 +13,16 @@ export class PipelineOptions {
   /** Messages handed to `EndpointDelivery.deliver` at once; also the checkpoint interval. */
   deliveryBatchSize = 100;
   /**
-   * The same for the `$upstream` endpoint (undefined: `deliveryBatchSize`). Larger: a batch holds
-   * runs of many senders, each run goes up as one transfer per sender (IoT Hub's batched format),
-   * so a round trip carries more, and during a flood the pump (one batch per event-loop turn)
-   * keeps up with ingest (bench:upstream R 0.96-1.00 with 250, 1.09-1.21 with 500, paired runs).
+   * The same for the `$upstream` endpoint (undefined: `deliveryBatchSize`). A batch holds runs of
+   * many senders, each run goes up as one transfer per sender (IoT Hub's batched format, at most
+   * 256 KB), so a round trip carries more. At least `readPageSize + maxWriteBatch` (the most the
+   * pump holds in memory besides its batches in flight): then a batch that settles frees room for
+   * everything that arrived meanwhile. With 500, a flood of more than two batches per round trip
+   * (1 KB messages from 20 devices: bench:upstream) filled the page, and from then on every entry
+   * was read back from the store (about a tenth of the hub's main thread) until the flood ended.
+   * Batches are only this large while a flood arrives live: a backlog is read `readPageSize` at a time.
    */
-  upstreamBatchSize: number | undefined = 500;
+  upstreamBatchSize: number | undefined = 2000;
   /** A delivery that takes longer fails transiently (Azure: 30 s). */
   sendTimeoutMs = 30_000;
   /** How often expired entries are removed and disk space given back. */

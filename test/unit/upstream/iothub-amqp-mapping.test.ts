@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import rhea from 'rhea';
 import type { Message } from '../../../domain/messages/message.js';
-import { BATCHED_MESSAGE_FORMAT, encodeBatch, encodeEvent, toAmqpEvent } from '../../../adapters/iothub/amqp-mapping.js';
+import { BATCHED_MESSAGE_FORMAT, MAX_BATCH_BYTES, encodeBatch, encodeEvent, encodeTransfers, toAmqpEvent } from '../../../adapters/iothub/amqp-mapping.js';
 import { BATCHED_MESSAGE_FORMAT as SERVER_BATCHED_FORMAT, expandBatch, fromAmqpMessage } from '../../../adapters/amqp/amqp-message.js';
 
 const TO = '/devices/edge1/modules/sensor/messages/events';
@@ -47,6 +47,40 @@ test('a batch (format 0x80013700) is what rhea writes for data sections, and the
   }
   // One message is a batch of one.
   assert.equal(expandBatch(encodeBatch([encoded[1]!])).length, 1);
+});
+
+test('encodeTransfers: the messages of a send in one batch, each written as rhea writes it', () => {
+  const messages = variants.map(([, m]) => m);
+  const transfers = encodeTransfers(messages, TO);
+  assert.equal(transfers.length, 1);
+  const [only] = transfers;
+  assert.deepEqual([only!.start, only!.end, only!.format], [0, messages.length, BATCHED_MESSAGE_FORMAT]);
+  assert.ok(only!.payload.equals(rhea.message.encode({ body: rhea.message.data_sections(messages.map((m) => rhea.message.encode(toAmqpEvent(m, TO)))) })));
+  // One message is a plain transfer (format 0), exactly rhea's encoding.
+  const [single] = encodeTransfers([messages[2]!], TO);
+  assert.equal(single!.format, 0);
+  assert.ok(single!.payload.equals(rhea.message.encode(toAmqpEvent(messages[2]!, TO))));
+});
+
+test('encodeTransfers: batches are cut at 256 KB (IoT Hub\'s message limit), in order; a message alone over it still goes (the cloud refuses it)', () => {
+  const big = (n: number, bytes: number): Message => message(bytes, { n: String(n) }, { messageId: `m${n}` });
+  const messages = [big(0, 100_000), big(1, 100_000), big(2, 100_000), big(3, 100_000), big(4, 100_000), big(5, 300_000), big(6, 10), big(7, 10)];
+  const transfers = encodeTransfers(messages, TO);
+  assert.deepEqual(transfers.map((t) => [t.start, t.end, t.format]), [[0, 2, BATCHED_MESSAGE_FORMAT], [2, 4, BATCHED_MESSAGE_FORMAT], [4, 5, 0], [5, 6, 0], [6, 8, BATCHED_MESSAGE_FORMAT]]);
+  const received: string[] = [];
+  for (const t of transfers) {
+    if (t.end - t.start > 1) assert.ok(t.payload.length <= MAX_BATCH_BYTES, `batch [${t.start}, ${t.end}) is ${t.payload.length} bytes`);
+    const amqps = t.format === 0 ? [rhea.message.decode(t.payload) as unknown as Parameters<typeof fromAmqpMessage>[0]] : expandBatch(t.payload);
+    for (const amqp of amqps) {
+      const m = fromAmqpMessage(amqp);
+      received.push(m.properties['n']!);
+      assert.equal(m.body.length, messages[Number(m.properties['n'])]!.body.length);
+    }
+  }
+  assert.deepEqual(received, ['0', '1', '2', '3', '4', '5', '6', '7']);
+  // The limit is a parameter: two small messages with room for one go one by one.
+  const size = encodeEvent(messages[6]!, TO).length;
+  assert.deepEqual(encodeTransfers(messages.slice(6), TO, size + 20).map((t) => [t.start, t.end, t.format]), [[0, 1, 0], [1, 2, 0]]);
 });
 
 test('a malformed batch is refused with a clear error', () => {
