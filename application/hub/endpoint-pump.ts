@@ -12,6 +12,8 @@ import { retryableFailure } from './delivery-failure.js';
 import { InFlightWindow, type InFlightBatch } from './in-flight-window.js';
 import { nextBatch, shiftExpired } from './queue-page.js';
 
+const bodyBytes = (entry: QueuedMessage): number => entry.message.body.byteLength;
+
 /** Batches in flight at once per endpoint: the one being acknowledged and the next. */
 export const PIPELINE_DEPTH = 2;
 
@@ -246,7 +248,7 @@ export class EndpointPump {
   /** Hands the next batch of `q` to the endpoint (reading more from disk when memory ran out), if there is one. */
   private async sendNext(q: QueueState, window: InFlightWindow<QueuedMessage>): Promise<void> {
     if (q.taken >= q.page.length && q.dirty && !window.isEmpty) await this.readMore(q);
-    const batch = nextBatch(q.page, q.taken, this.batchSize, this.deps.clock.now());
+    const batch = nextBatch(q.page, q.taken, this.batchSize, this.deps.clock.now(), this.deps.options.deliveryBatchBytes, bodyBytes);
     if (batch.length === 0) return;
     q.taken += batch.length;
     window.add(batch, this.deliverWithTimeout(batch));

@@ -23,6 +23,11 @@ export class PipelineOptions {
    * Batches are only this large while a flood arrives live: a backlog is read `readPageSize` at a time.
    */
   upstreamBatchSize: number | undefined = 2000;
+  /**
+   * Most message-body bytes in one delivery batch (at least one message goes, however large): a
+   * batch must fit the send timeout on a slow link, whatever its count (2000 x 256 KB would be 500 MB).
+   */
+  deliveryBatchBytes = 4 * 1024 * 1024;
   /** A delivery that takes longer fails transiently (Azure: 30 s). */
   sendTimeoutMs = 30_000;
   /** How often expired entries are removed and disk space given back. */

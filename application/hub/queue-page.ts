@@ -5,14 +5,28 @@ export interface PageEntry {
 }
 
 /**
- * The next batch of `page` from index `from`: at most `max` entries, ending before the first entry
- * that expired at `now` (the pump drops expired entries from the head of the page, not mid-batch).
+ * The next batch of `page` from index `from`: at most `max` entries and, when `maxBytes` is given,
+ * at most `maxBytes` of `bytesOf` (but always at least one entry, however large), ending before the
+ * first entry that expired at `now` (the pump drops expired entries from the head of the page, not
+ * mid-batch).
  */
-export function nextBatch<T extends { readonly expiresAt: number }>(page: readonly T[], from: number, max: number, now: number): T[] {
+export function nextBatch<T extends { readonly expiresAt: number }>(
+  page: readonly T[],
+  from: number,
+  max: number,
+  now: number,
+  maxBytes = Number.POSITIVE_INFINITY,
+  bytesOf?: (entry: T) => number,
+): T[] {
   const batch: T[] = [];
+  let bytes = 0;
   for (let i = from; i < page.length && batch.length < max; i++) {
     const entry = page[i]!;
     if (entry.expiresAt <= now) break;
+    if (bytesOf !== undefined) {
+      bytes += bytesOf(entry);
+      if (bytes > maxBytes && batch.length > 0) break;
+    }
     batch.push(entry);
   }
   return batch;

@@ -21,3 +21,11 @@ test('shiftExpired: drops the expired head of a page (not expired entries behind
   assert.deepEqual(page.map((e) => e.offset), [3, 4], 'entry 4 expired too, but only the head is dropped here');
   assert.deepEqual(shiftExpired(page, 10), { count: 0, lastOffset: 0 });
 });
+
+test('nextBatch stops before the entry that would pass maxBytes, but always takes one', () => {
+  const page = [1, 2, 3, 4, 5].map((offset) => ({ offset, expiresAt: 100, size: offset === 1 ? 10 : 4 }));
+  const size = (e: { size: number }): number => e.size;
+  assert.deepEqual(nextBatch(page, 0, 10, 5, 18, size).map((e) => e.offset), [1, 2, 3], '10 + 4 + 4 = 18 fits, + 4 does not');
+  assert.deepEqual(nextBatch(page, 0, 10, 5, 5, size).map((e) => e.offset), [1], 'an entry larger than the cap still goes alone');
+  assert.deepEqual(nextBatch(page, 1, 2, 5, 100, size).map((e) => e.offset), [2, 3], 'the count cap still holds');
+});
