@@ -1,5 +1,5 @@
 import { inject, injectable } from 'inversify';
-import { SystemProperty, checkMessageSize, type Message } from '../../domain/messages/message.js';
+import { SystemProperty, checkMessageSize, copyProperties, type Message } from '../../domain/messages/message.js';
 import { expiresAt, type QueueKey } from '../../domain/messages/store-and-forward.js';
 import { messageSource, type RouteMatch } from '../../domain/routing/index.js';
 import { Clock } from '../ports/clock.js';
@@ -58,7 +58,7 @@ export class IngestMessage {
    * `DiskFullError` (no space left where the store lives; nothing stored is dropped).
    */
   async ingest(message: Message, sender?: Sender): Promise<IngestResult> {
-    const systemProperties = { ...message.systemProperties };
+    const systemProperties = copyProperties(message.systemProperties);
     if (sender !== undefined) {
       // The identity comes from authentication, never from what the client wrote.
       systemProperties[SystemProperty.connectionDeviceId] = sender.deviceId;

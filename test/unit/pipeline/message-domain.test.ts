@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_MESSAGE_SIZE_BYTES } from '../../../domain/messages/limits.js';
-import { MessageTooLargeError, checkMessageSize, messageSize } from '../../../domain/messages/message.js';
+import { MessageTooLargeError, checkMessageSize, copyProperties, messageSize } from '../../../domain/messages/message.js';
 import { NEVER_EXPIRES, expiresAt, queueName, retryDelayMs } from '../../../domain/messages/store-and-forward.js';
 import { DEFAULT_ROUTE_PRIORITY, RouteTable, messageSource } from '../../../domain/routing/index.js';
 
@@ -56,4 +56,16 @@ test('routing API as the pipeline uses it: source prefix, module and upstream si
   assert.deepEqual(got, [['$upstream', DEFAULT_ROUTE_PRIORITY, 0], ['filter/input1', 1, 5]]);
   assert.equal(table.match({ source: '/twinChangeNotifications', properties: {}, systemProperties: {} }).length, 0);
   assert.throws(() => RouteTable.compile({ bad: 'FROM nowhere' }));
+});
+
+test('copyProperties copies own keys only, keeps a __proto__ key as a plain property, and is a new object', () => {
+  const source = Object.assign(Object.create({ inherited: 'no' }) as Record<string, string | null>, { a: '1', b: null });
+  Object.defineProperty(source, '__proto__', { value: 'x', enumerable: true, writable: true, configurable: true });
+  const copy = copyProperties(source);
+  assert.deepEqual(Object.keys(copy), ['a', 'b', '__proto__']);
+  assert.equal(Object.getOwnPropertyDescriptor(copy, '__proto__')?.value, 'x');
+  assert.equal(Object.getPrototypeOf(copy), Object.prototype, 'the prototype is untouched');
+  assert.equal(copy['inherited'], undefined);
+  copy['a'] = 'changed';
+  assert.equal(source['a'], '1');
 });
