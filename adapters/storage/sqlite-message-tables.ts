@@ -27,6 +27,8 @@ export function vacuumPays(pageCount: number, freePages: number): boolean {
  * a handful of multi-row INSERTs in one transaction, with no event-loop turns inside.
  */
 export class SqliteMessageTables implements MessageTables {
+  /** `append` commits before it returns. */
+  readonly pipelined = true;
   private readonly stmts = new Map<string, SqliteStatement>();
   private readonly appendTx: (messages: readonly EncodedMessage[], entries: readonly EncodedEntry[]) => void;
   private readonly checkpointTx: (queueId: number, uptoSeq: number) => RemovalResult;

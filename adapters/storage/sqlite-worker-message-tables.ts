@@ -36,6 +36,8 @@ const WRITER_IDLE_MS = 30_000;
  * With `synchronous = FULL` every commit fsyncs, so every write goes to the writer thread.
  */
 export class SqliteWorkerMessageTables implements MessageTables {
+  /** `append` commits inline, or posts to the writer thread (which commits in arrival order), before it returns. */
+  readonly pipelined = true;
   private readonly reader: SqliteMessageTables;
   /** Started on the first request it must run (an idle hub with small commits never starts it: memory). */
   private worker: Worker | null = null;

@@ -1,5 +1,5 @@
 import { inject, injectable } from 'inversify';
-import { SystemProperty, checkMessageSize, type Message } from '../../domain/messages/message.js';
+import { SystemProperty, checkMessageSize, type Message, type Properties } from '../../domain/messages/message.js';
 import { expiresAt, type QueueKey } from '../../domain/messages/store-and-forward.js';
 import { messageSource, type RouteMatch } from '../../domain/routing/index.js';
 import { Clock } from '../ports/clock.js';
@@ -22,6 +22,9 @@ export interface IngestResult {
   queues: number;
 }
 
+/** Group commits handed to the store at once (one committing, the next queued behind it). */
+const MAX_COMMITS_IN_FLIGHT = 2;
+
 interface PendingWrite {
   item: AppendItem;
   size: number;
@@ -40,7 +43,10 @@ export class IngestMessage {
   private pendingBytes = 0;
   private inFlightBytes = 0;
   private flushScheduled = false;
-  private flushing: Promise<void> | null = null;
+  /** Group commits handed to the store and not yet settled. */
+  private commitsInFlight = 0;
+  /** Settles after the completion of every commit handed to the store so far (handled in order). */
+  private completions: Promise<void> = Promise.resolve();
 
   constructor(
     @inject(RouteConfig) private readonly routes: RouteConfig,
@@ -58,7 +64,9 @@ export class IngestMessage {
    * `DiskFullError` (no space left where the store lives; nothing stored is dropped).
    */
   async ingest(message: Message, sender?: Sender): Promise<IngestResult> {
-    const systemProperties = { ...message.systemProperties };
+    // Object.assign, not a spread: adding properties to a spread copy took V8's slow path (about
+    // 5 us per message in bench:store, against 0.1 us), as the three stores below do.
+    const systemProperties: Properties = Object.assign({}, message.systemProperties);
     if (sender !== undefined) {
       // The identity comes from authentication, never from what the client wrote.
       systemProperties[SystemProperty.connectionDeviceId] = sender.deviceId;
@@ -125,12 +133,12 @@ export class IngestMessage {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ item, size, resolve, reject });
       this.pendingBytes += size;
-      if (this.pending.length >= this.options.maxWriteBatch) void this.flush();
+      if (this.pending.length >= this.options.maxWriteBatch) this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
         this.clock.defer(() => {
           this.flushScheduled = false;
-          void this.flush();
+          this.flush();
         });
       }
     });
@@ -138,63 +146,78 @@ export class IngestMessage {
 
   /** Resolves once everything submitted so far is committed (or failed). */
   async drain(): Promise<void> {
-    while (this.pending.length > 0 || this.flushing !== null) {
-      await (this.flushing ?? this.flush());
+    while (this.pending.length > 0 || this.commitsInFlight > 0) {
+      this.flush();
+      await this.completions;
     }
   }
 
-  private flush(): Promise<void> {
-    if (this.flushing !== null) return this.flushing;
-    this.flushing = this.runFlush().finally(() => {
-      this.flushing = null;
-    });
-    return this.flushing;
-  }
-
-  private async runFlush(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.length <= this.options.maxWriteBatch ? this.pending : this.pending.slice(0, this.options.maxWriteBatch);
+  /**
+   * Hands pending writes to the store as group commits of up to `maxWriteBatch`, with up to
+   * `MAX_COMMITS_IN_FLIGHT` uncommitted at once: the next batch is encoded and queued while the
+   * store commits the previous one (on the SQLite writer thread), instead of after it. Each batch
+   * still resolves only after its own commit, and completions are handled in issue order.
+   */
+  private flush(): void {
+    while (this.pending.length > 0 && this.commitsInFlight < MAX_COMMITS_IN_FLIGHT) {
+      const max = this.options.maxWriteBatch;
+      const batch = this.pending.length <= max ? this.pending : this.pending.slice(0, max);
       this.pending = batch === this.pending ? [] : this.pending.slice(batch.length);
       let bytes = 0;
       for (const w of batch) bytes += w.size;
       this.pendingBytes -= bytes;
       this.inFlightBytes += bytes;
-      let offsets: number[];
-      try {
-        offsets = await this.store.append(batch.map((w) => w.item));
-      } catch (error) {
-        this.inFlightBytes -= bytes;
-        if (error instanceof DiskFullError) this.metrics.refused.inc({ reason: 'disk_full' }, batch.length);
-        else if (error instanceof StoreUnavailableError) this.metrics.refused.inc({ reason: 'store_unavailable' }, batch.length);
-        for (const w of batch) w.reject(error);
-        continue;
-      }
-      this.inFlightBytes -= bytes;
-      this.metrics.received.inc(undefined, batch.length);
-      this.metrics.storeBytes.set({}, this.store.usedBytes());
-      // Distinct queues of the batch with their new entries, so pumps that are caught up take them
-      // from memory. Matches are few, so linear scans.
-      const touched: QueueKey[] = [];
-      const committed: QueuedMessage[][] = [];
-      for (let i = 0; i < batch.length; i++) {
-        const w = batch[i]!;
-        for (const k of w.item.entries) {
-          let t = touched.findIndex((x) => x.endpointId === k.endpointId && x.priority === k.priority);
-          if (t < 0) {
-            t = touched.push({ endpointId: k.endpointId, priority: k.priority }) - 1;
-            committed.push([]);
-          }
-          committed[t]!.push({ offset: offsets[i]!, expiresAt: k.expiresAt, enqueuedAt: w.item.enqueuedAt, message: w.item.message });
-        }
-        w.resolve();
-      }
-      for (const q of this.store.queues()) {
-        if (touched.some((t) => t.endpointId === q.endpointId && t.priority === q.priority)) {
-          this.metrics.queueLength.set({ endpoint: q.endpointId, priority: String(q.priority) }, q.length);
-        }
-      }
-      this.metrics.enqueued(touched, committed);
-      this.signal.notify(touched, committed);
+      this.commitsInFlight++;
+      const items: AppendItem[] = new Array(batch.length);
+      for (let i = 0; i < batch.length; i++) items[i] = batch[i]!.item;
+      const appended = this.store.append(items);
+      this.completions = this.completions.then(() =>
+        appended.then(
+          (offsets) => this.committed(batch, bytes, offsets),
+          (error: unknown) => this.failed(batch, bytes, error),
+        ),
+      );
     }
+  }
+
+  private failed(batch: readonly PendingWrite[], bytes: number, error: unknown): void {
+    this.inFlightBytes -= bytes;
+    this.commitsInFlight--;
+    this.flush();
+    if (error instanceof DiskFullError) this.metrics.refused.inc({ reason: 'disk_full' }, batch.length);
+    else if (error instanceof StoreUnavailableError) this.metrics.refused.inc({ reason: 'store_unavailable' }, batch.length);
+    for (const w of batch) w.reject(error);
+  }
+
+  private committed(batch: readonly PendingWrite[], bytes: number, offsets: readonly number[]): void {
+    this.inFlightBytes -= bytes;
+    this.commitsInFlight--;
+    // The next batch goes to the store before this one's senders resume (and submit more).
+    this.flush();
+    this.metrics.received.inc(undefined, batch.length);
+    this.metrics.storeBytes.set({}, this.store.usedBytes());
+    // Distinct queues of the batch with their new entries, so pumps that are caught up take them
+    // from memory. Matches are few, so linear scans.
+    const touched: QueueKey[] = [];
+    const committed: QueuedMessage[][] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const w = batch[i]!;
+      for (const k of w.item.entries) {
+        let t = touched.findIndex((x) => x.endpointId === k.endpointId && x.priority === k.priority);
+        if (t < 0) {
+          t = touched.push({ endpointId: k.endpointId, priority: k.priority }) - 1;
+          committed.push([]);
+        }
+        committed[t]!.push({ offset: offsets[i]!, expiresAt: k.expiresAt, enqueuedAt: w.item.enqueuedAt, message: w.item.message });
+      }
+      w.resolve();
+    }
+    for (const q of this.store.queues()) {
+      if (touched.some((t) => t.endpointId === q.endpointId && t.priority === q.priority)) {
+        this.metrics.queueLength.set({ endpoint: q.endpointId, priority: String(q.priority) }, q.length);
+      }
+    }
+    this.metrics.enqueued(touched, committed);
+    this.signal.notify(touched, committed);
   }
 }
