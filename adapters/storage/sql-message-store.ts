@@ -203,23 +203,29 @@ export class SqlMessageStore extends MessageStore {
 
   private async issueAppend(items: readonly AppendItem[]): Promise<PendingAppend> {
     const tables = this.ready();
-    // Queue ids by entry object; batches usually share a few entry shapes, so cache by key.
-    const ids = new Map<string, number>();
+    // Queue ids of the batch's entries. A batch names a few distinct queues, so a linear scan of
+    // those (no key string built per entry: that was 1/4 of this function's time in bench:store).
+    const known: QueueState[] = [];
     const queueIds: number[] = [];
     for (const item of items) {
       for (const e of item.entries) {
-        const k = keyOf(e.endpointId, e.priority);
-        let id = ids.get(k);
-        if (id === undefined) {
-          let q = this.byKey.get(k);
+        let q: QueueState | undefined;
+        for (let k = 0; k < known.length; k++) {
+          const c = known[k]!;
+          if (c.priority === e.priority && c.endpointId === e.endpointId) {
+            q = c;
+            break;
+          }
+        }
+        if (q === undefined) {
+          q = this.byKey.get(keyOf(e.endpointId, e.priority));
           if (q === undefined) {
             q = { ...(await tables.ensureQueue(e.endpointId, e.priority)), length: 0 };
             this.track(q);
           }
-          id = q.id;
-          ids.set(k, id);
+          known.push(q);
         }
-        queueIds.push(id);
+        queueIds.push(q.id);
       }
     }
     const messages: EncodedMessage[] = [];
