@@ -8,6 +8,7 @@ import { messageStoreContract } from './message-store-contract.js';
 import { sqliteFixture } from '../../support/storage-fixtures.js';
 import { RawSqliteConnection } from '../../../adapters/storage/raw-sqlite-connection.js';
 import { SqliteMessageTables } from '../../../adapters/storage/sqlite-message-tables.js';
+import { SqliteWorkerMessageTables } from '../../../adapters/storage/sqlite-worker-message-tables.js';
 
 messageStoreContract('SQLite (better-sqlite3, WAL)', () => sqliteFixture(), { skip: false, durable: true });
 messageStoreContract('SQLite (better-sqlite3, WAL, synchronous=FULL: every write on the writer thread)', () => sqliteFixture('full'), { skip: false, durable: true });
@@ -148,5 +149,31 @@ test('SQLite: a checkpoint or an expiry removal runs as many statements for 1000
     assert.deepEqual(db.prepare('SELECT count(*) AS n FROM queue_entries').get(), { n: 0 });
   } finally {
     await conn.destroy();
+  }
+});
+
+test('SQLite: the next group commit is queued on the writer thread before the previous one has committed; each append resolves after its own commit', async () => {
+  const fixture = await sqliteFixture();
+  const events: string[] = [];
+  const original = SqliteWorkerMessageTables.prototype.append;
+  SqliteWorkerMessageTables.prototype.append = function (this: SqliteWorkerMessageTables, messages, entries) {
+    const first = messages[0]!.seq;
+    events.push(`queued ${first}`);
+    return original.call(this, messages, entries).then(() => {
+      events.push(`committed ${first}`);
+    });
+  };
+  try {
+    const { store } = await fixture.open();
+    // 400 KB each: above the inline limit, so both go to the writer thread.
+    const first = store.append(items(1, 400)).then((o) => (events.push(`resolved ${o[0]}`), o));
+    const second = store.append(items(401, 400)).then((o) => (events.push(`resolved ${o[0]}`), o));
+    const [a, b] = await Promise.all([first, second]);
+    assert.deepEqual(events, [`queued ${a[0]}`, `queued ${b[0]}`, `committed ${a[0]}`, `resolved ${a[0]}`, `committed ${b[0]}`, `resolved ${b[0]}`]);
+    assert.equal((await store.read(UP, 0, 1000)).length, 800);
+    assert.equal(store.queues()[0]!.length, 800);
+  } finally {
+    SqliteWorkerMessageTables.prototype.append = original;
+    await fixture.destroy();
   }
 });
