@@ -9,6 +9,7 @@ import { sqliteFixture } from '../../support/storage-fixtures.js';
 import { RawSqliteConnection } from '../../../adapters/storage/raw-sqlite-connection.js';
 import { SqliteMessageTables } from '../../../adapters/storage/sqlite-message-tables.js';
 import { SqliteWorkerMessageTables } from '../../../adapters/storage/sqlite-worker-message-tables.js';
+import { packAppend } from '../../../adapters/storage/sqlite-writer-protocol.js';
 
 messageStoreContract('SQLite (better-sqlite3, WAL)', () => sqliteFixture(), { skip: false, durable: true });
 messageStoreContract('SQLite (better-sqlite3, WAL, synchronous=FULL: every write on the writer thread)', () => sqliteFixture('full'), { skip: false, durable: true });
@@ -174,6 +175,27 @@ test('SQLite: the next group commit is queued on the writer thread before the pr
     assert.equal(store.queues()[0]!.length, 800);
   } finally {
     SqliteWorkerMessageTables.prototype.append = original;
+    await fixture.destroy();
+  }
+});
+
+test('SQLite: body buffers come back from the writer thread and are reused; bodies packed into a reused buffer round-trip exactly', async () => {
+  const message = (seq: number, bytes: number, fill: number) => ({ seq, enqueuedAt: 1, size: bytes, refCount: 1, properties: '{}', systemProperties: '{}', body: new Uint8Array(bytes).fill(fill) });
+  const spare = new ArrayBuffer(4096);
+  assert.equal(packAppend([message(1, 1000, 1), message(2, 3000, 2)], [], spare).bodies, spare, 'a spare large enough is used');
+  assert.notEqual(packAppend([message(1, 5000, 1)], [], spare).bodies, spare, 'a spare too small is not');
+  const fixture = await sqliteFixture();
+  try {
+    const { store } = await fixture.open();
+    // Writer-thread commits one after the other: each later batch is packed into the buffer the
+    // previous one gave back, over its old bytes (the later batches are smaller, then larger).
+    const batches = [items(1, 300, 1500), items(301, 200, 700), items(501, 400, 2000)];
+    for (const batch of batches) await store.append(batch);
+    const rows = await store.read(UP, 0, 1000);
+    assert.equal(rows.length, 900);
+    const expected = batches.flat();
+    rows.forEach((r, i) => assert.deepEqual(Buffer.from(r.message.body), Buffer.from(expected[i]!.message.body), `body ${i + 1}`));
+  } finally {
     await fixture.destroy();
   }
 });
