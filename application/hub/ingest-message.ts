@@ -81,8 +81,8 @@ export class IngestMessage {
    * `DiskFullError` (no space left where the store lives; nothing stored is dropped).
    */
   async ingest(message: Message, sender?: Sender): Promise<IngestResult> {
-    // Object.assign, not a spread: adding properties to a spread copy took V8's slow path (about
-    // 5 us per message in bench:store, against 0.1 us), as the three stores below do.
+    // Object.assign, not a spread: adding properties to a spread copy, as the three stores below
+    // do, took V8's slow path (4 - 11 us per message in isolation, against 0.05 - 0.35 us).
     const systemProperties: Properties = Object.assign({}, message.systemProperties);
     if (sender !== undefined) {
       // The identity comes from authentication, never from what the client wrote.
