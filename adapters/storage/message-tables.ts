@@ -44,6 +44,12 @@ export interface RemovalResult {
 }
 
 export interface MessageTables {
+  /**
+   * True when `append` fixes the write's place in commit order before it returns (it runs at once,
+   * or is queued on a writer thread that commits in arrival order), so the next `append` may be
+   * called before this one resolves. Otherwise (PostgreSQL) the caller waits for each commit.
+   */
+  readonly pipelined?: boolean;
   load(): Promise<LoadedState>;
   ensureQueue(endpointId: string, priority: number): Promise<QueueRow>;
   /** One transaction: all messages then all entries. */

@@ -16,6 +16,14 @@ interface QueueState extends QueueRow {
   length: number;
 }
 
+/** An append handed to the tables: what to count once `committed` resolves. */
+interface PendingAppend {
+  offsets: number[];
+  bytes: number;
+  entries: readonly EncodedEntry[];
+  committed: Promise<void>;
+}
+
 const keyOf = (endpointId: string, priority: number): string => `${priority}\u0000${endpointId}`;
 
 function toBuffer(body: Uint8Array): Buffer {
@@ -37,7 +45,10 @@ export class SqlMessageStore extends MessageStore {
   private readonly byId = new Map<number, QueueState>();
   private nextSeq = 1;
   private bytes = 0;
+  /** Settles once the last append started is queued for commit (pipelined tables) or committed. */
   private appends: Promise<unknown> = Promise.resolve();
+  /** Settles once the last append started is committed (or failed); commits settle in call order. */
+  private lastWrite: Promise<unknown> = Promise.resolve();
 
   /** `dataSource`: a TypeORM `DataSource` or a `RawSqliteConnection` (`StorageConnection`). */
   constructor(@inject(StorageConnection) private readonly dataSource: StorageConnection) {
@@ -56,6 +67,7 @@ export class SqlMessageStore extends MessageStore {
 
   async close(): Promise<void> {
     await this.appends;
+    await this.lastWrite;
     const tables = this.tables;
     this.tables = null;
     this.opening = null;
@@ -65,13 +77,23 @@ export class SqlMessageStore extends MessageStore {
   /**
    * A full disk rejects with `DiskFullError`, an unreachable database server with
    * `StoreUnavailableError`, each naming where the store lives; nothing committed is touched.
+   * Calls are serialized (offsets follow call order). With pipelined tables (SQLite) the next call
+   * starts once this one is queued for commit, not committed, so the next group commit is encoded
+   * while this one is on its way to disk; each still resolves only after its own commit.
    */
   append(items: readonly AppendItem[]): Promise<number[]> {
-    const run = this.appends.then(() => this.appendNow(items)).catch((error: unknown) => {
+    const issued = this.appends.then(() => this.issueAppend(items));
+    const run = issued.then(async (write) => {
+      await write.committed;
+      this.committed(write);
+      return write.offsets;
+    });
+    const wrapped = run.catch((error: unknown) => {
       throw asStoreError(error, this.location(), this.dataSource.options.type === 'postgres');
     });
-    this.appends = run.catch(() => undefined);
-    return run;
+    this.appends = (this.tables?.pipelined === true ? issued : run).catch(() => undefined);
+    this.lastWrite = run.catch(() => undefined);
+    return wrapped;
   }
 
   async read(queue: QueueKey, afterOffset: number, limit: number): Promise<QueuedMessage[]> {
@@ -179,25 +201,31 @@ export class SqlMessageStore extends MessageStore {
     return this.tables;
   }
 
-  private async appendNow(items: readonly AppendItem[]): Promise<number[]> {
+  private async issueAppend(items: readonly AppendItem[]): Promise<PendingAppend> {
     const tables = this.ready();
-    // Queue ids by entry object; batches usually share a few entry shapes, so cache by key.
-    const ids = new Map<string, number>();
+    // Queue ids of the batch's entries. A batch names a few distinct queues, so a linear scan of
+    // those (no key string built per entry: that was 1/4 of this function's time in bench:store).
+    const known: QueueState[] = [];
     const queueIds: number[] = [];
     for (const item of items) {
       for (const e of item.entries) {
-        const k = keyOf(e.endpointId, e.priority);
-        let id = ids.get(k);
-        if (id === undefined) {
-          let q = this.byKey.get(k);
+        let q: QueueState | undefined;
+        for (let k = 0; k < known.length; k++) {
+          const c = known[k]!;
+          if (c.priority === e.priority && c.endpointId === e.endpointId) {
+            q = c;
+            break;
+          }
+        }
+        if (q === undefined) {
+          q = this.byKey.get(keyOf(e.endpointId, e.priority));
           if (q === undefined) {
             q = { ...(await tables.ensureQueue(e.endpointId, e.priority)), length: 0 };
             this.track(q);
           }
-          id = q.id;
-          ids.set(k, id);
+          known.push(q);
         }
-        queueIds.push(id);
+        queueIds.push(q.id);
       }
     }
     const messages: EncodedMessage[] = [];
@@ -228,10 +256,12 @@ export class SqlMessageStore extends MessageStore {
       seq++;
     }
     this.nextSeq = seq;
-    await tables.append(messages, entries);
-    this.bytes += bytes;
-    for (const e of entries) this.byId.get(e.queueId)!.length++;
-    return offsets;
+    return { offsets, bytes, entries, committed: tables.append(messages, entries) };
+  }
+
+  private committed(write: PendingAppend): void {
+    this.bytes += write.bytes;
+    for (const e of write.entries) this.byId.get(e.queueId)!.length++;
   }
 
   private track(q: QueueState): void {

@@ -17,6 +17,9 @@ const WAL_CHECKPOINT_PAGES = 1000;
 const PAGE_BYTES = 4096;
 /** WAL frames (pages) above which a PASSIVE checkpoint is followed by a RESTART one (32 MB, half of `journal_size_limit`). */
 const WAL_RESTART_FRAMES = 8000;
+/** Body buffers kept for reuse, and the largest kept (a group commit of 1 KB messages takes ~1 MB). */
+const SPARE_BODIES = 2;
+const SPARE_BODIES_MAX_BYTES = 2 * 1024 * 1024;
 /** The writer thread (a V8 isolate of its own, about 10 MB) stops after this long without a request; the next one starts it again. */
 const WRITER_IDLE_MS = 30_000;
 
@@ -36,11 +39,15 @@ const WRITER_IDLE_MS = 30_000;
  * With `synchronous = FULL` every commit fsyncs, so every write goes to the writer thread.
  */
 export class SqliteWorkerMessageTables implements MessageTables {
+  /** `append` commits inline, or posts to the writer thread (which commits in arrival order), before it returns. */
+  readonly pipelined = true;
   private readonly reader: SqliteMessageTables;
   /** Started on the first request it must run (an idle hub with small commits never starts it: memory). */
   private worker: Worker | null = null;
   private readonly workerData: { path: string; synchronous: 'NORMAL' | 'FULL' };
   private readonly pending = new Map<number, Pending>();
+  /** Body buffers the writer gave back, for the next packs (`packAppend`); dropped when the writer stops. */
+  private readonly spareBodies: ArrayBuffer[] = [];
   private nextId = 1;
   private failure: Error | null = null;
   private readonly inline: boolean;
@@ -95,7 +102,7 @@ export class SqliteWorkerMessageTables implements MessageTables {
         return;
       }
     }
-    const packed = packAppend(messages, entries);
+    const packed = packAppend(messages, entries, this.spareBodies.pop());
     await this.request({ op: 'append', ...packed }, [packed.meta.buffer as ArrayBuffer, packed.bodies, packed.entries.buffer as ArrayBuffer]);
   }
 
@@ -154,6 +161,7 @@ export class SqliteWorkerMessageTables implements MessageTables {
         worker.unref();
         this.idleAfter(worker);
       }
+      if (res.ok && res.bodies !== undefined && res.bodies.byteLength <= SPARE_BODIES_MAX_BYTES && this.spareBodies.length < SPARE_BODIES) this.spareBodies.push(res.bodies);
       if (res.ok) p.resolve(res.result);
       else p.reject(Object.assign(new Error(res.message), res.code === undefined ? {} : { code: res.code }));
     });
@@ -182,6 +190,7 @@ export class SqliteWorkerMessageTables implements MessageTables {
       this.idleTimer = null;
       if (this.worker !== worker || this.pending.size > 0) return;
       this.worker = null;
+      this.spareBodies.length = 0;
       worker.removeAllListeners('exit');
       worker.removeAllListeners('error');
       worker.postMessage({ op: 'close', id: 0 });

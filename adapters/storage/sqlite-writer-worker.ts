@@ -52,11 +52,13 @@ port.on('message', (req: WriterRequest) => {
     let response: WriterResponse;
     try {
       response = { id: req.id, ok: true, result: await handle(req) };
+      // The body buffer goes back for the next pack (its rows are committed; SQLite copied the bytes).
+      if (req.op === 'append') response.bodies = req.bodies;
     } catch (error) {
       const e = error as { message?: string; code?: string };
       response = { id: req.id, ok: false, message: e.message ?? String(error), ...(e.code === undefined ? {} : { code: e.code }) };
     }
-    port.postMessage(response);
+    port.postMessage(response, response.ok && response.bodies !== undefined ? [response.bodies] : []);
     if (req.op === 'close') port.close();
   });
 });

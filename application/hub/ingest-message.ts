@@ -22,11 +22,29 @@ export interface IngestResult {
   queues: number;
 }
 
-interface PendingWrite {
-  item: AppendItem;
-  size: number;
+/** Group commits handed to the store at once (one committing, the next queued behind it). */
+const MAX_COMMITS_IN_FLIGHT = 2;
+
+/**
+ * One group commit being filled or waiting for the store: its senders share one promise (not one
+ * each: fewer objects live per message in flight, which the young-generation GC copies).
+ */
+interface PendingBatch {
+  items: AppendItem[];
+  bytes: number;
+  committed: Promise<void>;
   resolve: () => void;
   reject: (error: unknown) => void;
+}
+
+function newBatch(): PendingBatch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const committed = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { items: [], bytes: 0, committed, resolve, reject };
 }
 
 /**
@@ -36,11 +54,16 @@ interface PendingWrite {
  */
 @injectable()
 export class IngestMessage {
-  private pending: PendingWrite[] = [];
+  /** Batches not yet handed to the store, oldest first; only the last one may still be filling. */
+  private pending: PendingBatch[] = [];
+  private filling: PendingBatch | null = null;
   private pendingBytes = 0;
   private inFlightBytes = 0;
   private flushScheduled = false;
-  private flushing: Promise<void> | null = null;
+  /** Group commits handed to the store and not yet settled. */
+  private commitsInFlight = 0;
+  /** Settles after the completion of every commit handed to the store so far (handled in order). */
+  private completions: Promise<void> = Promise.resolve();
 
   constructor(
     @inject(RouteConfig) private readonly routes: RouteConfig,
@@ -58,6 +81,7 @@ export class IngestMessage {
    * `DiskFullError` (no space left where the store lives; nothing stored is dropped).
    */
   async ingest(message: Message, sender?: Sender): Promise<IngestResult> {
+    // Not a spread (see copyProperties), nor Object.assign (it would turn a `__proto__` key into a prototype).
     const systemProperties = copyProperties(message.systemProperties);
     if (sender !== undefined) {
       // The identity comes from authentication, never from what the client wrote.
@@ -122,79 +146,98 @@ export class IngestMessage {
    * transaction.
    */
   private submit(item: AppendItem, size: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ item, size, resolve, reject });
-      this.pendingBytes += size;
-      if (this.pending.length >= this.options.maxWriteBatch) void this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        this.clock.defer(() => {
-          this.flushScheduled = false;
-          void this.flush();
-        });
-      }
-    });
+    let batch = this.filling;
+    if (batch === null) {
+      batch = newBatch();
+      this.filling = batch;
+      this.pending.push(batch);
+    }
+    batch.items.push(item);
+    batch.bytes += size;
+    this.pendingBytes += size;
+    if (batch.items.length >= this.options.maxWriteBatch) {
+      this.filling = null;
+      this.flush();
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      this.clock.defer(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+    return batch.committed;
   }
 
   /** Resolves once everything submitted so far is committed (or failed). */
   async drain(): Promise<void> {
-    while (this.pending.length > 0 || this.flushing !== null) {
-      await (this.flushing ?? this.flush());
+    while (this.pending.length > 0 || this.commitsInFlight > 0) {
+      this.flush();
+      await this.completions;
     }
   }
 
-  private flush(): Promise<void> {
-    if (this.flushing !== null) return this.flushing;
-    this.flushing = this.runFlush().finally(() => {
-      this.flushing = null;
-    });
-    return this.flushing;
+  /**
+   * Hands pending batches (up to `maxWriteBatch` each) to the store, with up to
+   * `MAX_COMMITS_IN_FLIGHT` uncommitted at once: the next batch is encoded and queued while the
+   * store commits the previous one (on the SQLite writer thread), instead of after it. Each batch
+   * still resolves only after its own commit, and completions are handled in issue order.
+   */
+  private flush(): void {
+    while (this.pending.length > 0 && this.commitsInFlight < MAX_COMMITS_IN_FLIGHT) {
+      const batch = this.pending.shift()!;
+      if (batch === this.filling) this.filling = null;
+      this.pendingBytes -= batch.bytes;
+      this.inFlightBytes += batch.bytes;
+      this.commitsInFlight++;
+      const appended = this.store.append(batch.items);
+      this.completions = this.completions.then(() =>
+        appended.then(
+          (offsets) => this.committed(batch, offsets),
+          (error: unknown) => this.failed(batch, error),
+        ),
+      );
+    }
   }
 
-  private async runFlush(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.length <= this.options.maxWriteBatch ? this.pending : this.pending.slice(0, this.options.maxWriteBatch);
-      this.pending = batch === this.pending ? [] : this.pending.slice(batch.length);
-      let bytes = 0;
-      for (const w of batch) bytes += w.size;
-      this.pendingBytes -= bytes;
-      this.inFlightBytes += bytes;
-      let offsets: number[];
-      try {
-        offsets = await this.store.append(batch.map((w) => w.item));
-      } catch (error) {
-        this.inFlightBytes -= bytes;
-        if (error instanceof DiskFullError) this.metrics.refused.inc({ reason: 'disk_full' }, batch.length);
-        else if (error instanceof StoreUnavailableError) this.metrics.refused.inc({ reason: 'store_unavailable' }, batch.length);
-        for (const w of batch) w.reject(error);
-        continue;
-      }
-      this.inFlightBytes -= bytes;
-      this.metrics.received.inc(undefined, batch.length);
-      this.metrics.storeBytes.set({}, this.store.usedBytes());
-      // Distinct queues of the batch with their new entries, so pumps that are caught up take them
-      // from memory. Matches are few, so linear scans.
-      const touched: QueueKey[] = [];
-      const committed: QueuedMessage[][] = [];
-      for (let i = 0; i < batch.length; i++) {
-        const w = batch[i]!;
-        for (const k of w.item.entries) {
-          let t = touched.findIndex((x) => x.endpointId === k.endpointId && x.priority === k.priority);
-          if (t < 0) {
-            t = touched.push({ endpointId: k.endpointId, priority: k.priority }) - 1;
-            committed.push([]);
-          }
-          committed[t]!.push({ offset: offsets[i]!, expiresAt: k.expiresAt, enqueuedAt: w.item.enqueuedAt, message: w.item.message });
+  private failed(batch: PendingBatch, error: unknown): void {
+    this.inFlightBytes -= batch.bytes;
+    this.commitsInFlight--;
+    this.flush();
+    if (error instanceof DiskFullError) this.metrics.refused.inc({ reason: 'disk_full' }, batch.items.length);
+    else if (error instanceof StoreUnavailableError) this.metrics.refused.inc({ reason: 'store_unavailable' }, batch.items.length);
+    batch.reject(error);
+  }
+
+  private committed(batch: PendingBatch, offsets: readonly number[]): void {
+    this.inFlightBytes -= batch.bytes;
+    this.commitsInFlight--;
+    // The next batch goes to the store before this one's senders resume (and submit more).
+    this.flush();
+    const items = batch.items;
+    this.metrics.received.inc(undefined, items.length);
+    this.metrics.storeBytes.set({}, this.store.usedBytes());
+    // Distinct queues of the batch with their new entries, so pumps that are caught up take them
+    // from memory. Matches are few, so linear scans.
+    const touched: QueueKey[] = [];
+    const committed: QueuedMessage[][] = [];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      for (const k of item.entries) {
+        let t = touched.findIndex((x) => x.endpointId === k.endpointId && x.priority === k.priority);
+        if (t < 0) {
+          t = touched.push({ endpointId: k.endpointId, priority: k.priority }) - 1;
+          committed.push([]);
         }
-        w.resolve();
+        committed[t]!.push({ offset: offsets[i]!, expiresAt: k.expiresAt, enqueuedAt: item.enqueuedAt, message: item.message });
       }
-      for (const q of this.store.queues()) {
-        if (touched.some((t) => t.endpointId === q.endpointId && t.priority === q.priority)) {
-          this.metrics.queueLength.set({ endpoint: q.endpointId, priority: String(q.priority) }, q.length);
-        }
-      }
-      this.metrics.enqueued(touched, committed);
-      this.signal.notify(touched, committed);
     }
+    batch.resolve();
+    for (const q of this.store.queues()) {
+      if (touched.some((t) => t.endpointId === q.endpointId && t.priority === q.priority)) {
+        this.metrics.queueLength.set({ endpoint: q.endpointId, priority: String(q.priority) }, q.length);
+      }
+    }
+    this.metrics.enqueued(touched, committed);
+    this.signal.notify(touched, committed);
   }
 }

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Message } from '../../../domain/messages/message.js';
+import { messageSize, type Message } from '../../../domain/messages/message.js';
 import { NEVER_EXPIRES } from '../../../domain/messages/store-and-forward.js';
 import { StoreFullError, type AppendItem, type MessageStore } from '../../../application/ports/message-store.js';
 import { FakeClock } from '../../support/fake-clock.js';
@@ -106,6 +106,53 @@ export function messageStoreContract(label: string, makeFixture: () => Promise<S
         await store.checkpoint(MOD, offs[4]!);
         assert.equal(store.usedBytes(), 0);
       }));
+
+    test('a message in several queues is freed with its last entry, whichever queue checkpoints or expires it last; bytes exact', async () => {
+      const fixture = await makeFixture();
+      try {
+        let { store } = await fixture.open();
+        const Q3 = { endpointId: 'third/input1', priority: 5 };
+        const make = (id: number, body: number, queues: Array<typeof UP>, expiresAt = NEVER_EXPIRES): AppendItem => ({
+          message: msg(id, body),
+          enqueuedAt: 1000,
+          entries: queues.map((q) => ({ ...q, expiresAt })),
+        });
+        // Bodies of distinct sizes, so every freed byte count names the messages freed.
+        const batch = [make(2, 100, [UP, Q3], 100), make(1, 1000, [UP, MOD, Q3]), make(3, 10_000, [MOD]), make(4, 100_000, [UP, MOD, Q3]), make(5, 7, [Q3])];
+        const size = new Map(batch.map((b) => [b.message.properties['id']!, messageSize(b.message)]));
+        const bytesOf = (...live: string[]): number => live.reduce((sum, id) => sum + size.get(id)!, 0);
+        const o = await store.append(batch);
+        const length = (q: typeof UP): number => store.queues().find((x) => x.endpointId === q.endpointId && x.priority === q.priority)!.length;
+        assert.equal(store.usedBytes(), bytesOf('1', '2', '3', '4', '5'));
+        await store.checkpoint(UP, o[3]!); // UP's entries of 2, 1, 4: every message is still in another queue
+        assert.equal(length(UP), 0);
+        assert.equal(store.usedBytes(), bytesOf('1', '2', '3', '4', '5'));
+        assert.equal(await store.removeExpired(Q3, 0, 1000), 1); // 2 expired in Q3, its last queue
+        assert.equal(store.usedBytes(), bytesOf('1', '3', '4', '5'));
+        await store.checkpoint(MOD, o[2]!); // MOD's entries of 1 and 3: 3 freed, 1 still in Q3
+        assert.equal(store.usedBytes(), bytesOf('1', '4', '5'));
+        if (options.durable) {
+          ({ store } = await fixture.open()); // bytes summed from the rows left in the database
+          assert.equal(store.usedBytes(), bytesOf('1', '4', '5'));
+        }
+        await store.checkpoint(Q3, o[3]!); // Q3's entries of 1 and 4: 1 freed, 4 still in MOD
+        assert.equal(store.usedBytes(), bytesOf('4', '5'));
+        assert.deepEqual(ids(await store.read(MOD, 0, 10)), ['4']);
+        assert.deepEqual(ids(await store.read(Q3, 0, 10)), ['5']);
+        assert.deepEqual(ids(await store.read(UP, 0, 10)), []);
+        await store.checkpoint(MOD, o[3]!);
+        assert.equal(store.usedBytes(), bytesOf('5'));
+        await store.checkpoint(Q3, o[4]!);
+        assert.equal(store.usedBytes(), 0);
+        assert.deepEqual([length(UP), length(MOD), length(Q3)], [0, 0, 0]);
+        if (options.durable) {
+          ({ store } = await fixture.open());
+          assert.equal(store.usedBytes(), 0);
+        }
+      } finally {
+        await fixture.destroy();
+      }
+    });
 
     if (options.durable) {
       test('reopening restores queues, lengths, checkpoints and bytes; new offsets follow every old one', async () => {

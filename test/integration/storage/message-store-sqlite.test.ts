@@ -6,6 +6,10 @@ import type { AppendItem } from '../../../application/ports/message-store.js';
 import type { SqliteDatabase } from '../../../adapters/storage/sqlite-database.js';
 import { messageStoreContract } from './message-store-contract.js';
 import { sqliteFixture } from '../../support/storage-fixtures.js';
+import { RawSqliteConnection } from '../../../adapters/storage/raw-sqlite-connection.js';
+import { SqliteMessageTables } from '../../../adapters/storage/sqlite-message-tables.js';
+import { SqliteWorkerMessageTables } from '../../../adapters/storage/sqlite-worker-message-tables.js';
+import { packAppend } from '../../../adapters/storage/sqlite-writer-protocol.js';
 
 messageStoreContract('SQLite (better-sqlite3, WAL)', () => sqliteFixture(), { skip: false, durable: true });
 messageStoreContract('SQLite (better-sqlite3, WAL, synchronous=FULL: every write on the writer thread)', () => sqliteFixture('full'), { skip: false, durable: true });
@@ -91,6 +95,106 @@ test('SQLite: compaction waits while a large backlog is still being delivered (i
     const after = pages();
     assert.equal(after.free, 0);
     assert.ok(after.total < during.total / 20, `file shrank to ${after.total} pages from ${during.total}`);
+  } finally {
+    await fixture.destroy();
+  }
+});
+
+test('SQLite: a checkpoint or an expiry removal runs as many statements for 1000 entries as for 1, and frees the same bytes as a message-by-message count', async () => {
+  const conn = new RawSqliteConnection(':memory:', 'normal');
+  await conn.initialize();
+  try {
+    const db = conn.driver!.databaseConnection;
+    // Counts statement executions (run/get/all) of the tables on a real connection.
+    let executed = 0;
+    const counting: SqliteDatabase = {
+      exec: (sql) => db.exec(sql),
+      pragma: (sql, options) => db.pragma(sql, options),
+      transaction: (fn) => db.transaction(fn),
+      prepare: (sql) => {
+        const s = db.prepare(sql);
+        const count = <T>(f: (...p: unknown[]) => T) => (...p: unknown[]): T => {
+          executed++;
+          return f.apply(s, p);
+        };
+        return { run: count(s.run), get: count(s.get), all: count(s.all) };
+      },
+    };
+    const tables = new SqliteMessageTables(counting);
+    const a = await tables.ensureQueue('a', 0);
+    const b = await tables.ensureQueue('b', 0);
+    const message = (seq: number, refCount: number) => ({ seq, enqueuedAt: 1, size: 100 + seq, refCount, properties: '{}', systemProperties: '{}', body: new Uint8Array(8) });
+    // Messages 1..2002 in queue a; the odd ones also in queue b.
+    const messages = Array.from({ length: 2002 }, (_, i) => message(i + 1, (i + 1) % 2 === 1 ? 2 : 1));
+    const entries = messages.flatMap((m) => (m.seq % 2 === 1 ? [{ queueId: a.id, seq: m.seq, expiresAt: 0 }, { queueId: b.id, seq: m.seq, expiresAt: 0 }] : [{ queueId: a.id, seq: m.seq, expiresAt: 0 }]));
+    await tables.append(messages, entries);
+    const sizes = (from: number, to: number, pred: (seq: number) => boolean): number => messages.filter((m) => m.seq >= from && m.seq <= to && pred(m.seq)).reduce((s, m) => s + m.size, 0);
+    const statements = async (run: () => Promise<unknown>): Promise<{ n: number; result: unknown }> => {
+      const before = executed;
+      const result = await run();
+      return { n: executed - before, result };
+    };
+    const one = await statements(() => tables.checkpoint(a.id, 1));
+    const many = await statements(() => tables.checkpoint(a.id, 1001));
+    assert.equal(many.n, one.n, `${many.n} statements for 1000 entries, ${one.n} for 1`);
+    // Only queue a's even messages (a's last reference) are freed; the odd ones stay for queue b.
+    assert.deepEqual(one.result, { entries: 1, freedBytes: 0 });
+    assert.deepEqual(many.result, { entries: 1000, freedBytes: sizes(2, 1001, (s) => s % 2 === 0) });
+    const range = await statements(() => tables.removeRange(b.id, 0, 2001));
+    assert.equal(range.n <= one.n, true, `${range.n} statements for an expiry removal of 1001 entries`);
+    // b held the last reference of its entries up to 1001 (queue a released them above); the later ones are still in a.
+    assert.deepEqual(range.result, { entries: 1001, freedBytes: sizes(1, 1001, (s) => s % 2 === 1) });
+    const rest = await tables.checkpoint(a.id, 2002);
+    assert.deepEqual(rest, { entries: 1001, freedBytes: sizes(1002, 2002, () => true) });
+    assert.deepEqual(db.prepare('SELECT count(*) AS n FROM messages').get(), { n: 0 });
+    assert.deepEqual(db.prepare('SELECT count(*) AS n FROM queue_entries').get(), { n: 0 });
+  } finally {
+    await conn.destroy();
+  }
+});
+
+test('SQLite: the next group commit is queued on the writer thread before the previous one has committed; each append resolves after its own commit', async () => {
+  const fixture = await sqliteFixture();
+  const events: string[] = [];
+  const original = SqliteWorkerMessageTables.prototype.append;
+  SqliteWorkerMessageTables.prototype.append = function (this: SqliteWorkerMessageTables, messages, entries) {
+    const first = messages[0]!.seq;
+    events.push(`queued ${first}`);
+    return original.call(this, messages, entries).then(() => {
+      events.push(`committed ${first}`);
+    });
+  };
+  try {
+    const { store } = await fixture.open();
+    // 400 KB each: above the inline limit, so both go to the writer thread.
+    const first = store.append(items(1, 400)).then((o) => (events.push(`resolved ${o[0]}`), o));
+    const second = store.append(items(401, 400)).then((o) => (events.push(`resolved ${o[0]}`), o));
+    const [a, b] = await Promise.all([first, second]);
+    assert.deepEqual(events, [`queued ${a[0]}`, `queued ${b[0]}`, `committed ${a[0]}`, `resolved ${a[0]}`, `committed ${b[0]}`, `resolved ${b[0]}`]);
+    assert.equal((await store.read(UP, 0, 1000)).length, 800);
+    assert.equal(store.queues()[0]!.length, 800);
+  } finally {
+    SqliteWorkerMessageTables.prototype.append = original;
+    await fixture.destroy();
+  }
+});
+
+test('SQLite: body buffers come back from the writer thread and are reused; bodies packed into a reused buffer round-trip exactly', async () => {
+  const message = (seq: number, bytes: number, fill: number) => ({ seq, enqueuedAt: 1, size: bytes, refCount: 1, properties: '{}', systemProperties: '{}', body: new Uint8Array(bytes).fill(fill) });
+  const spare = new ArrayBuffer(4096);
+  assert.equal(packAppend([message(1, 1000, 1), message(2, 3000, 2)], [], spare).bodies, spare, 'a spare large enough is used');
+  assert.notEqual(packAppend([message(1, 5000, 1)], [], spare).bodies, spare, 'a spare too small is not');
+  const fixture = await sqliteFixture();
+  try {
+    const { store } = await fixture.open();
+    // Writer-thread commits one after the other: each later batch is packed into the buffer the
+    // previous one gave back, over its old bytes (the later batches are smaller, then larger).
+    const batches = [items(1, 300, 1500), items(301, 200, 700), items(501, 400, 2000)];
+    for (const batch of batches) await store.append(batch);
+    const rows = await store.read(UP, 0, 1000);
+    assert.equal(rows.length, 900);
+    const expected = batches.flat();
+    rows.forEach((r, i) => assert.deepEqual(Buffer.from(r.message.body), Buffer.from(expected[i]!.message.body), `body ${i + 1}`));
   } finally {
     await fixture.destroy();
   }

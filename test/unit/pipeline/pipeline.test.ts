@@ -52,6 +52,39 @@ test('concurrent senders are group-committed: one transaction for many messages'
   assert.ok(appends.every((n) => n <= 256));
 });
 
+test('group commits are pipelined: the next batch goes to the store while one commits (two at most); each resolves only after its own commit, a failed one rejects only its senders', async () => {
+  const store = new InMemoryMessageStore();
+  const calls: Array<{ size: number; commit: (error?: Error) => void }> = [];
+  const original = store.append.bind(store);
+  store.append = (items: readonly AppendItem[]) =>
+    new Promise<number[]>((resolve, reject) => {
+      calls.push({ size: items.length, commit: (error) => (error === undefined ? original(items).then(resolve, reject) : reject(error)) });
+    });
+  const p = buildPipeline({ store, clock: new FakeClock(), routes: ROUTES, options: { maxWriteBatch: 10 } });
+  const outcome: string[] = [];
+  const sends = Array.from({ length: 30 }, (_, i) =>
+    p.ingest.ingest(telemetry(i), SENSOR).then(
+      () => outcome.push(`stored ${i}`),
+      (error: Error) => outcome.push(`${error.message} ${i}`),
+    ),
+  );
+  await settle();
+  assert.deepEqual(calls.map((c) => c.size), [10, 10], 'the second batch is handed over before the first commits; the third waits');
+  assert.deepEqual(outcome, [], 'nothing resolves before its commit');
+  calls[0]!.commit(new Error('disk gone'));
+  await settle();
+  assert.deepEqual(outcome, Array.from({ length: 10 }, (_, i) => `disk gone ${i}`));
+  assert.deepEqual(calls.map((c) => c.size), [10, 10, 10], 'the third batch goes once one of two settled');
+  calls[2]!.commit();
+  await settle();
+  assert.equal(outcome.length, 10, 'a later batch that committed first waits for the earlier one: completions keep their order');
+  calls[1]!.commit();
+  await Promise.all(sends);
+  assert.deepEqual(outcome.slice(10), Array.from({ length: 20 }, (_, i) => `stored ${10 + i}`));
+  await p.ingest.drain();
+  assert.equal(p.metrics.value('edgeport_messages_received_total'), 20);
+});
+
 test('a pump that keeps up takes new entries from memory (no read back); an unavailable endpoint leaves them on disk', async () => {
   const store = new InMemoryMessageStore();
   const reads: string[] = [];
