@@ -17,8 +17,14 @@ const WAL_CHECKPOINT_PAGES = 1000;
 const PAGE_BYTES = 4096;
 /** WAL frames (pages) above which a PASSIVE checkpoint is followed by a RESTART one (32 MB, half of `journal_size_limit`). */
 const WAL_RESTART_FRAMES = 8000;
-/** The writer thread (a V8 isolate of its own, about 10 MB) stops after this long without a request; the next one starts it again. */
-const WRITER_IDLE_MS = 30_000;
+/**
+ * The writer thread (a V8 isolate of its own, about 10 MB, and up to 16 MB of SQLite cache) stops
+ * after this long without a request; the next one starts it again. Short enough that after a burst
+ * it is gone well within a minute even when the store's 30 s sweep restarted it to compact.
+ */
+const WRITER_IDLE_MS = 10_000;
+/** Inline appends closer together than this mean messages are flowing: the writer thread is started before a burst needs it. */
+const FLOWING_MS = 100;
 
 /**
  * SQLite with large writes on a writer thread (`sqlite-writer-worker.ts`) and reads on the main
@@ -52,13 +58,15 @@ export class SqliteWorkerMessageTables implements MessageTables {
   private inlinePages = 0;
   private walCheckpointing = false;
   private idleTimer: NodeJS.Timeout | null = null;
+  /** When the last append came (`performance.now()`), to tell a flow of messages from a trickle. */
+  private lastAppendAt = Number.NEGATIVE_INFINITY;
   /** Something was written since the last `compact` (an idle hub's periodic sweep then needs no writer thread). */
   private dirty = false;
   private readonly db: SqliteDatabase;
 
   private readonly writerIdleMs: number;
 
-  /** `options.writerIdleMs`: how long the writer thread may go without a request before it stops (default 30 s). */
+  /** `options.writerIdleMs`: how long the writer thread may go without a request before it stops (default 10 s). */
   constructor(db: SqliteDatabase, path: string, synchronous: 'NORMAL' | 'FULL', options: { writerIdleMs?: number } = {}) {
     this.writerIdleMs = options.writerIdleMs ?? WRITER_IDLE_MS;
     this.db = db;
@@ -84,8 +92,12 @@ export class SqliteWorkerMessageTables implements MessageTables {
   }
 
   async append(messages: readonly EncodedMessage[], entries: readonly EncodedEntry[]): Promise<void> {
-    // Messages are flowing: start the writer thread now (in the background), before a burst needs it.
-    if (this.worker === null && this.failure === null) this.idleAfter(this.writer());
+    // Messages are flowing (a group of several, or appends in quick succession): start the writer
+    // thread now, in the background, before a burst needs it. A trickle leaves it stopped.
+    const now = performance.now();
+    const flowing = messages.length > 1 || now - this.lastAppendAt < FLOWING_MS;
+    this.lastAppendAt = now;
+    if (flowing && this.worker === null && this.failure === null) this.idleAfter(this.writer());
     if (this.canRunInline() && messages.length <= INLINE_MAX_MESSAGES) {
       let bytes = 0;
       for (const m of messages) bytes += m.body.byteLength + m.properties.length + m.systemProperties.length;
@@ -175,7 +187,11 @@ export class SqliteWorkerMessageTables implements MessageTables {
     return this.worker !== null;
   }
 
-  /** Stops `worker` once it had no request for `WRITER_IDLE_MS` (its writes are all done: nothing is pending). */
+  /**
+   * Stops `worker` once it had no request for `WRITER_IDLE_MS` (its writes are all done: nothing is
+   * pending). The store is quiet then: the main connection gives back its page cache too (filled by
+   * the pump's reads of a backlog; `shrink_memory` frees what no statement holds).
+   */
   private idleAfter(worker: Worker): void {
     this.clearIdle();
     this.idleTimer = setTimeout(() => {
@@ -185,6 +201,7 @@ export class SqliteWorkerMessageTables implements MessageTables {
       worker.removeAllListeners('exit');
       worker.removeAllListeners('error');
       worker.postMessage({ op: 'close', id: 0 });
+      this.db.pragma('shrink_memory');
     }, this.writerIdleMs);
     this.idleTimer.unref();
   }
