@@ -93,6 +93,28 @@ async function sampleRss(runtime: RuntimeProcess, maxSeconds: number, done: (sam
   }
 }
 
+/**
+ * Where a process's resident memory is (`/proc/<pid>/smaps`, MB): `[heap]` is glibc's main arena
+ * (the main thread's malloc), `anon` every other anonymous mapping (the V8 heap, thread arenas,
+ * stacks), `file` the mapped node binary and libraries; and its thread count.
+ */
+export function rssParts(pid: number): string {
+  try {
+    const parts = { heap: 0, anon: 0, file: 0 };
+    let kind: keyof typeof parts = 'anon';
+    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) kind = head[1] === '[heap]' ? 'heap' : head[1]!.startsWith('/') ? 'file' : 'anon';
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (rss) parts[kind] += Number(rss[1]) / 1024;
+    }
+    const threads = /^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return `[heap] ${parts.heap.toFixed(1)}, anon ${parts.anon.toFixed(1)}, file ${parts.file.toFixed(1)} MB, ${threads} threads`;
+  } catch {
+    return 'no /proc';
+  }
+}
+
 /** Settled: the last 6 samples (3 s) within 1 MB of each other, after at least 4 s. */
 const steady = (samples: number[]): boolean => {
   if (samples.length < 8) return false;
@@ -186,16 +208,23 @@ export async function startRoutedRuntime(extraEnv: Record<string, string> = {}):
  * RSS of `edgeport run` idle with two connected module clients, after `messages` routed A -> B
  * through it by `load`, and once it settled back (within 10 % of idle, at most `settleSeconds`).
  */
-export async function routedRuntimeRss(messages: number, load: (path: LoadPath, messages: number) => Promise<number>, settleSeconds = 60, env: Record<string, string> = {}): Promise<{ idleMb: number; peakMb: number; afterMb: number; rate: number; seconds: number }> {
+export async function routedRuntimeRss(
+  messages: number,
+  load: (path: LoadPath, messages: number) => Promise<number>,
+  settleSeconds = 60,
+  env: Record<string, string> = {},
+): Promise<{ idleMb: number; peakMb: number; afterMb: number; rate: number; seconds: number; parts: { idle: string; end: string; after: string } }> {
   const { path, runtime, stop } = await startRoutedRuntime(env);
   try {
     const idle = await sampleRss(runtime, 30, steady);
+    const idleParts = rssParts(runtime.pid);
     let peak = 0;
     const peakTimer = setInterval(() => (peak = Math.max(peak, runtime.rssBytes() ?? 0)), 250);
     const rate = await load(path, messages);
     clearInterval(peakTimer);
+    const end = rssParts(runtime.pid);
     const after = await sampleRss(runtime, settleSeconds, (samples) => (samples.at(-1) ?? Infinity) <= idle.rss * 1.1 && samples.length >= 4);
-    return { idleMb: idle.rss / MB, peakMb: peak / MB, afterMb: after.rss / MB, rate, seconds: after.seconds };
+    return { idleMb: idle.rss / MB, peakMb: peak / MB, afterMb: after.rss / MB, rate, seconds: after.seconds, parts: { idle: idleParts, end, after: rssParts(runtime.pid) } };
   } finally {
     await stop();
   }

@@ -477,6 +477,7 @@ async function runtimeMemory(): Promise<number> {
   const after = await routedRuntimeRss(RSS_MESSAGES, throughput, 60, env);
   const growth = (after.afterMb / after.idleMb - 1) * 100;
   console.log(`runtime: ${RSS_MESSAGES} messages routed A -> B at ${after.rate.toFixed(0)} msg/s: RSS idle ${after.idleMb.toFixed(1)} MB (2 clients connected), peak ${after.peakMb.toFixed(1)} MB, after ${after.afterMb.toFixed(1)} MB ${after.seconds.toFixed(1)} s later (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %, ${Math.abs(growth) <= 10 ? 'within' : 'NOT within'} 10 % of idle)`);
+  console.log(`runtime: resident parts: idle ${after.parts.idle}; at the last message ${after.parts.end}; after ${after.parts.after}`);
   return idle.idleMb;
 }
 

@@ -58,6 +58,8 @@ export class SqliteWorkerMessageTables implements MessageTables {
   private inlinePages = 0;
   private walCheckpointing = false;
   private idleTimer: NodeJS.Timeout | null = null;
+  /** `close()` was called: no idle timer may touch the connection any more. */
+  private closed = false;
   /** When the last append came (`performance.now()`), to tell a flow of messages from a trickle. */
   private lastAppendAt = Number.NEGATIVE_INFINITY;
   /** Something was written since the last `compact` (an idle hub's periodic sweep then needs no writer thread). */
@@ -144,10 +146,12 @@ export class SqliteWorkerMessageTables implements MessageTables {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.clearIdle();
     if (this.failure !== null || this.worker === null) return;
     const worker = this.worker;
     await this.request({ op: 'close' });
+    this.worker = null;
     await worker.terminate();
   }
 
@@ -187,6 +191,11 @@ export class SqliteWorkerMessageTables implements MessageTables {
     return this.worker !== null;
   }
 
+  /** A timer will stop the writer thread when it stays idle (diagnostics and tests). */
+  get idleTimerArmed(): boolean {
+    return this.idleTimer !== null;
+  }
+
   /**
    * Stops `worker` once it had no request for `WRITER_IDLE_MS` (its writes are all done: nothing is
    * pending). The store is quiet then: the main connection gives back its page cache too (filled by
@@ -194,14 +203,20 @@ export class SqliteWorkerMessageTables implements MessageTables {
    */
   private idleAfter(worker: Worker): void {
     this.clearIdle();
+    // Closing: the close request's own reply must not arm a timer that outlives the connection.
+    if (this.closed) return;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
-      if (this.worker !== worker || this.pending.size > 0) return;
+      if (this.closed || this.worker !== worker || this.pending.size > 0) return;
       this.worker = null;
       worker.removeAllListeners('exit');
       worker.removeAllListeners('error');
       worker.postMessage({ op: 'close', id: 0 });
-      this.db.pragma('shrink_memory');
+      try {
+        this.db.pragma('shrink_memory');
+      } catch {
+        // Best effort: a connection closed without close() (a failed start) has no cache to give back.
+      }
     }, this.writerIdleMs);
     this.idleTimer.unref();
   }

@@ -69,3 +69,28 @@ test('SQLite writer thread: not started by an idle store (nor by its periodic co
     await fixture.destroy();
   }
 });
+
+test('SQLite writer thread: closing the tables while the writer runs leaves no idle timer that would touch the closed connection', async () => {
+  const fixture = await sqliteFixture();
+  try {
+    await fixture.open();
+    await fixture.shut();
+    const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => SqliteDatabase & { close(): void };
+    const conn = new Database(fixture.path);
+    conn.pragma('journal_mode = WAL');
+    const tables = new SqliteWorkerMessageTables(conn, fixture.path, 'NORMAL', { writerIdleMs: 60_000 });
+    await tables.load();
+    const queue = await tables.ensureQueue('$upstream', 0);
+    await tables.append([message(1, 100), message(2, 100)], [1, 2].map((seq) => ({ queueId: queue.id, seq, expiresAt: NEVER_EXPIRES })));
+    assert.equal(tables.writerRunning, true);
+    assert.equal(tables.idleTimerArmed, true, 'a running writer has its idle timer');
+    await tables.close();
+    conn.close();
+    // Before the fix the close request's reply armed the idle timer again, and when it fired its
+    // shrink_memory threw on the closed connection: an uncaught exception in a timer.
+    assert.equal(tables.writerRunning, false, 'close() stops the writer thread and forgets it');
+    assert.equal(tables.idleTimerArmed, false, 'no idle timer outlives close()');
+  } finally {
+    await fixture.destroy();
+  }
+});
