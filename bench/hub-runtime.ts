@@ -11,7 +11,7 @@
  *   within 10 % of the idle figure with the two clients connected (or `settleSeconds` passed).
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,23 @@ export function launcherNodeFlags(): string[] {
   const match = /^#!\S*env(?: -S)? node(.*)$/.exec(first);
   return (match?.[1] ?? '').split(' ').filter((a) => a !== '');
 }
+
+/**
+ * Environment that makes the runtime allocate with `allocator`: `glibc` (the system's malloc, as
+ * the launcher runs it) or `jemalloc` (preloaded from the system's libjemalloc2, with a background
+ * thread that returns freed pages to the system; docs/operations.md "Memory").
+ */
+export function allocatorEnv(allocator: string): Record<string, string> {
+  if (allocator === 'glibc') return {};
+  if (allocator !== 'jemalloc') throw new Error(`--allocator=${allocator}: expected glibc or jemalloc`);
+  const candidates = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib/arm-linux-gnueabihf', '/usr/lib64', '/usr/lib'].map((d) => join(d, 'libjemalloc.so.2'));
+  const lib = candidates.find((f) => existsSync(f));
+  if (lib === undefined) throw new Error(`--allocator=jemalloc: no libjemalloc.so.2 in ${candidates.join(', ')} (apt-get install libjemalloc2)`);
+  return { LD_PRELOAD: lib, MALLOC_CONF: JEMALLOC_CONF };
+}
+
+/** The jemalloc settings measured (docs/performance.md "Memory after a burst"). */
+export const JEMALLOC_CONF = 'background_thread:true,dirty_decay_ms:5000,muzzy_decay_ms:0';
 
 async function loopbackEnv(dir: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
   return {
@@ -76,6 +93,28 @@ async function sampleRss(runtime: RuntimeProcess, maxSeconds: number, done: (sam
   }
 }
 
+/**
+ * Where a process's resident memory is (`/proc/<pid>/smaps`, MB): `[heap]` is glibc's main arena
+ * (the main thread's malloc), `anon` every other anonymous mapping (the V8 heap, thread arenas,
+ * stacks), `file` the mapped node binary and libraries; and its thread count.
+ */
+export function rssParts(pid: number): string {
+  try {
+    const parts = { heap: 0, anon: 0, file: 0 };
+    let kind: keyof typeof parts = 'anon';
+    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) kind = head[1] === '[heap]' ? 'heap' : head[1]!.startsWith('/') ? 'file' : 'anon';
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (rss) parts[kind] += Number(rss[1]) / 1024;
+    }
+    const threads = /^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return `[heap] ${parts.heap.toFixed(1)}, anon ${parts.anon.toFixed(1)}, file ${parts.file.toFixed(1)} MB, ${threads} threads`;
+  } catch {
+    return 'no /proc';
+  }
+}
+
 /** Settled: the last 6 samples (3 s) within 1 MB of each other, after at least 4 s. */
 const steady = (samples: number[]): boolean => {
   if (samples.length < 8) return false;
@@ -84,10 +123,10 @@ const steady = (samples: number[]): boolean => {
 };
 
 /** Idle RSS of `edgeport run` with embedded defaults: first start (creates the data directory), then the measured second start. */
-export async function idleRuntimeRss(options: { docker?: boolean } = {}): Promise<{ idleMb: number; firstStartMb: number; detail: string }> {
+export async function idleRuntimeRss(options: { docker?: boolean; env?: Record<string, string> } = {}): Promise<{ idleMb: number; firstStartMb: number; detail: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'edgeport-bench-rss-'));
   try {
-    const extra: Record<string, string> = options.docker === true ? { EDGEPORT_AGENT_RUNTIME: 'auto', EDGEPORT_AGENT_DOCKER_INSTANCE: 'perf-bench' } : {};
+    const extra: Record<string, string> = { ...options.env, ...(options.docker === true ? { EDGEPORT_AGENT_RUNTIME: 'auto', EDGEPORT_AGENT_DOCKER_INSTANCE: 'perf-bench' } : {}) };
     const first = await started(await loopbackEnv(dir, extra), dir);
     const firstRss = await sampleRss(first, 20, steady);
     await first.stop();
@@ -115,7 +154,8 @@ export interface RoutedRuntime {
   stop(): Promise<void>;
 }
 
-export async function startRoutedRuntime(): Promise<RoutedRuntime> {
+/** `extraEnv`: more environment for the runtime process (e.g. `allocatorEnv`). */
+export async function startRoutedRuntime(extraEnv: Record<string, string> = {}): Promise<RoutedRuntime> {
   const dir = await mkdtemp(join(tmpdir(), 'edgeport-bench-rss-'));
   let runtime: RuntimeProcess | undefined;
   const clients: MqttClient[] = [];
@@ -129,7 +169,7 @@ export async function startRoutedRuntime(): Promise<RoutedRuntime> {
     const route = 'FROM /messages/modules/A/outputs/output1 INTO BrokeredEndpoint("/modules/B/inputs/input1")';
     await writeFile(manifest, JSON.stringify({ modulesContent: { $edgeAgent: { 'properties.desired': { schemaVersion: '1.1', modules: {} } }, $edgeHub: { 'properties.desired': { schemaVersion: '1.1', routes: { r: route }, storeAndForwardConfiguration: { timeToLiveSecs: 7200 } } } } }));
     const plainPort = await freePort();
-    const env = await loopbackEnv(dir, { EDGEPORT_AGENT_MANIFEST: manifest, EDGEPORT_HUB_MQTT_PLAIN_PORT: String(plainPort) });
+    const env = await loopbackEnv(dir, { ...extraEnv, EDGEPORT_AGENT_MANIFEST: manifest, EDGEPORT_HUB_MQTT_PLAIN_PORT: String(plainPort) });
     const key = randomBytes(32).toString('base64');
     const base: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EDGEPORT_')) base[k] = v;
@@ -168,16 +208,23 @@ export async function startRoutedRuntime(): Promise<RoutedRuntime> {
  * RSS of `edgeport run` idle with two connected module clients, after `messages` routed A -> B
  * through it by `load`, and once it settled back (within 10 % of idle, at most `settleSeconds`).
  */
-export async function routedRuntimeRss(messages: number, load: (path: LoadPath, messages: number) => Promise<number>, settleSeconds = 60): Promise<{ idleMb: number; peakMb: number; afterMb: number; rate: number; seconds: number }> {
-  const { path, runtime, stop } = await startRoutedRuntime();
+export async function routedRuntimeRss(
+  messages: number,
+  load: (path: LoadPath, messages: number) => Promise<number>,
+  settleSeconds = 60,
+  env: Record<string, string> = {},
+): Promise<{ idleMb: number; peakMb: number; afterMb: number; rate: number; seconds: number; parts: { idle: string; end: string; after: string } }> {
+  const { path, runtime, stop } = await startRoutedRuntime(env);
   try {
     const idle = await sampleRss(runtime, 30, steady);
+    const idleParts = rssParts(runtime.pid);
     let peak = 0;
     const peakTimer = setInterval(() => (peak = Math.max(peak, runtime.rssBytes() ?? 0)), 250);
     const rate = await load(path, messages);
     clearInterval(peakTimer);
+    const end = rssParts(runtime.pid);
     const after = await sampleRss(runtime, settleSeconds, (samples) => (samples.at(-1) ?? Infinity) <= idle.rss * 1.1 && samples.length >= 4);
-    return { idleMb: idle.rss / MB, peakMb: peak / MB, afterMb: after.rss / MB, rate, seconds: after.seconds };
+    return { idleMb: idle.rss / MB, peakMb: peak / MB, afterMb: after.rss / MB, rate, seconds: after.seconds, parts: { idle: idleParts, end, after: rssParts(runtime.pid) } };
   } finally {
     await stop();
   }

@@ -1,6 +1,8 @@
 /**
  * Hub benchmark: `npm run bench:hub [-- --messages=20000 --window=500 --body=1024 --rounds=3 --rate=1000 --seconds=5 --warmup=1 --idle=1000]`
- * (diagnostics: `--diag=1`, `--skip=bare|routed`, `--nodelay=1`, `--batch=N`, `--sync=full`; docs/mqtt-hub.md).
+ * (diagnostics: `--diag=1`, `--skip=bare|routed`, `--nodelay=1`, `--batch=N`, `--sync=full`; docs/mqtt-hub.md;
+ * `--only=memory`: only the RSS of a spawned `edgeport run`, idle and after `--rss-messages`, `--allocator=jemalloc` to
+ * preload jemalloc into it; docs/performance.md).
  * Same transport (plain TCP, `noDelay`), same MQTT.js 5 clients (3.1.1, QoS 1), same process:
  * - bare: an aedes 1.2 broker with default in-memory persistence; a publisher and a subscriber on
  *   one topic; QoS 1 both ways.
@@ -47,7 +49,7 @@ import { storageModule } from '../infrastructure/composition/storage-module.js';
 import { secretsModule } from '../infrastructure/composition/secrets-module.js';
 import { arg } from './bench-args.js';
 import { dashboardCost } from './hub-dashboard.js';
-import { idleRuntimeRss, routedRuntimeRss, startRoutedRuntime } from './hub-runtime.js';
+import { allocatorEnv, idleRuntimeRss, routedRuntimeRss, startRoutedRuntime } from './hub-runtime.js';
 import { HUB, QuietLogger, sas } from './hub-support.js';
 
 const MESSAGES = arg('messages', 20_000);
@@ -72,6 +74,10 @@ const IDLE = arg('idle', 1000);
 const NO_DELAY = arg('nodelay', 0) === 1;
 /** `--sync=full`: the hub's `storage.sync` (default normal, as in `edgeport run`). */
 const SYNC = process.argv.includes('--sync=full') ? 'full' : 'normal';
+/** `--only=memory`: only the runtime memory part (idle RSS, RSS after `--rss-messages`), no throughput, latency or dashboard rounds. */
+const ONLY_MEMORY = process.argv.includes('--only=memory');
+/** `--allocator=jemalloc`: the runtime memory part with jemalloc preloaded (default `glibc`, as the launcher runs it). */
+const ALLOCATOR = process.argv.find((a) => a.startsWith('--allocator='))?.slice('--allocator='.length) ?? 'glibc';
 
 interface Path {
   diag?: () => string;
@@ -458,7 +464,29 @@ async function idleClients(): Promise<{ heapPerClient: number; rssPerClient: num
 
 const median = (values: number[]): number => (values.length === 0 ? Number.NaN : [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!);
 
+/** The runtime memory part: idle RSS of `edgeport run`, then RSS after `RSS_MESSAGES` routed through it. Returns the idle figure (MB). */
+async function runtimeMemory(): Promise<number> {
+  const env = allocatorEnv(ALLOCATOR);
+  if (ALLOCATOR !== 'glibc') console.log(`runtime: allocator ${ALLOCATOR} (${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')})`);
+  const idle = await idleRuntimeRss({ env });
+  console.log(`runtime: edgeport run (embedded defaults, agent.runtime = process, no modules) idles at ${idle.idleMb.toFixed(1)} MB RSS (first start, creating its certificates: ${idle.firstStartMb.toFixed(1)} MB; ${idle.detail})`);
+  if (process.argv.includes('--docker-rss=1')) {
+    const docker = await idleRuntimeRss({ docker: true, env });
+    console.log(`runtime: with agent.runtime = auto and a Docker engine answering (dockerode loaded): ${docker.idleMb.toFixed(1)} MB RSS`);
+  }
+  const after = await routedRuntimeRss(RSS_MESSAGES, throughput, 60, env);
+  const growth = (after.afterMb / after.idleMb - 1) * 100;
+  console.log(`runtime: ${RSS_MESSAGES} messages routed A -> B at ${after.rate.toFixed(0)} msg/s: RSS idle ${after.idleMb.toFixed(1)} MB (2 clients connected), peak ${after.peakMb.toFixed(1)} MB, after ${after.afterMb.toFixed(1)} MB ${after.seconds.toFixed(1)} s later (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %, ${Math.abs(growth) <= 10 ? 'within' : 'NOT within'} 10 % of idle)`);
+  console.log(`runtime: resident parts: idle ${after.parts.idle}; at the last message ${after.parts.end}; after ${after.parts.after}`);
+  return idle.idleMb;
+}
+
 async function main(): Promise<void> {
+  if (ONLY_MEMORY) {
+    const idleMb = await runtimeMemory();
+    console.log(`hub: memory only (idle RSS = ${idleMb.toFixed(0)} MB)`);
+    return;
+  }
   const bare: number[] = [];
   const routed: number[] = [];
   const mosquitto: number[] = [];
@@ -516,19 +544,7 @@ async function main(): Promise<void> {
     p99.set(rate, lat.p99);
     console.log(`routed latency at ${rate} msg/s for ${SECONDS} s (after ${WARMUP} s warm-up): p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.count} messages); publish-to-PUBACK p50 ${lat.ackP50.toFixed(2)} ms, p99 ${lat.ackP99.toFixed(2)} ms`);
   }
-  let idleRss = Number.NaN;
-  if (RSS_MESSAGES > 0) {
-    const idle = await idleRuntimeRss();
-    idleRss = idle.idleMb;
-    console.log(`runtime: edgeport run (embedded defaults, agent.runtime = process, no modules) idles at ${idle.idleMb.toFixed(1)} MB RSS (first start, creating its certificates: ${idle.firstStartMb.toFixed(1)} MB; ${idle.detail})`);
-    if (process.argv.includes('--docker-rss=1')) {
-      const docker = await idleRuntimeRss({ docker: true });
-      console.log(`runtime: with agent.runtime = auto and a Docker engine answering (dockerode loaded): ${docker.idleMb.toFixed(1)} MB RSS`);
-    }
-    const after = await routedRuntimeRss(RSS_MESSAGES, throughput);
-    const growth = (after.afterMb / after.idleMb - 1) * 100;
-    console.log(`runtime: ${RSS_MESSAGES} messages routed A -> B at ${after.rate.toFixed(0)} msg/s: RSS idle ${after.idleMb.toFixed(1)} MB (2 clients connected), peak ${after.peakMb.toFixed(1)} MB, after ${after.afterMb.toFixed(1)} MB ${after.seconds.toFixed(1)} s later (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} %, ${Math.abs(growth) <= 10 ? 'within' : 'NOT within'} 10 % of idle)`);
-  }
+  const idleRss = RSS_MESSAGES > 0 ? await runtimeMemory() : Number.NaN;
   const bareMedian = median(bare);
   const routedMedian = median(routed);
   const mosquittoMedian = MOSQUITTO ? median(mosquitto) : Number.NaN;

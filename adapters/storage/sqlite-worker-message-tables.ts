@@ -20,8 +20,14 @@ const WAL_RESTART_FRAMES = 8000;
 /** Body buffers kept for reuse, and the largest kept (a group commit of 1 KB messages takes ~1 MB). */
 const SPARE_BODIES = 2;
 const SPARE_BODIES_MAX_BYTES = 2 * 1024 * 1024;
-/** The writer thread (a V8 isolate of its own, about 10 MB) stops after this long without a request; the next one starts it again. */
-const WRITER_IDLE_MS = 30_000;
+/**
+ * The writer thread (a V8 isolate of its own, about 10 MB, and up to 16 MB of SQLite cache) stops
+ * after this long without a request; the next one starts it again. Short enough that after a burst
+ * it is gone well within a minute even when the store's 30 s sweep restarted it to compact.
+ */
+const WRITER_IDLE_MS = 10_000;
+/** Inline appends closer together than this mean messages are flowing: the writer thread is started before a burst needs it. */
+const FLOWING_MS = 100;
 
 /**
  * SQLite with large writes on a writer thread (`sqlite-writer-worker.ts`) and reads on the main
@@ -59,13 +65,17 @@ export class SqliteWorkerMessageTables implements MessageTables {
   private inlinePages = 0;
   private walCheckpointing = false;
   private idleTimer: NodeJS.Timeout | null = null;
+  /** `close()` was called: no idle timer may touch the connection any more. */
+  private closed = false;
+  /** When the last append came (`performance.now()`), to tell a flow of messages from a trickle. */
+  private lastAppendAt = Number.NEGATIVE_INFINITY;
   /** Something was written since the last `compact` (an idle hub's periodic sweep then needs no writer thread). */
   private dirty = false;
   private readonly db: SqliteDatabase;
 
   private readonly writerIdleMs: number;
 
-  /** `options.writerIdleMs`: how long the writer thread may go without a request before it stops (default 30 s). */
+  /** `options.writerIdleMs`: how long the writer thread may go without a request before it stops (default 10 s). */
   constructor(db: SqliteDatabase, path: string, synchronous: 'NORMAL' | 'FULL', options: { writerIdleMs?: number } = {}) {
     this.writerIdleMs = options.writerIdleMs ?? WRITER_IDLE_MS;
     this.db = db;
@@ -91,8 +101,12 @@ export class SqliteWorkerMessageTables implements MessageTables {
   }
 
   async append(messages: readonly EncodedMessage[], entries: readonly EncodedEntry[]): Promise<void> {
-    // Messages are flowing: start the writer thread now (in the background), before a burst needs it.
-    if (this.worker === null && this.failure === null) this.idleAfter(this.writer());
+    // Messages are flowing (a group of several, or appends in quick succession): start the writer
+    // thread now, in the background, before a burst needs it. A trickle leaves it stopped.
+    const now = performance.now();
+    const flowing = messages.length > 1 || now - this.lastAppendAt < FLOWING_MS;
+    this.lastAppendAt = now;
+    if (flowing && this.worker === null && this.failure === null) this.idleAfter(this.writer());
     if (this.canRunInline() && messages.length <= INLINE_MAX_MESSAGES) {
       let bytes = 0;
       for (const m of messages) bytes += m.body.byteLength + m.properties.length + m.systemProperties.length;
@@ -139,10 +153,12 @@ export class SqliteWorkerMessageTables implements MessageTables {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.clearIdle();
     if (this.failure !== null || this.worker === null) return;
     const worker = this.worker;
     await this.request({ op: 'close' });
+    this.worker = null;
     await worker.terminate();
   }
 
@@ -183,17 +199,33 @@ export class SqliteWorkerMessageTables implements MessageTables {
     return this.worker !== null;
   }
 
-  /** Stops `worker` once it had no request for `WRITER_IDLE_MS` (its writes are all done: nothing is pending). */
+  /** A timer will stop the writer thread when it stays idle (diagnostics and tests). */
+  get idleTimerArmed(): boolean {
+    return this.idleTimer !== null;
+  }
+
+  /**
+   * Stops `worker` once it had no request for `WRITER_IDLE_MS` (its writes are all done: nothing is
+   * pending). The store is quiet then: the main connection gives back its page cache too (filled by
+   * the pump's reads of a backlog; `shrink_memory` frees what no statement holds).
+   */
   private idleAfter(worker: Worker): void {
     this.clearIdle();
+    // Closing: the close request's own reply must not arm a timer that outlives the connection.
+    if (this.closed) return;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
-      if (this.worker !== worker || this.pending.size > 0) return;
+      if (this.closed || this.worker !== worker || this.pending.size > 0) return;
       this.worker = null;
       this.spareBodies.length = 0;
       worker.removeAllListeners('exit');
       worker.removeAllListeners('error');
       worker.postMessage({ op: 'close', id: 0 });
+      try {
+        this.db.pragma('shrink_memory');
+      } catch {
+        // Best effort: a connection closed without close() (a failed start) has no cache to give back.
+      }
     }, this.writerIdleMs);
     this.idleTimer.unref();
   }

@@ -19,7 +19,7 @@ async function until(what: string, probe: () => boolean): Promise<void> {
   }
 }
 
-test('SQLite writer thread: not started by an idle store (nor by its periodic compaction), started by the first append, stopped when idle and started again by a large write', async () => {
+test('SQLite writer thread: not started by an idle store (nor by its periodic compaction) nor by a trickle, started when messages flow, stopped when idle (the main connection shrinking its cache) and started again by a large write', async () => {
   const fixture = await sqliteFixture();
   try {
     // Creates the schema (migrations), then a connection of our own on the same file.
@@ -29,6 +29,12 @@ test('SQLite writer thread: not started by an idle store (nor by its periodic co
     const conn = new Database(fixture.path);
     conn.pragma('journal_mode = WAL');
     conn.pragma('synchronous = NORMAL');
+    const pragmas: string[] = [];
+    const pragma = conn.pragma.bind(conn);
+    conn.pragma = (sql, options) => {
+      pragmas.push(sql);
+      return pragma(sql, options);
+    };
     const tables = new SqliteWorkerMessageTables(conn, fixture.path, 'NORMAL', { writerIdleMs: 200 });
     try {
       const state = await tables.load();
@@ -40,18 +46,50 @@ test('SQLite writer thread: not started by an idle store (nor by its periodic co
       assert.equal(tables.writerRunning, false, 'loading and a small inline write start no thread');
       const entry = (seq: number): EncodedEntry => ({ queueId: queue.id, seq, expiresAt: NEVER_EXPIRES });
       await tables.append([message(1, 100)], [entry(1)]);
-      assert.equal(tables.writerRunning, true, 'the first append starts the writer thread in the background');
+      assert.equal(tables.writerRunning, false, 'a lone small append (a trickle) runs inline and starts no thread');
+      await tables.append([message(2, 100)], [entry(2)]);
+      assert.equal(tables.writerRunning, true, 'a second append right after the first: messages flow, the writer thread starts in the background');
+      assert.equal(pragmas.includes('shrink_memory'), false);
       await until('the idle writer thread to stop', () => !tables.writerRunning);
+      assert.equal(pragmas.includes('shrink_memory'), true, 'the main connection gave back its page cache when the store went quiet');
+      await tables.append([message(3, 100), message(4, 100)], [entry(3), entry(4)]);
+      assert.equal(tables.writerRunning, true, 'a group of messages in one append also means they flow');
+      await until('the idle writer thread to stop again', () => !tables.writerRunning);
       // 64 messages: over the inline limit, so the write itself needs the thread again.
-      const many = Array.from({ length: 64 }, (_, i) => message(2 + i, 4096));
-      await tables.append(many, many.map((m, i) => entry(2 + i)));
+      const many = Array.from({ length: 64 }, (_, i) => message(5 + i, 4096));
+      await tables.append(many, many.map((m, i) => entry(5 + i)));
       assert.equal(tables.writerRunning, true);
       const rows = await tables.read(queue.id, 0, 100);
-      assert.deepEqual(rows.map((r) => r.seq), Array.from({ length: 65 }, (_, i) => i + 1), 'every write reached the database in order');
+      assert.deepEqual(rows.map((r) => r.seq), Array.from({ length: 68 }, (_, i) => i + 1), 'every write reached the database in order');
     } finally {
       await tables.close();
       conn.close();
     }
+  } finally {
+    await fixture.destroy();
+  }
+});
+
+test('SQLite writer thread: closing the tables while the writer runs leaves no idle timer that would touch the closed connection', async () => {
+  const fixture = await sqliteFixture();
+  try {
+    await fixture.open();
+    await fixture.shut();
+    const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => SqliteDatabase & { close(): void };
+    const conn = new Database(fixture.path);
+    conn.pragma('journal_mode = WAL');
+    const tables = new SqliteWorkerMessageTables(conn, fixture.path, 'NORMAL', { writerIdleMs: 60_000 });
+    await tables.load();
+    const queue = await tables.ensureQueue('$upstream', 0);
+    await tables.append([message(1, 100), message(2, 100)], [1, 2].map((seq) => ({ queueId: queue.id, seq, expiresAt: NEVER_EXPIRES })));
+    assert.equal(tables.writerRunning, true);
+    assert.equal(tables.idleTimerArmed, true, 'a running writer has its idle timer');
+    await tables.close();
+    conn.close();
+    // Before the fix the close request's reply armed the idle timer again, and when it fired its
+    // shrink_memory threw on the closed connection: an uncaught exception in a timer.
+    assert.equal(tables.writerRunning, false, 'close() stops the writer thread and forgets it');
+    assert.equal(tables.idleTimerArmed, false, 'no idle timer outlives close()');
   } finally {
     await fixture.destroy();
   }
