@@ -80,6 +80,9 @@ export class AmqpServer {
   private nextConnection = 0;
   private readonly limits: ConnectionLimits;
   private readonly maxFrameSize: number;
+  /** Per-delivery events handled on each link (`onLinkOpen`). */
+  private readonly receiverEvents: ReadonlyArray<readonly [string, (ctx: EventContext) => void]>;
+  private readonly senderEvents: ReadonlyArray<readonly [string, (ctx: EventContext) => void]>;
   /** The connection whose bytes rhea is reading now: a SASL mechanism is created (synchronously) for it. */
   private reading: ConnectionState | undefined;
 
@@ -117,11 +120,19 @@ export class AmqpServer {
     c.on('sender_error', (ctx: EventContext) => this.log.debug('link error', { error: describeError(ctx.sender?.error) }));
     c.on('receiver_error', (ctx: EventContext) => this.log.debug('link error', { error: describeError(ctx.receiver?.error) }));
     c.on('session_error', (ctx: EventContext) => this.log.debug('session error', { error: describeError(ctx.session?.error) }));
-    c.on('message', (ctx: EventContext) => this.onMessage(ctx));
-    c.on('sendable', (ctx: EventContext) => this.links.flush(this.links.get(ctx.sender)));
-    c.on('accepted', (ctx: EventContext) => this.links.onOutcome(ctx, 'accepted'));
-    c.on('rejected', (ctx: EventContext) => this.links.onOutcome(ctx, 'rejected'));
-    c.on('released', (ctx: EventContext) => this.links.onOutcome(ctx, 'released'));
+    this.receiverEvents = [
+      ['message', (ctx: EventContext) => this.onMessage(ctx)],
+      ['settled', () => {}],
+    ];
+    this.senderEvents = [
+      ['sendable', (ctx: EventContext) => this.links.flush(this.links.get(ctx.sender))],
+      ['accepted', (ctx: EventContext) => this.links.onOutcome(ctx, 'accepted')],
+      ['rejected', (ctx: EventContext) => this.links.onOutcome(ctx, 'rejected')],
+      ['released', (ctx: EventContext) => this.links.onOutcome(ctx, 'released')],
+      ['settled', () => {}],
+    ];
+    // The same handlers on the container, for links that open before `onLinkOpen` adds them to the link.
+    for (const [name, handler] of [...this.receiverEvents, ...this.senderEvents]) if (name !== 'settled') c.on(name, handler);
     c.on('disconnected', (ctx: EventContext) => this.onConnectionGone(ctx.connection, 'disconnected'));
     // rhea re-emits unhandled protocol errors on the container; an unhandled 'error' would throw.
     c.on('error', (error: unknown) => this.log.debug('amqp error', { error: errorText(error) }));
@@ -291,6 +302,11 @@ export class AmqpServer {
   }
 
   private onLinkOpen(connection: Connection, link: Parameters<AmqpLinks['onLinkOpen']>[1]): void {
+    // rhea passes a link's events up link -> session -> connection -> container, copying the
+    // listener list and logging at every level: the per-delivery ones stop at the link (the same
+    // handlers as the container's; 'settled' has none).
+    const events = link.is_receiver() ? this.receiverEvents : this.senderEvents;
+    if (link.listenerCount('settled') === 0) for (const [name, handler] of events) link.on(name, handler);
     const state = this.connections.get(connection);
     if (state !== undefined) this.links.onLinkOpen(state, link);
   }
