@@ -53,11 +53,11 @@ let scratch: RheaWriter | undefined;
 const COPY_BELOW = 512;
 
 /**
- * `frames.write_frame(frame)` of rhea 3, as the chunks to write: one exact-size buffer, or (a
- * payload of `COPY_BELOW` bytes or more) the frame's head and the payload itself, uncopied (the
- * server corks its sockets, so both leave in one `writev`).
+ * `frames.write_frame(frame)` of rhea 3, as the chunks to write: one exact-size buffer, or (with
+ * `split`, a payload of `COPY_BELOW` bytes or more) the frame's head and the payload itself,
+ * uncopied (the server corks its sockets, so both leave in one `writev`).
  */
-export function writeFrame(frame: RheaFrame): Buffer[] {
+export function writeFrame(frame: RheaFrame, split = false): Buffer[] {
   const writer = (scratch ??= new Writer(Buffer.allocUnsafe(SCRATCH_BYTES)));
   writer.position = 0;
   writer.skip(4); // the size, filled in below
@@ -70,7 +70,7 @@ export function writeFrame(frame: RheaFrame): Buffer[] {
   if (frame.performative !== undefined) writer.write(frame.performative);
   const head = writer.position;
   const size = head + (payload?.length ?? 0);
-  const separate = payload !== undefined && payload.length >= COPY_BELOW;
+  const separate = split && payload !== undefined && payload.length >= COPY_BELOW;
   const out = Buffer.allocUnsafe(separate ? head : size);
   writer.buffer.copy(out, 0, 0, head);
   out.writeUInt32BE(size, 0);
@@ -83,8 +83,10 @@ export function writeFrame(frame: RheaFrame): Buffer[] {
  * Makes a connection's AMQP transport write its frames with `writeFrame` (rhea's `Transport.write`
  * with its frame encoder swapped; the protocol header, written once, stays rhea's). Only this
  * connection object changes; rhea's modules and other connections in the process are untouched.
+ * `split`: large payloads go as separate chunks (a socket that gathers chunks in one `writev`; not
+ * a WebSocket stream, where every chunk would become a message of its own).
  */
-export function useExactFrameBuffers(connection: unknown): void {
+export function useExactFrameBuffers(connection: unknown, split: boolean): void {
   const transport = (connection as { amqp_transport: RheaTransport }).amqp_transport;
   const write = transport.write;
   transport.write = function (this: RheaTransport, socket) {
@@ -95,7 +97,7 @@ export function useExactFrameBuffers(connection: unknown): void {
     // As rhea's loop: frames queued while writing are written in this call too.
     for (let i = 0; i < this.pending.length; i++) {
       const frame = this.pending[i]!;
-      for (const chunk of writeFrame(frame)) socket.write(chunk);
+      for (const chunk of writeFrame(frame, split)) socket.write(chunk);
       if (frame.performative !== undefined) rheaLog.frames('[%s]:%s -> %s %j', this.identifier, frame.channel, frame.performative.constructor, frame.performative, frame.payload ?? '');
       else rheaLog.frames('[%s]:%s -> empty', this.identifier, frame.channel);
     }

@@ -53,9 +53,9 @@ export interface AmqpServerOptions {
 const DEFAULT_CREDIT = 1000;
 /**
  * The message format the transfer hook puts on standard-format (0) transfers so rhea hands their
- * bytes over undecoded (rhea decodes format 0 only). A null format is no format a client sends
- * (AMQP 1.0 §2.7.5 requires one on a delivery's first transfer; rhea would hand such bytes over
- * undecoded too).
+ * bytes over undecoded (rhea decodes format 0 only, and hands over any other format's bytes). AMQP
+ * 1.0 §2.7.5 requires a format on a delivery's first transfer; a client that writes an explicit
+ * null there is now read as format 0 (before, rhea handed its bytes over as an unknown format).
  */
 const UNDECODED_FORMAT = null;
 /** IoT Hub's and Microsoft.Azure.Amqp's default `max-frame-size`: a 256 KB message goes in a few frames. */
@@ -131,7 +131,7 @@ export class AmqpServer {
       ['released', (ctx: EventContext) => this.links.onOutcome(ctx, 'released')],
       ['settled', () => {}],
     ];
-    // The same handlers on the container, for links that open before `onLinkOpen` adds them to the link.
+    // The same handlers stay on the container: an event no link handles still reaches them.
     for (const [name, handler] of [...this.receiverEvents, ...this.senderEvents]) if (name !== 'settled') c.on(name, handler);
     c.on('disconnected', (ctx: EventContext) => this.onConnectionGone(ctx.connection, 'disconnected'));
     // rhea re-emits unhandled protocol errors on the container; an unhandled 'error' would throw.
@@ -168,7 +168,7 @@ export class AmqpServer {
       ...(this.options.idleTimeoutMs !== undefined && this.options.idleTimeoutMs > 0 ? { idle_time_out: this.options.idleTimeoutMs } : {}),
     } as unknown as Parameters<typeof this.container.create_connection>[0]);
     coalesceWrites(socket);
-    useExactFrameBuffers(connection);
+    useExactFrameBuffers(connection, socket instanceof TLSSocket);
     const state = new ConnectionState(`amqp-${++this.nextConnection}`, connection, socket, peer);
     const tlsSocket = tls ?? (socket instanceof TLSSocket ? socket : undefined);
     const chain = tlsSocket === undefined ? undefined : this.options.peerChain?.(tlsSocket);
@@ -306,7 +306,7 @@ export class AmqpServer {
     // listener list and logging at every level: the per-delivery ones stop at the link (the same
     // handlers as the container's; 'settled' has none).
     const events = link.is_receiver() ? this.receiverEvents : this.senderEvents;
-    if (link.listenerCount('settled') === 0) for (const [name, handler] of events) link.on(name, handler);
+    if (link.listenerCount('settled') === 0) for (const [name, handler] of events) link.on(name, handler); // once per link
     const state = this.connections.get(connection);
     if (state !== undefined) this.links.onLinkOpen(state, link);
   }

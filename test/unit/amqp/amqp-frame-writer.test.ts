@@ -14,8 +14,16 @@ const frames = rheaRequire('./frames.js') as Record<string, (fields?: Record<str
 
 function agree(frame: RheaFrame): void {
   const reference = frames.write_frame(frame);
-  const fast = Buffer.concat(writeFrame(frame));
-  assert.equal(fast.toString('hex'), reference.toString('hex'));
+  for (const split of [false, true]) {
+    const chunks = writeFrame(frame, split);
+    assert.equal(Buffer.concat(chunks).toString('hex'), reference.toString('hex'));
+    // One buffer, unless split with a payload of 512 bytes or more: then the head and the payload itself.
+    const payload = frame.performative === undefined ? undefined : frame.payload;
+    if (split && payload !== undefined && payload.length >= 512) {
+      assert.equal(chunks.length, 2);
+      assert.equal(chunks[1], payload);
+    } else assert.equal(chunks.length, 1);
+  }
 }
 
 const payload = (n: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => i % 251));
