@@ -214,5 +214,9 @@ export function decodeTelemetry(bytes: Buffer): Message | undefined {
     throw error;
   }
   if (last !== SECTION.data) return undefined;
-  return fromAmqpMessage(amqp as unknown as AmqpMessage);
+  try {
+    return fromAmqpMessage(amqp as unknown as AmqpMessage);
+  } catch {
+    return undefined; // the rhea path maps it again and refuses it as it always did (amqp:decode-error)
+  }
 }
