@@ -30,6 +30,11 @@ export class AmqpInbound {
     } catch (error) {
       return { condition: 'amqp:decode-error', description: errorText(error) };
     }
+    return this.authorized(client, message);
+  }
+
+  /** `message`, or the refusal of an output name the client may not send on. */
+  private authorized(client: AmqpClient, message: Message): Message | AmqpError {
     const outputName = message.systemProperties['outputName'];
     if (outputName !== undefined && outputName !== null) {
       const operation: ClientOperation = { kind: 'send-telemetry', target: client.identity, outputName };
@@ -41,6 +46,16 @@ export class AmqpInbound {
 
   async onTelemetry(link: LinkState, delivery: Delivery, amqp: AmqpMessage): Promise<void> {
     const message = this.telemetryMessage(link.client!, amqp);
+    if (!('body' in message)) {
+      this.links.settle(link, delivery, message);
+      return;
+    }
+    await this.receive(link, delivery, [message]);
+  }
+
+  /** A telemetry message the head's own decoder read (`decodeTelemetry`): as `onTelemetry`, without rhea's message object. */
+  async onDecodedTelemetry(link: LinkState, delivery: Delivery, decoded: Message): Promise<void> {
+    const message = this.authorized(link.client!, decoded);
     if (!('body' in message)) {
       this.links.settle(link, delivery, message);
       return;

@@ -10,8 +10,11 @@ import { type AmqpBackend, type AmqpClient, AmqpCondition } from './amqp-backend
 import { AmqpAuthentication } from './amqp-authentication.js';
 import { ConnectionState } from './amqp-connection-state.js';
 import { describeError, errorText } from './amqp-diagnostics.js';
+import { useExactFrameBuffers } from './amqp-frame-writer.js';
 import { AmqpFrameGuard, type AmqpFrameViolation } from './amqp-frame-guard.js';
 import { AmqpInbound } from './amqp-inbound.js';
+import { decodeTelemetry } from './amqp-telemetry-decoder.js';
+import type { Message } from '../../domain/messages/message.js';
 import { AmqpLinks } from './amqp-links.js';
 import { BATCHED_MESSAGE_FORMAT } from './amqp-message.js';
 import { ExternalMechanism, PlainMechanism, saslMechanism } from './amqp-sasl-plain.js';
@@ -48,6 +51,13 @@ export interface AmqpServerOptions {
 }
 
 const DEFAULT_CREDIT = 1000;
+/**
+ * The message format the transfer hook puts on standard-format (0) transfers so rhea hands their
+ * bytes over undecoded (rhea decodes format 0 only, and hands over any other format's bytes). AMQP
+ * 1.0 §2.7.5 requires a format on a delivery's first transfer; a client that writes an explicit
+ * null there is now read as format 0 (before, rhea handed its bytes over as an unknown format).
+ */
+const UNDECODED_FORMAT = null;
 /** IoT Hub's and Microsoft.Azure.Amqp's default `max-frame-size`: a 256 KB message goes in a few frames. */
 const DEFAULT_MAX_FRAME_SIZE = 64 * 1024;
 /** After a delivery over the size limit, the close frame has this long to leave before the socket is destroyed. */
@@ -70,6 +80,9 @@ export class AmqpServer {
   private nextConnection = 0;
   private readonly limits: ConnectionLimits;
   private readonly maxFrameSize: number;
+  /** Per-delivery events handled on each link (`onLinkOpen`). */
+  private readonly receiverEvents: ReadonlyArray<readonly [string, (ctx: EventContext) => void]>;
+  private readonly senderEvents: ReadonlyArray<readonly [string, (ctx: EventContext) => void]>;
   /** The connection whose bytes rhea is reading now: a SASL mechanism is created (synchronously) for it. */
   private reading: ConnectionState | undefined;
 
@@ -107,11 +120,19 @@ export class AmqpServer {
     c.on('sender_error', (ctx: EventContext) => this.log.debug('link error', { error: describeError(ctx.sender?.error) }));
     c.on('receiver_error', (ctx: EventContext) => this.log.debug('link error', { error: describeError(ctx.receiver?.error) }));
     c.on('session_error', (ctx: EventContext) => this.log.debug('session error', { error: describeError(ctx.session?.error) }));
-    c.on('message', (ctx: EventContext) => this.onMessage(ctx));
-    c.on('sendable', (ctx: EventContext) => this.links.flush(this.links.get(ctx.sender)));
-    c.on('accepted', (ctx: EventContext) => this.links.onOutcome(ctx, 'accepted'));
-    c.on('rejected', (ctx: EventContext) => this.links.onOutcome(ctx, 'rejected'));
-    c.on('released', (ctx: EventContext) => this.links.onOutcome(ctx, 'released'));
+    this.receiverEvents = [
+      ['message', (ctx: EventContext) => this.onMessage(ctx)],
+      ['settled', () => {}],
+    ];
+    this.senderEvents = [
+      ['sendable', (ctx: EventContext) => this.links.flush(this.links.get(ctx.sender))],
+      ['accepted', (ctx: EventContext) => this.links.onOutcome(ctx, 'accepted')],
+      ['rejected', (ctx: EventContext) => this.links.onOutcome(ctx, 'rejected')],
+      ['released', (ctx: EventContext) => this.links.onOutcome(ctx, 'released')],
+      ['settled', () => {}],
+    ];
+    // The same handlers stay on the container: an event no link handles still reaches them.
+    for (const [name, handler] of [...this.receiverEvents, ...this.senderEvents]) if (name !== 'settled') c.on(name, handler);
     c.on('disconnected', (ctx: EventContext) => this.onConnectionGone(ctx.connection, 'disconnected'));
     // rhea re-emits unhandled protocol errors on the container; an unhandled 'error' would throw.
     c.on('error', (error: unknown) => this.log.debug('amqp error', { error: errorText(error) }));
@@ -147,6 +168,7 @@ export class AmqpServer {
       ...(this.options.idleTimeoutMs !== undefined && this.options.idleTimeoutMs > 0 ? { idle_time_out: this.options.idleTimeoutMs } : {}),
     } as unknown as Parameters<typeof this.container.create_connection>[0]);
     coalesceWrites(socket);
+    useExactFrameBuffers(connection, socket instanceof TLSSocket);
     const state = new ConnectionState(`amqp-${++this.nextConnection}`, connection, socket, peer);
     const tlsSocket = tls ?? (socket instanceof TLSSocket ? socket : undefined);
     const chain = tlsSocket === undefined ? undefined : this.options.peerChain?.(tlsSocket);
@@ -203,6 +225,9 @@ export class AmqpServer {
       }
       if (frame.performative.more === true && frame.performative.aborted !== true) sizes.set(key, size);
       else sizes.delete(key);
+      // rhea decodes a standard-format (0) delivery itself; any other format it hands over as bytes:
+      // have it hand these over too (`onMessage` decodes them).
+      if (frame.performative.message_format === 0) frame.performative.message_format = UNDECODED_FORMAT;
       onTransfer.call(connection, frame);
     };
   }
@@ -277,6 +302,11 @@ export class AmqpServer {
   }
 
   private onLinkOpen(connection: Connection, link: Parameters<AmqpLinks['onLinkOpen']>[1]): void {
+    // rhea passes a link's events up link -> session -> connection -> container, copying the
+    // listener list and logging at every level: the per-delivery ones stop at the link (the same
+    // handlers as the container's; 'settled' has none).
+    const events = link.is_receiver() ? this.receiverEvents : this.senderEvents;
+    if (link.listenerCount('settled') === 0) for (const [name, handler] of events) link.on(name, handler); // once per link
     const state = this.connections.get(connection);
     if (state !== undefined) this.links.onLinkOpen(state, link);
   }
@@ -284,24 +314,35 @@ export class AmqpServer {
   private onMessage(ctx: EventContext): void {
     const link = this.links.get(ctx.receiver);
     const delivery = ctx.delivery;
-    const message = ctx.message;
-    if (link === undefined || delivery === undefined || message === undefined) return;
+    let message = ctx.message;
+    const format = (ctx as { format?: number | null }).format;
+    // A standard-format message the transfer hook left undecoded (`guardFrames`): telemetry goes
+    // through the head's own decoder when it can, everything else through rhea's, here as rhea
+    // would have (its errors reach rhea's connection the same way).
+    let decoded: Message | undefined;
+    if (format === UNDECODED_FORMAT) {
+      const bytes = message as unknown as Buffer;
+      if (link?.role === 'telemetry' && Buffer.isBuffer(bytes)) decoded = decodeTelemetry(bytes);
+      if (decoded === undefined) message = rhea.message.decode(bytes) as unknown as typeof message;
+    }
+    if (link === undefined || delivery === undefined || (message === undefined && decoded === undefined)) return;
     const state = this.connections.get(ctx.connection);
     if (state === undefined) return;
     link.inFlight++;
     switch (link.role) {
       case 'cbs-in':
-        void this.auth.onPutToken(state, link, delivery, message);
+        void this.auth.onPutToken(state, link, delivery, message!);
         return;
       case 'telemetry':
-        if ((ctx as { format?: number }).format === BATCHED_MESSAGE_FORMAT) void this.inbound.onTelemetryBatch(link, delivery, message as unknown as Buffer);
-        else void this.inbound.onTelemetry(link, delivery, message);
+        if (decoded !== undefined) void this.inbound.onDecodedTelemetry(link, delivery, decoded);
+        else if (format === BATCHED_MESSAGE_FORMAT) void this.inbound.onTelemetryBatch(link, delivery, message as unknown as Buffer);
+        else void this.inbound.onTelemetry(link, delivery, message!);
         return;
       case 'twin-in':
-        void this.inbound.onTwinRequest(link, delivery, message);
+        void this.inbound.onTwinRequest(link, delivery, message!);
         return;
       case 'methods-in':
-        this.inbound.onMethodResponse(link, delivery, message);
+        this.inbound.onMethodResponse(link, delivery, message!);
         return;
       default:
         this.links.settle(link, delivery, { condition: AmqpCondition.notAllowed, description: 'this link does not accept messages' });
@@ -312,7 +353,7 @@ export class AmqpServer {
 /** The parts of a rhea transfer frame the delivery size limit reads. */
 interface TransferFrame {
   readonly channel: number;
-  readonly performative: { readonly handle?: number; readonly more?: boolean; readonly aborted?: boolean };
+  readonly performative: { readonly handle?: number; readonly more?: boolean; readonly aborted?: boolean; message_format?: number | null };
   readonly payload?: Buffer;
 }
 

@@ -299,3 +299,69 @@ test('AMQP session window: inputs left unsettled on a detached link do not block
     await hub.close();
   }
 });
+
+test('AMQP outputs: SDK-shaped messages (the head\'s own decoder) and any other (rhea\'s decoder) reach the routed input alike; bytes rhea cannot decode end the connection, nothing stored', { timeout: 30_000 }, async () => {
+  const hub = await startHub({ routes: { r: 'FROM /messages/modules/A/outputs/* INTO BrokeredEndpoint("/modules/B/inputs/in1")' } });
+  const connections: Connection[] = [];
+  const open = async (id: string, key: string): Promise<Connection> => {
+    const connection = await connectRaw(hub.amqpPort, hub.ca);
+    connections.push(connection);
+    const sas = sasFor(IOT_HUB, id, key);
+    assert.equal((await putToken(connection, sas.audience, sas.token)).status, 200);
+    return connection;
+  };
+  try {
+    const a = await hub.addIdentity('edge1/A');
+    const b = await hub.addIdentity('edge1/B');
+    const received: AmqpMessage[] = [];
+    const inputs = await open('edge1/B', b.key);
+    const gotTwo = new Promise<void>((resolve) =>
+      void attachReceiver(inputs, '/devices/edge1/modules/B/messages/events', { autoaccept: true }, (ctx) => {
+        received.push(ctx.message!);
+        if (received.length === 2) resolve();
+      }),
+    );
+    const outputs = await open('edge1/A', a.key);
+    const sender = (await attachSender(outputs, '/devices/edge1/modules/A/messages/events')).link;
+    // As the SDK sends an output: uuid message id, symbols, string and number properties, one data section.
+    const sdkShaped = {
+      message_id: rhea.string_to_uuid('0f8fad5b-d9cb-469f-a165-70867728950e'),
+      correlation_id: 'c-1',
+      content_type: 'application/json',
+      content_encoding: 'utf-8',
+      creation_time: new Date('2030-01-02T03:04:05.006Z'),
+      message_annotations: { 'dt-subject': 'sub' },
+      application_properties: { 'iothub-outputname': 'out1', alert: 'high', count: 3, ok: true },
+      body: dataBody('{"t":1}'),
+    } as unknown as AmqpMessage;
+    // What only rhea's decoder reads here: a double property and an amqp-value body.
+    const other = { message_id: 'm-2', application_properties: { 'iothub-outputname': 'out2', ratio: 0.5 }, body: 'text body' } as unknown as AmqpMessage;
+    assert.equal(await sendAndSettle(sender, sdkShaped), 'accepted');
+    assert.equal(await sendAndSettle(sender, other), 'accepted');
+    await gotTwo;
+    const [first, second] = received;
+    assert.equal(first!.message_id, '0f8fad5b-d9cb-469f-a165-70867728950e');
+    assert.equal(first!.correlation_id, 'c-1');
+    assert.equal(first!.content_type, 'application/json');
+    assert.equal(first!.content_encoding, 'utf-8');
+    assert.equal((first!.creation_time as Date).toISOString(), '2030-01-02T03:04:05.006Z');
+    assert.deepEqual(first!.application_properties, { alert: 'high', count: '3', ok: 'true' });
+    assert.equal(Buffer.from((first!.body as { content: Buffer }).content).toString(), '{"t":1}');
+    assert.equal(second!.message_id, 'm-2');
+    assert.deepEqual(second!.application_properties, { ratio: '0.5' });
+    assert.equal(Buffer.from((second!.body as { content: Buffer }).content).toString(), 'text body');
+
+    // Standard-format bytes rhea cannot decode (type code 0xff in a data section): rhea's verdict, the connection ends.
+    const queued = (): number => hub.get(MessageStore).queues().reduce((n, q) => n + q.length, 0);
+    const before = queued();
+    const ended = new Promise<void>((resolve) => outputs.once('disconnected', () => resolve()));
+    sender.send(Buffer.from([0x00, 0x53, 0x75, 0xff]), undefined, 0);
+    await within(5_000, 'the connection ending', ended);
+    // (The pump may checkpoint B's earlier inputs meanwhile: the count can only have gone down.)
+    assert.ok(queued() <= before, 'nothing new stored');
+    assert.equal(received.length, 2);
+  } finally {
+    for (const c of connections) await closeRaw(c);
+    await hub.close();
+  }
+});
