@@ -179,6 +179,8 @@ export async function startRoutedRuntime(extraEnv: Record<string, string> = {}):
     runtime = await started(env, dir);
     const connect = async (id: string): Promise<MqttClient> => {
       const client = await connectAsync({ host: '127.0.0.1', port: plainPort, protocolVersion: 4, clientId: `${DEVICE}/${id}`, clean: false, reconnectPeriod: 0, username: `${HUB}/${DEVICE}/${id}/?api-version=2021-04-12`, password: sas(id, key) });
+      // `--nodelay=1` (bench/hub.ts): Nagle off on these clients too.
+      if (process.argv.includes('--nodelay=1')) (client.stream as unknown as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
       clients.push(client);
       return client;
     };

@@ -12,14 +12,15 @@ import { retryableFailure } from './delivery-failure.js';
 import { InFlightWindow, type InFlightBatch } from './in-flight-window.js';
 import { nextBatch, shiftExpired } from './queue-page.js';
 
-const bodyBytes = (entry: QueuedMessage): number => entry.message.body.byteLength;
-
-/** Batches in flight at once per endpoint: the one being acknowledged and the next. */
+/** Batches in flight at once per endpoint: the one being acknowledged and the next (up to 16 when small). */
 export const PIPELINE_DEPTH = 2;
+export const SMALL_BATCHES_IN_FLIGHT = 16;
+const bodyBytes = (entry: QueuedMessage): number => entry.message.body.byteLength;
 
 /**
  * Delivered batches whose checkpoint may not be written yet, at most: those in flight and the
- * one whose checkpoint is being written while the next goes out. What a crash can deliver again.
+ * one whose checkpoint is being written while the next goes out. What a crash can deliver again
+ * (counted in full batches: smaller batches in flight hold fewer than PIPELINE_DEPTH full ones).
  */
 export const UNCHECKPOINTED_BATCHES = PIPELINE_DEPTH + 1;
 
@@ -217,7 +218,8 @@ export class EndpointPump {
       checkpoints.advance(expired.lastOffset);
       this.deps.metrics.dropped.inc({ endpoint: this.endpoint.id, reason: 'ttl_expiry' }, expired.count);
     }
-    const window = new InFlightWindow<QueuedMessage>(PIPELINE_DEPTH);
+    // Small batches may go beyond PIPELINE_DEPTH (the Nagle stall, see InFlightWindow).
+    const window = new InFlightWindow<QueuedMessage>(PIPELINE_DEPTH, PIPELINE_DEPTH * this.batchSize, SMALL_BATCHES_IN_FLIGHT);
     q.taken = 0;
     await this.sendNext(q, window);
     while (!window.isEmpty) {

@@ -17,7 +17,7 @@ test('in-flight window: holds at most `depth` batches and hands them back oldest
   assert.ok(window.hasRoom);
   window.add([3], Promise.resolve({ delivered: 1 }));
   assert.equal(window.hasRoom, false);
-  assert.throws(() => window.add([4], Promise.resolve({ delivered: 1 })), /full \(2 batches\)/);
+  assert.throws(() => window.add([4], Promise.resolve({ delivered: 1 })), /full \(2 batches, 3 entries\)/);
   assert.deepEqual(window.oldest().batch, [1, 2]);
   assert.deepEqual(window.shift().batch, [1, 2]);
   assert.deepEqual(window.shift().batch, [3]);
@@ -41,4 +41,23 @@ test('in-flight window: abandon empties it and waits for every outcome it held',
   second.resolve({ delivered: 0, error: new Error('x') });
   await abandoned;
   assert.equal(done, true);
+});
+
+test('small batches may go beyond depth while their entries stay under maxEntries, up to maxBatches', () => {
+  const settled = Promise.resolve({ delivered: 1 });
+  const window = new InFlightWindow<number>(2, 10, 4);
+  window.add([1], settled);
+  window.add([2], settled);
+  assert.equal(window.hasRoom, true, '2 entries of 10: a third small batch may go');
+  window.add([3], settled);
+  window.add([4], settled);
+  assert.equal(window.hasRoom, false, 'maxBatches reached');
+  window.shift();
+  assert.equal(window.hasRoom, true);
+  const full = new InFlightWindow<number>(2, 10, 4);
+  full.add([1, 2, 3, 4, 5], settled);
+  full.add([6, 7, 8, 9, 10], settled);
+  assert.equal(full.hasRoom, false, 'two full batches: no third, as with depth alone');
+  full.shift();
+  assert.equal(full.hasRoom, true);
 });
