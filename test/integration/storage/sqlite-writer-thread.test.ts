@@ -19,15 +19,20 @@ async function until(what: string, probe: () => boolean): Promise<void> {
   }
 }
 
+/** Creates the schema (migrations) through the fixture, then opens a connection of our own on the same file (WAL). */
+async function ownConnection(fixture: Awaited<ReturnType<typeof sqliteFixture>>): Promise<SqliteDatabase & { close(): void }> {
+  await fixture.open();
+  await fixture.shut();
+  const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => SqliteDatabase & { close(): void };
+  const conn = new Database(fixture.path);
+  conn.pragma('journal_mode = WAL');
+  return conn;
+}
+
 test('SQLite writer thread: not started by an idle store (nor by its periodic compaction) nor by a trickle, started when messages flow, stopped when idle (the main connection shrinking its cache) and started again by a large write', async () => {
   const fixture = await sqliteFixture();
   try {
-    // Creates the schema (migrations), then a connection of our own on the same file.
-    await fixture.open();
-    await fixture.shut();
-    const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => SqliteDatabase & { close(): void };
-    const conn = new Database(fixture.path);
-    conn.pragma('journal_mode = WAL');
+    const conn = await ownConnection(fixture);
     conn.pragma('synchronous = NORMAL');
     const pragmas: string[] = [];
     const pragma = conn.pragma.bind(conn);
@@ -73,11 +78,7 @@ test('SQLite writer thread: not started by an idle store (nor by its periodic co
 test('SQLite writer thread: closing the tables while the writer runs leaves no idle timer that would touch the closed connection', async () => {
   const fixture = await sqliteFixture();
   try {
-    await fixture.open();
-    await fixture.shut();
-    const Database = createRequire(import.meta.url)('better-sqlite3') as new (path: string) => SqliteDatabase & { close(): void };
-    const conn = new Database(fixture.path);
-    conn.pragma('journal_mode = WAL');
+    const conn = await ownConnection(fixture);
     const tables = new SqliteWorkerMessageTables(conn, fixture.path, 'NORMAL', { writerIdleMs: 60_000 });
     await tables.load();
     const queue = await tables.ensureQueue('$upstream', 0);
