@@ -106,16 +106,21 @@ async function barePath(): Promise<Path> {
   const server: Server = createServer({ noDelay: true }, (socket) => broker.handle(socket));
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const { publisher, subscriber } = await plainPair(port);
+  return plainPath(await plainPair(port), async () => {
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+}
+
+/** The path of a client pair on `bench/topic`; `close` ends both clients, then runs `stop`. */
+function plainPath(pair: { publisher: MqttClient; subscriber: MqttClient }, stop: () => Promise<void>): Path {
   return {
-    publisher,
-    subscriber,
+    ...pair,
     topic: 'bench/topic',
     async close() {
-      await publisher.endAsync(true);
-      await subscriber.endAsync(true);
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pair.publisher.endAsync(true);
+      await pair.subscriber.endAsync(true);
+      await stop();
     },
   };
 }
@@ -150,19 +155,11 @@ async function mosquittoPath(): Promise<Path> {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mosquitto did not start on port ${port}: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  const { publisher, subscriber } = await plainPair(port);
-  return {
-    publisher,
-    subscriber,
-    topic: 'bench/topic',
-    async close() {
-      await publisher.endAsync(true);
-      await subscriber.endAsync(true);
-      child.kill('SIGTERM');
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return plainPath(await plainPair(port), async () => {
+    child.kill('SIGTERM');
+    await exited;
+    await rm(dir, { recursive: true, force: true });
+  });
 }
 
 interface Hub {
@@ -525,10 +522,8 @@ async function main(): Promise<void> {
   }
   // The same open loops against `edgeport run` in its own process (the deployed layout: clients in
   // other processes, the launcher's node flags), printed beside the in-process figures.
-  const ownP99 = new Map<number, number>();
   for (const rate of ownRuntime === undefined ? [] : RATES) {
     const lat = await latency(ownRuntime!.path, rate);
-    ownP99.set(rate, lat.p99);
     console.log(`routed latency in edgeport run's own process at ${rate} msg/s for ${SECONDS} s (after ${WARMUP} s warm-up): p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.count} messages); publish-to-PUBACK p50 ${lat.ackP50.toFixed(2)} ms, p99 ${lat.ackP99.toFixed(2)} ms`);
   }
   await ownRuntime?.stop();

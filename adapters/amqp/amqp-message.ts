@@ -1,5 +1,5 @@
 import rhea, { type Message as AmqpMessage } from 'rhea';
-import type { Message, Properties } from '../../domain/messages/message.js';
+import { type Message, type Properties, setOwnProperty } from '../../domain/messages/message.js';
 import type { JsonValue } from '../../domain/twins/json.js';
 
 /**
@@ -39,14 +39,6 @@ function text(value: unknown): string | null {
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
-}
-
-function define(target: Record<string, unknown>, key: string, value: unknown): void {
-  // A key named `__proto__` must become a plain property (defineProperty); every other key is a
-  // plain assignment, which keeps the object in V8's fast mode (defineProperty per key turns it into
-  // a dictionary, slower to build and for rhea to encode).
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  else target[key] = value;
 }
 
 interface Section {
@@ -104,7 +96,7 @@ export function fromAmqpMessage(amqp: AmqpMessage): Message {
   const properties: Properties = {};
   const set = (name: string, value: unknown): void => {
     const t = value instanceof Date ? value.toISOString() : text(value);
-    if (t !== null) define(systemProperties, name, t);
+    if (t !== null) setOwnProperty(systemProperties, name, t);
   };
   const messageId = idText(amqp.message_id);
   if (messageId !== undefined) set('messageId', messageId);
@@ -123,7 +115,7 @@ export function fromAmqpMessage(amqp: AmqpMessage): Message {
   const app = (amqp.application_properties ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(app)) {
     if (key === 'iothub-outputname') set('outputName', app[key]);
-    else define(properties, key, text(app[key]));
+    else setOwnProperty(properties, key, text(app[key]));
   }
   return { body: bodyBytes(amqp.body), properties, systemProperties };
 }
@@ -375,7 +367,7 @@ function amqpHeaders(message: Message, annotations: Record<string, unknown>): Am
   if (createdDate !== undefined) amqp.creation_time = createdDate;
   let ma: Record<string, unknown> | undefined;
   for (const key in annotations) {
-    if (Object.hasOwn(annotations, key)) define((ma ??= {}), key, annotations[key]);
+    if (Object.hasOwn(annotations, key)) setOwnProperty((ma ??= {}), key, annotations[key]);
   }
   const cdid = get('connectionDeviceId');
   if (present(cdid)) (ma ??= {})['iothub-connection-device-id'] = cdid;
@@ -387,7 +379,7 @@ function amqpHeaders(message: Message, annotations: Record<string, unknown>): Am
   for (const key in props) {
     if (!Object.hasOwn(props, key)) continue;
     const v = props[key];
-    if (present(v)) define((app ??= {}), key, v);
+    if (present(v)) setOwnProperty((app ??= {}), key, v);
   }
   if (app !== undefined) amqp.application_properties = app;
   return amqp;

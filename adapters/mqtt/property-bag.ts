@@ -4,6 +4,7 @@
  * edgeHub `Hub.Core/SystemProperties.cs` `IncomingSystemPropertiesMap`/`OutgoingSystemPropertiesMap`;
  * iotedge-semantics.md §5.6, §7.1).
  */
+import { setOwnProperty } from '../../domain/messages/message.js';
 
 /** System property names as the hub keeps them (edgeHub / routing names), by MQTT wire name. */
 export const MQTT_WIRE_TO_SYSTEM_PROPERTY: Readonly<Record<string, string>> = Object.freeze({
@@ -78,12 +79,6 @@ const ENCODED_WIRE_NAMES: Readonly<Record<string, string>> = Object.freeze(
 /** Longest bag accepted: a topic is at most 65535 bytes, and the whole message at most 256 KB. */
 export const MAX_PROPERTY_BAG_LENGTH = 65_535;
 
-function define(target: Record<string, string>, key: string, value: string): void {
-  // A key named `__proto__` must become a plain property: defineProperty, not assignment (which
-  // would set the prototype). Every other key takes the fast path of a plain store.
-  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  else target[key] = value;
-}
 
 function decodePart(part: string): string {
   try {
@@ -124,9 +119,9 @@ export function decodePropertyBag(bag: string): PropertyBag {
     }
     const systemName = MQTT_WIRE_TO_SYSTEM_PROPERTY[key];
     if (systemName !== undefined && Object.hasOwn(MQTT_WIRE_TO_SYSTEM_PROPERTY, key)) {
-      define(systemProperties, systemName, value);
+      setOwnProperty(systemProperties, systemName, value);
     } else {
-      define(properties, key, value);
+      setOwnProperty(properties, key, value);
     }
   }
   return { systemProperties, properties };

@@ -31,12 +31,17 @@ export type Properties = Record<string, string | null>;
  */
 export function copyProperties(properties: Readonly<Properties>): Properties {
   const copy: Properties = {};
-  for (const key in properties) {
-    if (!Object.hasOwn(properties, key)) continue;
-    if (key === '__proto__') Object.defineProperty(copy, key, { value: properties[key], enumerable: true, writable: true, configurable: true });
-    else copy[key] = properties[key]!;
-  }
+  for (const key in properties) if (Object.hasOwn(properties, key)) setOwnProperty(copy, key, properties[key]!);
   return copy;
+}
+
+/**
+ * `target[key] = value` as a plain own property: a key named `__proto__` is defined (an assignment
+ * would set the prototype); every other key takes the fast path of a plain store.
+ */
+export function setOwnProperty<T extends Record<string, unknown>>(target: T, key: string, value: T[string]): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else (target as Record<string, unknown>)[key] = value;
 }
 
 /** A device or module message as the hub routes, stores and forwards it. */

@@ -6,6 +6,7 @@ import { cliEnv, loopbackListeners } from '../../support/cli/edgeport-cli.js';
 import { freePort } from '../../support/free-port.js';
 import { sdkDeviceToken } from '../../support/identity/sdk-sas-token.js';
 import { EDGEPORT_BIN, REPO_ROOT, RuntimeProcess } from '../../support/runtime-process.js';
+import { manifestFor } from '../../support/runtime-manifest.js';
 
 /** The edge device every chaos scenario and the soak run as. */
 export const EDGE_DEVICE = 'gw';
@@ -38,26 +39,6 @@ export interface EdgeUnderTest {
   connect(id: string, options?: { clean?: boolean; connectTimeoutMs?: number }): Promise<MqttClient>;
   /** A fresh `edgeport run` on the same data directory and settings (after `runtime` stopped). */
   restart(): EdgeUnderTest;
-}
-
-/** The manifest a standalone runtime reads: routes, optional modules. */
-export function manifestFor(routes: Record<string, string>, modules: Record<string, unknown> = {}): object {
-  return {
-    modulesContent: {
-      $edgeAgent: {
-        'properties.desired': {
-          schemaVersion: '1.1',
-          runtime: { type: 'docker', settings: {} },
-          systemModules: {
-            edgeAgent: { type: 'docker', settings: { image: 'mcr.microsoft.com/azureiotedge-agent:1.5' } },
-            edgeHub: { type: 'docker', status: 'running', restartPolicy: 'always', settings: { image: 'mcr.microsoft.com/azureiotedge-hub:1.5' } },
-          },
-          modules,
-        },
-      },
-      $edgeHub: { 'properties.desired': { schemaVersion: '1.1', routes, storeAndForwardConfiguration: { timeToLiveSecs: 7200 } } },
-    },
-  };
 }
 
 /** Runs `edgeport <args>` with `env`; rejects with its output when it exits non-zero. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliEnv, loopbackListeners } from '../../support/cli/edgeport-cli.js';
 import { Message, ModuleClient, Mqtt } from '../../support/mqtt/sdk.js';
+import { manifestFor } from '../../support/runtime-manifest.js';
 
 // The whole runtime as users run it: `edgeport run` with a deployment manifest, identities added
 // with the CLI, and two unchanged SDK modules whose messages the manifest's route connects.
@@ -24,29 +25,8 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
-const manifest = {
-  modulesContent: {
-    $edgeAgent: {
-      'properties.desired': {
-        schemaVersion: '1.1',
-        runtime: { type: 'docker', settings: {} },
-        systemModules: {
-          edgeAgent: { type: 'docker', settings: { image: 'mcr.microsoft.com/azureiotedge-agent:1.5' } },
-          edgeHub: { type: 'docker', status: 'running', restartPolicy: 'always', settings: { image: 'mcr.microsoft.com/azureiotedge-hub:1.5' } },
-        },
-        modules: {},
-      },
-    },
-    $edgeHub: {
-      'properties.desired': {
-        schemaVersion: '1.1',
-        routes: { sensorToFilter: 'FROM /messages/modules/sensor/outputs/temperature WHERE as_number(celsius) > 30 INTO BrokeredEndpoint("/modules/filter/inputs/hot")' },
-        storeAndForwardConfiguration: { timeToLiveSecs: 7200 },
-      },
-    },
-    filter: { 'properties.desired': { threshold: 30 } },
-  },
-};
+const manifest = manifestFor({ sensorToFilter: 'FROM /messages/modules/sensor/outputs/temperature WHERE as_number(celsius) > 30 INTO BrokeredEndpoint("/modules/filter/inputs/hot")' }) as { modulesContent: Record<string, unknown> };
+manifest.modulesContent['filter'] = { 'properties.desired': { threshold: 30 } };
 
 test('edgeport run: manifest routes and module twins reach SDK modules over TLS', { timeout: 60_000 }, async () => {
   const listeners = await loopbackListeners();
