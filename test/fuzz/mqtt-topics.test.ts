@@ -83,7 +83,9 @@ test('fuzz mqtt-topics: telemetry and outputs as the SDK publishes them parse ba
 test('fuzz mqtt-topics: bags the hub sends (C2D, inputs) never throw and decode as the SDK decodes them', () => {
   const text = fc.string({ unit: codeUnit, maxLength: 20 });
   fc.assert(
-    fc.property(identity, fc.dictionary(fc.string({ unit: codeUnit, minLength: 1, maxLength: 10 }), text, { maxKeys: 5 }), fc.dictionary(fc.constantFrom('messageId', 'correlationId', 'contentType', 'to', 'userId'), text), (who, properties, systemProperties) => {
+    // Keys distinct once on the wire: two different lone surrogates both become U+FFFD, and then the
+    // bag carries one key twice (the last value wins on both sides, which this property does not model).
+    fc.property(identity, fc.dictionary(fc.string({ unit: codeUnit, minLength: 1, maxLength: 10 }), text, { maxKeys: 5 }).filter((d) => new Set(Object.keys(d).map(wellFormed)).size === Object.keys(d).length), fc.dictionary(fc.constantFrom('messageId', 'correlationId', 'contentType', 'to', 'userId'), text), (who, properties, systemProperties) => {
       const bag: PropertyBag = { properties, systemProperties };
       const topic = who.kind === 'module' ? formatInputTopic(who as ModuleIdentity, 'input1', bag) : formatC2dTopic(who.deviceId, bag);
       const prefix = who.kind === 'module' ? `devices/${who.deviceId}/modules/${(who as ModuleIdentity).moduleId}/inputs/input1/` : `devices/${who.deviceId}/messages/devicebound/`;
